@@ -1,0 +1,56 @@
+# custseg: the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 100000
+ENV ?= local
+ARGS ?=
+
+.PHONY: help venv run test test-all bench lint typecheck clean-data clean
+
+help:
+	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
+	@echo "make test       install into $(VENV) and run the test suite"
+	@echo "make test-all   tests including the slow (heavy) ones"
+	@echo "make bench SCALE=N  time each stage at N customers; results in bench/results/"
+	@echo "make lint typecheck  ruff and mypy"
+
+$(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+	  { echo "custseg needs Python 3.11 (found $$($(PYTHON) --version 2>&1)); set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+java-check:
+	@command -v java >/dev/null 2>&1 || [ -x "$${JAVA_HOME:-/nonexistent}/bin/java" ] || \
+	  { echo "Java was not found: install a Java 17 runtime (for example: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."; exit 1; }
+
+run: venv java-check
+	$(BIN)/custseg run_all --env $(ENV) $(ARGS)
+
+test: venv java-check
+	$(BIN)/python -m pytest $(ARGS)
+
+test-all: venv java-check
+	$(BIN)/python -m pytest --run-slow $(ARGS)
+
+bench: venv java-check
+	$(BIN)/custseg bench --scale $(SCALE) --env $(ENV) $(ARGS)
+
+lint: venv
+	$(BIN)/ruff check lib tests jobs
+
+typecheck: venv
+	$(BIN)/mypy lib/custseg
+
+clean-data:
+	rm -rf data
+
+clean: clean-data
+	rm -rf $(VENV) build dist *.egg-info lib/*.egg-info

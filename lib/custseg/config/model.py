@@ -1,0 +1,186 @@
+"""The configuration contract: every key, its type and its default.
+
+``conf/base.yaml`` sets the shipped defaults, ``conf/env/<env>.yaml`` overlays them and
+``--set a.b=c`` overrides win last. Cross-field rules live in ``__post_init__`` and raise
+ValueError, which the loader reports with the section's key path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+DeltaEngine = Literal["auto", "native", "deltars"]
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str = "local[2]"
+    app_name: str = "custseg"
+    driver_memory: str = "4g"
+    executor_memory: str = "2g"
+    executor_cores: int = 1
+    shuffle_partitions: int = 8
+    max_partition_bytes: str = "64m"
+    ui_enabled: bool = False
+    # Any further Spark property, passed through unchanged (e.g. spark.sql.ansi.enabled).
+    conf: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.shuffle_partitions < 1:
+            raise ValueError(f"shuffle_partitions must be >= 1, got {self.shuffle_partitions}")
+        if self.executor_cores < 1:
+            raise ValueError(f"executor_cores must be >= 1, got {self.executor_cores}")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    # Relative paths are resolved against the project folder (the parent of conf/).
+    root: str = "data"
+    delta_engine: DeltaEngine = "auto"
+    vacuum_retention_hours: int = 168
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    seed: int = 20260101
+    customers: int = 20000
+    # Share of persons who own more than one CRM record (typos, nicknames, moves...).
+    duplicate_person_rate: float = 0.3
+    web_account_rate: float = 0.65
+    end_date: dt.date = dt.date(2026, 6, 30)
+    history_days: int = 730
+    # Share of raw lines deliberately broken, to exercise the quarantine path.
+    bad_row_rate: float = 0.001
+    files_per_source: int = 4
+    archetype_weights: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.customers < 1:
+            raise ValueError(f"customers must be >= 1, got {self.customers}")
+        for name in ("duplicate_person_rate", "web_account_rate", "bad_row_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.history_days < 60:
+            raise ValueError(f"history_days must be >= 60, got {self.history_days}")
+        if any(w < 0 for w in self.archetype_weights.values()):
+            raise ValueError("archetype_weights must be >= 0")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    sources_file: str = "conf/sources.yaml"
+    # Default per-source limit; a source may set its own max_reject_rate.
+    max_reject_rate: float = 0.02
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    default_region: str = "US"
+    reporting_currency: str = "USD"
+    # Units of reporting currency per unit of each currency.
+    currency_rates: dict[str, float] = field(default_factory=lambda: {"USD": 1.0})
+    gender_values: dict[str, str] = field(default_factory=dict)
+    country_values: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.reporting_currency not in self.currency_rates:
+            raise ValueError(
+                f"reporting_currency {self.reporting_currency!r} has no entry in currency_rates"
+            )
+        if any(rate <= 0 for rate in self.currency_rates.values()):
+            raise ValueError("currency_rates must all be > 0")
+
+
+@dataclass(frozen=True)
+class ResolveSettings:
+    # Normalized identifiers that, when equal, put two records in one customer.
+    exact_keys: list[str] = field(default_factory=lambda: ["email", "phone"])
+    max_iterations: int = 40
+
+    def __post_init__(self) -> None:
+        known = {"email", "phone", "national_id"}
+        unknown = sorted(set(self.exact_keys) - known)
+        if unknown:
+            raise ValueError(f"exact_keys has unknown key(s) {unknown}; known: {sorted(known)}")
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    # Features use no information from after this date; null means the day after the
+    # latest order or event in the data.
+    as_of: dt.date | None = None
+    lapsed_after_days: int = 180
+    churned_after_days: int = 365
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    algorithm: Literal["bisecting_kmeans", "kmeans"] = "bisecting_kmeans"
+    k_min: int = 3
+    k_max: int = 10
+    min_segment_share: float = 0.02
+    scaler: Literal["standard", "minmax", "robust"] = "standard"
+    seed: int = 42
+    max_iterations: int = 40
+    features: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.k_min <= self.k_max:
+            raise ValueError(f"need 2 <= k_min <= k_max, got k_min={self.k_min} k_max={self.k_max}")
+        if not 0.0 <= self.min_segment_share < 0.5:
+            raise ValueError(f"min_segment_share must be in [0, 0.5), got {self.min_segment_share}")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    # Spark SQL type: string, int, long, double, boolean, date, timestamp, decimal(p,s)...
+    type: str = "string"
+    required: bool = False
+    # Parse pattern for date/timestamp columns (Spark datetime pattern); ISO 8601 if unset.
+    format: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    format: Literal["csv", "json", "parquet"]
+    # Glob, relative to <storage.root>/raw unless absolute.
+    path: str
+    columns: list[ColumnSpec]
+    primary_key: list[str] = field(default_factory=list)
+    description: str = ""
+    refresh: str = "daily"
+    owner: str = ""
+    pii: list[str] = field(default_factory=list)
+    kpis: list[str] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+    max_reject_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns if c is not None]
+        if not names:
+            raise ValueError("columns must declare at least one column")
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"columns declared twice: {duplicated}")
+        for key_list, label in ((self.primary_key, "primary_key"), (self.pii, "pii")):
+            missing = sorted(set(key_list) - set(names))
+            if missing:
+                raise ValueError(f"{label} names undeclared column(s) {missing}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    generate: GenerateSettings = field(default_factory=GenerateSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    clean: CleanSettings = field(default_factory=CleanSettings)
+    resolve: ResolveSettings = field(default_factory=ResolveSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    sources: dict[str, SourceSpec] = field(default_factory=dict)

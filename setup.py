@@ -1,0 +1,55 @@
+"""Packaging for custseg: customer segmentation job suite on Apache Spark."""
+from pathlib import Path
+
+from setuptools import find_namespace_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = (HERE / "lib" / "custseg" / "VERSION").read_text(encoding="utf-8").strip()
+
+# Ranges here; exact, tested-together pins live in requirements/constraints.txt and the
+# Makefile installs with them. pyspark and delta-spark must move as a matched pair.
+INSTALL_REQUIRES = [
+    "pyspark>=4.1,<4.2",
+    "delta-spark>=4.4,<4.5",
+    "deltalake>=1.6,<1.7",
+    "pyarrow>=18",
+    "pandas>=2.2,<3",  # pandas 3 breaks pyspark.pandas and pyspark.testing on Spark 4.1
+    "numpy>=1.26",
+    "PyYAML>=6,<7",
+    "phonenumbers>=8.13",
+    "rapidfuzz>=3.6",
+]
+
+EXTRAS_REQUIRE = {
+    "dev": [
+        "pytest>=9,<10",
+        "chispa>=0.12,<0.13",
+        "hypothesis>=6.100",
+        "scikit-learn>=1.5",
+        "duckdb==1.4.4",  # the offline delta extension below is built for exactly this version
+        "duckdb-ext-delta==1.4.4.20260205",
+        "mypy>=1.10",
+        "ruff>=0.6",
+    ],
+}
+
+setup(
+    name="custseg",
+    version=VERSION,
+    description="Customer data to versioned customer segments, on Apache Spark and Delta Lake",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11,<3.12",
+    package_dir={"": "lib"},
+    packages=find_namespace_packages("lib", include=["custseg", "custseg.*"]),
+    package_data={"custseg": ["VERSION", "py.typed"], "custseg.resources.spark": ["*.properties"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)
