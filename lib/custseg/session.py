@@ -1,0 +1,144 @@
+"""The one place that builds SparkSessions, for jobs, tests and notebooks alike.
+
+Settings every run needs regardless of environment: UTC session time, Parquet timestamps as
+TIMESTAMP_MICROS (INT96 would become nanosecond columns that delta-rs and Spark disagree on),
+adaptive execution, no _SUCCESS marker files inside Delta tables, and quiet logging through a
+packaged log4j2 configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyspark import SparkConf
+from pyspark.sql import SparkSession
+
+from custseg.config import Config
+from custseg.errors import EnvironmentProblem
+
+SPARK_CONF_DIR = str(Path(__file__).parent / "resources" / "spark")
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+MIN_JAVA = 17
+
+
+def spark_properties(config: Config, app_name: str | None = None) -> dict[str, str]:
+    """Spark properties derived from config; also printed for spark-submit by `custseg spark-args`."""
+    spark = config.spark
+    properties = {
+        "spark.app.name": app_name or spark.app_name,
+        "spark.driver.memory": spark.driver_memory,
+        "spark.executor.memory": spark.executor_memory,
+        "spark.executor.cores": str(spark.executor_cores),
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
+        "spark.sql.files.maxPartitionBytes": spark.max_partition_bytes,
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.warehouse.dir": config.root_dir + "/spark-warehouse",
+        "spark.ui.enabled": str(spark.ui_enabled).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+        "spark.hadoop.parquet.enable.summary-metadata": "false",
+        # No .crc side files on local disks: they would clutter Delta tables and raw exports,
+        # and Hadoop's checksummed local filesystem hides them from listings.
+        "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+        "spark.hadoop.fs.file.impl.disable.cache": "true",
+        "spark.sql.debug.maxToStringFields": "200",
+    }
+    properties.update(spark.conf)
+    return properties
+
+
+def build_spark_session(
+    config: Config, app_name: str | None = None, extra_conf: Mapping[str, str] | None = None
+) -> SparkSession:
+    """Return the SparkSession for this process, creating it from config if needed.
+
+    Under spark-submit the master, deploy mode and driver memory come from spark-submit;
+    in-process (console script, tests, notebooks) they come from ``config.spark``.
+    """
+    check_java()
+    os.environ.setdefault("SPARK_CONF_DIR", SPARK_CONF_DIR)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    properties = spark_properties(config, app_name)
+    properties.update(extra_conf or {})
+    under_spark_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if config.storage.delta_engine != "deltars" and _delta_jars_requested(properties, under_spark_submit):
+        properties.setdefault("spark.sql.extensions", DELTA_EXTENSION)
+        properties.setdefault("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
+    builder = SparkSession.builder
+    if not under_spark_submit:
+        builder = builder.master(config.spark.master)
+    for key, value in properties.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    session.sparkContext.setCheckpointDir(config.checkpoint_dir)
+    return session
+
+
+def delta_spark_available(spark: SparkSession) -> bool:
+    """True when delta-spark's JVM classes are loadable and its SQL extension is active."""
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    if DELTA_EXTENSION not in extensions:
+        return False
+    try:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
+        return True
+    except Exception:  # py4j raises its own error type for ClassNotFoundException
+        return False
+
+
+def check_java() -> None:
+    """Fail with one sentence when no suitable Java runtime is available."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise EnvironmentProblem(
+            f"Java was not found: install a Java {MIN_JAVA} runtime "
+            "(for example: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+        )
+    version = java_major_version(java)
+    if version is not None and version < MIN_JAVA:
+        raise EnvironmentProblem(
+            f"Java {version} found at {java}, but Spark 4 needs Java {MIN_JAVA} or newer: "
+            "install openjdk-17 and point JAVA_HOME at it."
+        )
+
+
+def java_major_version(java: str) -> int | None:
+    try:
+        result = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major  # "1.8" means Java 8
+
+
+def _delta_jars_requested(properties: Mapping[str, str], under_spark_submit: bool) -> bool:
+    """Whether delta-spark jars will be on the classpath, judged before the JVM starts."""
+    wanted = " ".join(properties.get(key, "") for key in ("spark.jars.packages", "spark.jars"))
+    if under_spark_submit:
+        submitted = SparkConf()  # loads what spark-submit passed as system properties
+        wanted += " " + " ".join(submitted.get(k, "") or "" for k in ("spark.jars.packages", "spark.jars"))
+    if "delta-spark" in wanted:
+        return True
+    from pyspark.find_spark_home import _find_spark_home
+
+    return any((Path(_find_spark_home()) / "jars").glob("delta-spark_*.jar"))
