@@ -1,0 +1,165 @@
+"""One table API, two engines (after splink's DatabaseAPI: the session is passed in, and every
+engine quirk lives in its own class).
+
+Writes happen in two steps so that a job can write several tables and publish none of them
+if it fails: ``stage`` writes the data files in parallel with Spark without touching the Delta
+log, ``commit`` then publishes them as one atomic table version. ``write`` does both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+WriteMode = Literal["append", "overwrite"]
+APP_ID = "custseg"
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """What a commit records about the run that made it."""
+
+    job: str
+    run_id: str
+    input_versions: Mapping[str, int] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict[str, str]:
+        return {
+            "job": self.job,
+            "runId": self.run_id,
+            "inputVersions": json.dumps(dict(sorted(self.input_versions.items()))),
+            **self.extra,
+        }
+
+
+@dataclass
+class StagedWrite:
+    """Data files written for one table but not yet part of any table version."""
+
+    table_path: str
+    mode: WriteMode
+    schema: StructType
+    partition_by: list[str]
+    staging_path: str
+    num_records: int
+    num_files: int
+    # Engine-specific payload: delta-rs add actions, or nothing for the native engine.
+    actions: list[Any] = field(default_factory=list)
+    null_counts: dict[str, int] = field(default_factory=dict)
+    committed_version: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    timestamp: dt.datetime
+    operation: str
+    job: str | None
+    run_id: str | None
+    input_versions: dict[str, int]
+    rows_written: int | None
+
+
+class TableStore(ABC):
+    """Delta tables addressed by path. Implementations never collect table data to the driver."""
+
+    engine: str = "abstract"
+
+    def __init__(self, spark: SparkSession, staging_root: str):
+        self.spark = spark
+        self.staging_root = staging_root.rstrip("/")
+
+    # -- writing -------------------------------------------------------------------------
+    @abstractmethod
+    def stage(
+        self, path: str, df: DataFrame, mode: WriteMode = "overwrite", partition_by: Sequence[str] = ()
+    ) -> StagedWrite:
+        """Write ``df``'s data files for table ``path``; readers cannot see them yet."""
+
+    @abstractmethod
+    def commit(self, staged: StagedWrite, info: CommitInfo) -> int:
+        """Publish staged files as one new table version; returns that version."""
+
+    @abstractmethod
+    def discard(self, staged: StagedWrite) -> None:
+        """Delete staged files that will never be committed."""
+
+    def write(
+        self,
+        path: str,
+        df: DataFrame,
+        info: CommitInfo,
+        mode: WriteMode = "overwrite",
+        partition_by: Sequence[str] = (),
+    ) -> int:
+        staged = self.stage(path, df, mode, partition_by)
+        try:
+            return self.commit(staged, info)
+        except BaseException:
+            self.discard(staged)
+            raise
+
+    def staged_dataframe(self, staged: StagedWrite) -> DataFrame:
+        """Read back what was staged, e.g. to reuse a result later in the same job."""
+        return (
+            self.spark.read.schema(staged.schema)
+            .option("basePath", staged.staging_path)
+            .parquet(staged.staging_path)
+            .select(*staged.schema.fieldNames())
+        )
+
+    # -- reading -------------------------------------------------------------------------
+    @abstractmethod
+    def exists(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def version(self, path: str) -> int:
+        """Latest version; raises TableError if there is no table at ``path``."""
+
+    @abstractmethod
+    def read(
+        self, path: str, version: int | None = None, timestamp: dt.datetime | str | None = None
+    ) -> DataFrame:
+        """The table at its latest version, or as of ``version`` or ``timestamp``."""
+
+    @abstractmethod
+    def schema(self, path: str, version: int | None = None) -> StructType: ...
+
+    @abstractmethod
+    def row_count(self, path: str, version: int | None = None) -> int:
+        """Rows in a version, from the log's file statistics where available."""
+
+    @abstractmethod
+    def history(self, path: str, limit: int | None = None) -> list[HistoryEntry]:
+        """Newest first."""
+
+    # -- maintenance ---------------------------------------------------------------------
+    @abstractmethod
+    def vacuum(self, path: str, retention_hours: int, dry_run: bool = True) -> list[str]:
+        """Delete files no version within the retention period needs; returns their paths."""
+
+    @abstractmethod
+    def restore(self, path: str, version: int, info: CommitInfo) -> int:
+        """Make ``version``'s content current again, as a new version; returns it."""
+
+    @abstractmethod
+    def drop(self, path: str) -> None:
+        """Delete a whole table: only to undo a table that a failed job created."""
+
+
+def parse_input_versions(text: str | None) -> dict[str, int]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -1,0 +1,1 @@
+"""Gold tables: resolved customers, features and segments."""

@@ -1,0 +1,1 @@
+"""Silver tables: standardized, typed, deduplicated source data."""
