@@ -1,0 +1,176 @@
+"""The `custseg` command: run jobs in-process, inspect tables, and help spark-submit.sh.
+
+``jobs/<name>.py`` calls ``main([name, *args])``, so a job behaves the same under
+spark-submit and from this console script. Configuration is loaded and validated before a
+SparkSession exists, so a bad key never costs a JVM start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+
+from custseg.config import Config, load_config
+from custseg.errors import CustsegError
+
+JOB_HELP = {
+    "generate": "write the built-in messy sample data (raw files) and its ground truth",
+    "ingest": "read raw sources with their declared schemas into bronze tables; quarantine bad rows",
+    "clean": "standardize bronze tables into silver tables",
+    "resolve": "match source records into customers: customer_master and identity_crosswalk",
+    "features": "compute per-customer features as of a date",
+    "segment": "fit the segmentation pipeline, choose k, write segments and profiles",
+    "run_all": "run every job in order and print a summary",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return int(args.handler(args) or 0)
+    except CustsegError as exc:
+        print(f"custseg {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        gc.collect()  # release Arrow buffers before interpreter teardown
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="custseg", description="Customer segmentation job suite on Spark.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for job, help_text in JOB_HELP.items():
+        sub = commands.add_parser(job, help=help_text, description=help_text)
+        _add_config_arguments(sub)
+        if job in ("generate", "run_all"):
+            sub.add_argument("--customers", type=int, help="persons to generate (generate.customers)")
+            sub.add_argument("--seed", type=int, help="random seed (generate.seed)")
+        if job in ("features", "run_all"):
+            sub.add_argument("--as-of", help="feature date, YYYY-MM-DD (features.as_of)")
+        sub.set_defaults(handler=_run_job_command)
+    _add_tool_commands(commands)
+    return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from custseg import tools
+
+    tables = commands.add_parser("tables", help="list every table with its version and rows")
+    _add_config_arguments(tables)
+    tables.set_defaults(handler=_with_spark(tools.print_tables))
+    history = commands.add_parser("history", help="show a table's versions and the runs that wrote them")
+    _add_config_arguments(history)
+    history.add_argument("table")
+    history.add_argument("--limit", type=int, default=20)
+    history.set_defaults(handler=_with_spark(tools.print_history))
+    vacuum = commands.add_parser("vacuum", help="delete files no longer needed by recent versions")
+    _add_config_arguments(vacuum)
+    vacuum.add_argument("tables", nargs="*", help="tables to vacuum (default: all)")
+    vacuum.add_argument("--retention-hours", type=int, help="default: storage.vacuum_retention_hours")
+    vacuum.add_argument("--dry-run", action="store_true")
+    vacuum.set_defaults(handler=_with_spark(tools.vacuum_tables))
+    spark_args = commands.add_parser("spark-args", help="validated spark-submit arguments from config (for spark-submit.sh)")
+    _add_config_arguments(spark_args)
+    spark_args.add_argument("--master", help="target master; local masters get driver settings")
+    spark_args.set_defaults(handler=_print_spark_args)
+    coordinate = commands.add_parser("delta-coordinate", help="Maven coordinate of delta-spark for this pyspark")
+    coordinate.set_defaults(handler=_print_delta_coordinate, verbose=False)
+    bench = commands.add_parser("bench", help="time every stage at a given scale; write bench/results")
+    _add_config_arguments(bench)
+    bench.add_argument("--scale", type=int, required=True, help="customers to generate")
+    bench.add_argument("--output-dir", default="bench/results")
+    bench.set_defaults(handler=_run_bench)
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="local", help="configuration overlay conf/env/ENV.yaml (default: local)")
+    parser.add_argument("--conf-dir", help="folder with base.yaml (default: ./conf)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one setting, e.g. --set segment.k_max=8 (repeatable)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+
+
+def _config_from(args: argparse.Namespace) -> Config:
+    overrides = list(args.overrides)
+    if getattr(args, "customers", None) is not None:
+        overrides.append(f"generate.customers={args.customers}")
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"generate.seed={args.seed}")
+    if getattr(args, "as_of", None):
+        overrides.append(f"features.as_of={args.as_of}")
+    return load_config(args.conf_dir, args.env, overrides)
+
+
+def _run_job_command(args: argparse.Namespace) -> int:
+    from custseg import jobs, summary
+    from custseg.session import build_spark_session
+
+    config = _config_from(args)
+    spark = build_spark_session(config, app_name=f"custseg-{args.command}")
+    try:
+        results = jobs.run(args.command, spark, config)
+        print(summary.render(spark, config, results))
+    finally:
+        spark.stop()
+    return 0
+
+
+def _with_spark(action: Callable[..., int | None]) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from custseg.session import build_spark_session
+
+        config = _config_from(args)
+        spark = build_spark_session(config, app_name=f"custseg-{args.command}")
+        try:
+            return int(action(spark, config, args) or 0)
+        finally:
+            spark.stop()
+
+    return handler
+
+
+def _print_spark_args(args: argparse.Namespace) -> int:
+    from custseg.session import spark_properties
+
+    config = _config_from(args)
+    properties = spark_properties(config)
+    master = args.master or config.spark.master
+    words = ["--name", properties.pop("spark.app.name"), "--driver-memory", properties.pop("spark.driver.memory")]
+    if not master.startswith("local"):
+        words += ["--executor-memory", properties.pop("spark.executor.memory")]
+    for key, value in properties.items():
+        words += ["--conf", f"{key}={value}"]
+    print(shlex.join(words))
+    return 0
+
+
+def _print_delta_coordinate(args: argparse.Namespace) -> int:
+    from custseg.delta import delta_maven_coordinate
+
+    print(delta_maven_coordinate())
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from custseg import bench
+
+    return bench.main(_config_from(args), args.scale, args.output_dir)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    logging.getLogger("custseg").setLevel(logging.INFO)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

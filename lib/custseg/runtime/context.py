@@ -1,0 +1,127 @@
+"""What a job body sees: tables by name, staged writes, and the run's accounting.
+
+Reads pin each input table's version on first use, so a job sees one consistent snapshot and
+the run log can name exactly what it read. Writes are staged; ``commit`` publishes them only
+after the whole body succeeded, and ``discard`` removes them when it failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame, SparkSession
+
+from custseg.catalog import Catalog, conform
+from custseg.config import Config
+from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
+from custseg.errors import InputDataError, TableError
+
+log = logging.getLogger(__name__)
+
+
+class JobContext:
+    def __init__(
+        self, spark: SparkSession, config: Config, store: TableStore, catalog: Catalog, job: str, run_id: str
+    ):
+        self.spark = spark
+        self.config = config
+        self.store = store
+        self.catalog = catalog
+        self.job = job
+        self.run_id = run_id
+        self.input_versions: dict[str, int] = {}
+        self.rows_in: dict[str, int] = {}
+        self.rows_out: dict[str, int] = {}
+        self.output_versions: dict[str, int] = {}
+        self.metrics: dict[str, str] = {}
+        self._staged: dict[str, StagedWrite] = {}
+        self._after_commit: list[Callable[[], None]] = []
+        self._on_failure: list[Callable[[], None]] = []
+
+    # -- reading -------------------------------------------------------------------------
+    def table_exists(self, name: str) -> bool:
+        return self.store.exists(self.catalog.path(name))
+
+    def read(self, name: str) -> DataFrame:
+        """Table ``name`` at the version pinned for this run (its latest at first read)."""
+        path = self.catalog.path(name)
+        if name not in self.input_versions:
+            if not self.store.exists(path):
+                raise InputDataError(
+                    f"job {self.job} needs table {name!r}, which does not exist yet ({path}); "
+                    "run the job that writes it first, or `custseg run_all`"
+                )
+            version = self.store.version(path)
+            self.input_versions[name] = version
+            self.rows_in[name] = self.store.row_count(path, version)
+        return self.store.read(path, version=self.input_versions[name])
+
+    def count_input(self, name: str, rows: int) -> None:
+        """Record rows read from a non-table input (a raw source)."""
+        self.rows_in[name] = self.rows_in.get(name, 0) + rows
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, name: str, df: DataFrame, mode: WriteMode | None = None) -> DataFrame:
+        """Stage ``df`` as the next version of ``name``; returns the staged data for reuse."""
+        if name in self._staged:
+            raise TableError(f"job {self.job} writes table {name!r} twice in one run")
+        spec = self.catalog.spec(name)
+        staged = self.store.stage(self.catalog.path(name), conform(df, spec), mode or spec.mode, spec.partition_by)
+        self._staged[name] = staged
+        nulls = {c: staged.null_counts[c] for c in spec.required_columns if staged.null_counts.get(c)}
+        if nulls:
+            raise TableError(f"table {name}: required column(s) hold nulls (column: rows) {nulls}")
+        self.rows_out[name] = staged.num_records
+        log.info("%s: staged %s rows for %s", self.job, staged.num_records, name)
+        return self.store.staged_dataframe(staged)
+
+    def after_commit(self, action: Callable[[], None], on_failure: Callable[[], None] | None = None) -> None:
+        """Run ``action`` once every table is committed (e.g. publish files outside Delta);
+        ``on_failure`` runs instead if the job fails."""
+        self._after_commit.append(action)
+        if on_failure is not None:
+            self._on_failure.append(on_failure)
+
+    def commit_info(self) -> CommitInfo:
+        return CommitInfo(job=self.job, run_id=self.run_id, input_versions=self.input_versions)
+
+    def commit(self) -> dict[str, int]:
+        """Publish every staged table. If one commit fails, the tables already committed are
+        put back to their previous content (a restore, or removal of a table this run created)."""
+        info = self.commit_info()
+        done: list[tuple[str, int | None]] = []
+        for name, staged in self._staged.items():
+            previous = self.store.version(staged.table_path) if self.store.exists(staged.table_path) else None
+            try:
+                self.output_versions[name] = self.store.commit(staged, info)
+            except BaseException:
+                self._roll_back(done, info)
+                self.discard()
+                raise
+            done.append((name, previous))
+        for action in self._after_commit:
+            action()
+        return dict(self.output_versions)
+
+    def discard(self) -> None:
+        for staged in self._staged.values():
+            if staged.committed_version is None:
+                self.store.discard(staged)
+        for cleanup in self._on_failure:
+            try:
+                cleanup()
+            except Exception:
+                log.exception("%s: cleanup after failure failed", self.job)
+
+    def _roll_back(self, done: list[tuple[str, int | None]], info: CommitInfo) -> None:
+        for name, previous in reversed(done):
+            path = self.catalog.path(name)
+            try:
+                if previous is None:
+                    self.store.drop(path)
+                else:
+                    self.store.restore(path, previous, info)
+                self.output_versions.pop(name, None)
+            except Exception:  # keep rolling back the others; the log names what is left
+                log.exception("could not roll back table %s to version %s", name, previous)

@@ -1,0 +1,121 @@
+"""Run one job: open the table store, run the body, commit its outputs, log the run.
+
+Every run, succeeded or failed, appends a row to ``job_runs``. A failed body leaves every
+output table at its previous version: its staged files are discarded and nothing is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyspark
+from pyspark.sql import SparkSession
+
+from custseg import __version__
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.config.resolved import join_path
+from custseg.delta import TableStore, open_store
+from custseg.errors import CustsegError
+from custseg.runtime.context import JobContext
+from custseg.tables.ops import JOB_RUNS
+
+log = logging.getLogger(__name__)
+JobBody = Callable[[JobContext], None]
+
+
+@dataclass
+class JobResult:
+    job: str
+    run_id: str
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    rows_in: dict[str, int] = field(default_factory=dict)
+    rows_out: dict[str, int] = field(default_factory=dict)
+    input_versions: dict[str, int] = field(default_factory=dict)
+    output_versions: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+def new_run_id(job: str) -> str:
+    return f"{job}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def table_store(spark: SparkSession, config: Config) -> TableStore:
+    return open_store(spark, config.storage.delta_engine, join_path(config.root_dir, "staging"))
+
+
+def run_job(
+    spark: SparkSession, config: Config, job: str, body: JobBody, parent_run_id: str | None = None
+) -> JobResult:
+    """Run ``body`` as job ``job``; raise its error after logging the failed run."""
+    store = table_store(spark, config)
+    catalog = Catalog(config)
+    ctx = JobContext(spark, config, store, catalog, job, new_run_id(job))
+    started = dt.datetime.now(dt.timezone.utc)
+    log.info("%s: started run %s (delta engine %s)", job, ctx.run_id, store.engine)
+    spark.sparkContext.setJobGroup(ctx.run_id, f"custseg {job}", interruptOnCancel=True)
+    error: Exception | None = None
+    try:
+        body(ctx)
+        ctx.commit()
+    except Exception as exc:
+        ctx.discard()
+        error = exc
+    result = JobResult(
+        job=job, run_id=ctx.run_id, status="failed" if error else "succeeded",
+        started_at=started, ended_at=dt.datetime.now(dt.timezone.utc),
+        rows_in=dict(ctx.rows_in), rows_out=dict(ctx.rows_out) if not error else {},
+        input_versions=dict(ctx.input_versions), output_versions=dict(ctx.output_versions),
+        metrics=dict(ctx.metrics), error=_describe(error) if error else None,
+    )
+    try:
+        _record(spark, config, store, catalog, result, parent_run_id)
+    except Exception:
+        if error is None:
+            raise
+        log.exception("%s: could not record the failed run in job_runs", job)
+    if error is not None:
+        log.error("%s: failed after %.1fs: %s", job, result.duration_seconds, result.error)
+        raise error
+    log.info("%s: succeeded in %.1fs", job, result.duration_seconds)
+    return result
+
+
+def _describe(error: Exception) -> str:
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, CustsegError):
+        return text  # already one clear sentence
+    return text + "\n" + "".join(traceback.format_exception(error)[-3:])
+
+
+def _record(
+    spark: SparkSession, config: Config, store: TableStore, catalog: Catalog,
+    result: JobResult, parent_run_id: str | None,
+) -> None:
+    row = {
+        "run_id": result.run_id, "parent_run_id": parent_run_id, "job": result.job,
+        "status": result.status, "started_at": result.started_at, "ended_at": result.ended_at,
+        "duration_seconds": result.duration_seconds, "rows_in": result.rows_in,
+        "rows_out": result.rows_out, "input_versions": result.input_versions,
+        "output_versions": result.output_versions, "metrics": result.metrics,
+        "config_hash": config.config_hash, "config_env": config.env,
+        "package_version": __version__, "spark_version": pyspark.__version__,
+        "spark_master": spark.sparkContext.master, "delta_engine": store.engine,
+        "error": result.error,
+    }
+    frame = spark.createDataFrame([row], JOB_RUNS.schema)
+    info_ctx = JobContext(spark, config, store, catalog, result.job, result.run_id)
+    info_ctx.write(JOB_RUNS.name, frame, mode="append")
+    info_ctx.commit()

@@ -1,0 +1,49 @@
+"""Table inspection commands: `custseg tables`, `custseg history`, `custseg vacuum`."""
+
+from __future__ import annotations
+
+import argparse
+
+from pyspark.sql import SparkSession
+
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.runtime import table_store
+
+
+def print_tables(spark: SparkSession, config: Config, args: argparse.Namespace) -> int:
+    store, catalog = table_store(spark, config), Catalog(config)
+    print(f"{'table':<24} {'layer':<7} {'version':>7} {'rows':>12}  path")
+    for spec in catalog.specs():
+        path = catalog.path(spec.name)
+        if store.exists(path):
+            version = store.version(path)
+            print(f"{spec.name:<24} {spec.layer:<7} {version:>7} {store.row_count(path, version):>12,}  {path}")
+        else:
+            print(f"{spec.name:<24} {spec.layer:<7} {'-':>7} {'-':>12}  (not written yet)")
+    return 0
+
+
+def print_history(spark: SparkSession, config: Config, args: argparse.Namespace) -> int:
+    store, catalog = table_store(spark, config), Catalog(config)
+    print(f"{'version':>7}  {'committed (UTC)':<19}  {'operation':<14} {'job':<10} {'rows':>10}  run / inputs")
+    for entry in store.history(catalog.path(args.table), limit=args.limit):
+        inputs = ", ".join(f"{k}@{v}" for k, v in entry.input_versions.items())
+        rows = f"{entry.rows_written:,}" if entry.rows_written is not None else "-"
+        print(f"{entry.version:>7}  {entry.timestamp:%Y-%m-%d %H:%M:%S}  {entry.operation:<14} "
+              f"{entry.job or '-':<10} {rows:>10}  {entry.run_id or '-'}{' <- ' + inputs if inputs else ''}")
+    return 0
+
+
+def vacuum_tables(spark: SparkSession, config: Config, args: argparse.Namespace) -> int:
+    store, catalog = table_store(spark, config), Catalog(config)
+    hours = args.retention_hours if args.retention_hours is not None else config.storage.vacuum_retention_hours
+    names = args.tables or [s.name for s in catalog.specs()]
+    for name in names:
+        path = catalog.path(name)
+        if not store.exists(path):
+            continue
+        removed = store.vacuum(path, hours, dry_run=args.dry_run)
+        verb = "would remove" if args.dry_run else "removed"
+        print(f"{name}: {verb} {len(removed)} file(s) older than {hours}h and not in any recent version")
+    return 0
