@@ -76,7 +76,7 @@ def _crm_values(seed: int, end_ts: Column, draw: Callable[[str], Column]) -> dic
     house = F.when(F.col("is_moved"), new_number).otherwise(F.col("house_number"))
     postcode = F.when(F.col("is_moved"), _moved_postcode(F.col("postcode"), F.col("country"), draw("pc1"), draw("pc2"))).otherwise(F.col("postcode"))
     postcode = F.when(F.col("country") == "GB", _gb_postcode_variant(postcode, draw("pcv"))).otherwise(postcode)
-    created = days_before(end_ts, F.col("first_order_days") + integer_between(draw("created"), 1, 200), draw("created_t"))
+    created = days_before(end_ts, F.col("first_order_days") + integer_between(draw("created"), 0, 30), draw("created_t"))
     created = F.when(F.col("copy") > 0, days_before(end_ts, integer_between(draw("created_dup"), 0, F.col("first_order_days")), draw("created_t"))).otherwise(created)
     updated = F.timestamp_seconds(F.unix_seconds(created) + (draw("updated") * (F.unix_seconds(end_ts) - F.unix_seconds(created))).cast("long"))
     titles = F.when(F.col("gender") == "male", choice(draw("title"), names.TITLES_MALE)).otherwise(choice(draw("title"), names.TITLES_FEMALE))

@@ -1,0 +1,78 @@
+"""Addresses: countries to ISO 3166-1 alpha-2, postcodes per country, canonical street lines.
+
+Street-type abbreviations are unified to their long form so that '12 Oak St.' and
+'12 Oak Street', or 'Ringstr. 4' and 'Ringstraße 4', compare equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from custseg.clean.names import display_case
+from custseg.textnorm import blank_to_null, fold_accents
+
+ISO_COUNTRIES = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
+BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH
+ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT
+HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS
+LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI
+NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG
+SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG
+UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+""".split())
+
+# (pattern, replacement) applied in order to a street line; patterns are case-insensitive.
+STREET_RULES = (
+    (r"(?i)\b(st|str)\.?$", "Street"),
+    (r"(?i)\b(ave|av)\.?$", "Avenue"),
+    (r"(?i)\brd\.?$", "Road"),
+    (r"(?i)\bdr\.?$", "Drive"),
+    (r"(?i)\bln\.?$", "Lane"),
+    (r"(?i)\bblvd\.?$", "Boulevard"),
+    (r"(?i)\bcl\.?$", "Close"),
+    (r"(?i)\bwy\.?$", "Way"),
+    (r"(?i)(\p{L})(str\.|strasse|str)(\s|$)", "$1straße$3"),
+    (r"(?i)^(\d+[a-z]?\s+)(r\.|r)\s", "$1rue "),
+    (r"(?i)^(\d+[a-z]?\s+)(av\.|ave)\s", "$1avenue "),
+    (r"(?i)^(\d+[a-z]?\s+)(bd|boul\.)\s", "$1boulevard "),
+)
+
+
+def iso_country(raw: Column, spellings: Mapping[str, str]) -> Column:
+    """ISO alpha-2 code from a code or a name; null when unknown."""
+    key = F.lower(blank_to_null(raw))
+    mapped = F.try_element_at(F.create_map(*[F.lit(x) for kv in spellings.items() for x in (kv[0].lower(), kv[1])]), key)
+    code = F.upper(key)
+    return F.coalesce(mapped, F.when(code.isin(*ISO_COUNTRIES), code))
+
+
+def postcode(raw: Column, country: Column) -> Column:
+    """Canonical postcode for US (5 digits), GB ('SW1A 1AA'), DE and FR (5 digits); null if
+    invalid for its country; other countries are upper-cased and trimmed only."""
+    compact = F.upper(F.regexp_replace(blank_to_null(raw), r"[\s]", ""))
+    us = F.regexp_extract(compact, r"^(\d{5})(-?\d{4})?$", 1)
+    gb = F.regexp_replace(compact, r"^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$", "$1 $2")
+    five = F.regexp_extract(F.regexp_replace(compact, r"^(D|F)-", ""), r"^(\d{5})$", 1)
+    return (
+        F.when(compact.isNull(), F.lit(None))
+        .when(country == "US", F.when(us != "", us))
+        .when(country == "GB", F.when(gb.rlike(r"^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$"), gb))
+        .when(country.isin("DE", "FR"), F.when(five != "", five))
+        .otherwise(F.upper(blank_to_null(raw)))
+    )
+
+
+def canonical_street(raw: Column) -> Column:
+    street = display_case(raw)
+    for pattern, replacement in STREET_RULES:
+        street = F.regexp_replace(street, pattern, replacement)
+    return street
+
+
+def address_key(street: Column) -> Column:
+    """Matching form of a canonical street line: folded, lower case, single spaces."""
+    return F.regexp_replace(F.lower(fold_accents(street)), r"[^a-z0-9]+", " ")
