@@ -53,6 +53,7 @@ def spark_properties(config: Config, app_name: str | None = None) -> dict[str, s
         "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
         "spark.hadoop.fs.file.impl.disable.cache": "true",
         "spark.sql.debug.maxToStringFields": "200",
+        "spark.cleaner.referenceTracking.cleanCheckpoints": "true",
     }
     properties.update(spark.conf)
     return properties

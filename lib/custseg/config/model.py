@@ -94,17 +94,32 @@ class CleanSettings:
             raise ValueError("currency_rates must all be > 0")
 
 
+SURVIVORSHIP_RULES = ("most_recent", "most_frequent", "source_priority", "longest")
+
+
 @dataclass(frozen=True)
 class ResolveSettings:
-    # Normalized identifiers that, when equal, put two records in one customer.
-    exact_keys: list[str] = field(default_factory=lambda: ["email", "phone"])
+    # Standardized identifiers that, when equal, put two records in one customer.
+    exact_keys: list[str] = field(default_factory=lambda: ["email_key", "phone_e164"])
+    # A key value shared by more records than this is not trusted (a shop's phone number,
+    # 'test@example.com'); such groups are skipped and reported.
+    max_key_group: int = 25
     max_iterations: int = 40
+    # Golden-record rule per field; fields not listed use `default_rule`.
+    default_rule: str = "most_recent"
+    survivorship: dict[str, str] = field(default_factory=dict)
+    source_priority: list[str] = field(default_factory=lambda: ["crm_customers", "web_accounts"])
 
     def __post_init__(self) -> None:
-        known = {"email", "phone", "national_id"}
+        known = {"email_key", "phone_e164"}
         unknown = sorted(set(self.exact_keys) - known)
         if unknown:
             raise ValueError(f"exact_keys has unknown key(s) {unknown}; known: {sorted(known)}")
+        if self.max_key_group < 2:
+            raise ValueError(f"max_key_group must be >= 2, got {self.max_key_group}")
+        for name, rule in {"default_rule": self.default_rule, **self.survivorship}.items():
+            if rule not in SURVIVORSHIP_RULES:
+                raise ValueError(f"survivorship rule {rule!r} for {name} is not one of {SURVIVORSHIP_RULES}")
 
 
 @dataclass(frozen=True)
@@ -112,8 +127,16 @@ class FeatureSettings:
     # Features use no information from after this date; null means the day after the
     # latest order or event in the data.
     as_of: dt.date | None = None
+    new_customer_days: int = 90
+    loyal_min_orders: int = 8
     lapsed_after_days: int = 180
     churned_after_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not 0 < self.lapsed_after_days < self.churned_after_days:
+            raise ValueError("need 0 < lapsed_after_days < churned_after_days")
+        if self.loyal_min_orders < 2 or self.new_customer_days < 1:
+            raise ValueError("loyal_min_orders must be >= 2 and new_customer_days >= 1")
 
 
 @dataclass(frozen=True)
@@ -126,8 +149,15 @@ class SegmentSettings:
     seed: int = 42
     max_iterations: int = 40
     features: list[str] = field(default_factory=list)
+    # Skewed amounts and counts enter the model as log(1 + x).
+    log_features: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.features:
+            raise ValueError("features must name at least one customer_features column")
+        stray = sorted(set(self.log_features) - set(self.features))
+        if stray:
+            raise ValueError(f"log_features {stray} are not in features")
         if not 2 <= self.k_min <= self.k_max:
             raise ValueError(f"need 2 <= k_min <= k_max, got k_min={self.k_min} k_max={self.k_max}")
         if not 0.0 <= self.min_segment_share < 0.5:
@@ -182,5 +212,5 @@ class Settings:
     clean: CleanSettings = field(default_factory=CleanSettings)
     resolve: ResolveSettings = field(default_factory=ResolveSettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
-    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    segment: SegmentSettings = field(default_factory=lambda: SegmentSettings(features=["frequency", "monetary"]))
     sources: dict[str, SourceSpec] = field(default_factory=dict)

@@ -1,1 +1,129 @@
 """Gold tables: resolved customers, features and segments."""
+
+from custseg.catalog import TableSpec, columns, register
+
+IDENTITY_CROSSWALK = register(TableSpec(
+    name="identity_crosswalk", layer="gold",
+    description="Every source record and the customer it belongs to.",
+    primary_key=("source", "record_id"),
+    columns=columns(
+        ("source", "string", "Source table of the record", False),
+        ("record_id", "string", "Record id in that source", False),
+        ("customer_id", "string", "Resolved customer", False),
+        ("cluster_size", "int", "Records in the customer's cluster", False),
+        ("link_keys", "array<string>", "How this record was linked (email_key, phone_e164...)", False),
+        ("min_link_probability", "double", "Weakest match probability on the record's links; null for a lone record"),
+    ),
+))
+
+CUSTOMER_MASTER = register(TableSpec(
+    name="customer_master", layer="gold",
+    description="Golden record per customer, each field chosen by the configured survivorship rule.",
+    primary_key=("customer_id",),
+    columns=columns(
+        ("customer_id", "string", "Resolved customer", False),
+        ("first_name", "string", "Given name"),
+        ("last_name", "string", "Family name"),
+        ("email", "string", "Email"),
+        ("phone_e164", "string", "Phone, E.164"),
+        ("birth_date", "date", "Date of birth"),
+        ("gender", "string", "male, female, other or unknown"),
+        ("street", "string", "Street line"),
+        ("city", "string", "City"),
+        ("postcode", "string", "Postcode"),
+        ("country", "string", "ISO 3166-1 alpha-2"),
+        ("record_count", "int", "Source records merged into this customer", False),
+        ("sources", "array<string>", "Sources the customer appears in", False),
+        ("first_seen_at", "timestamp", "Earliest record creation", False),
+        ("last_updated_at", "timestamp", "Latest record update", False),
+        ("review_flags", "array<string>", "Strong conflicts inside the cluster (two birth dates...)", False),
+    ),
+))
+
+CUSTOMER_FEATURES = register(TableSpec(
+    name="customer_features", layer="gold",
+    description="Per-customer features computed from data strictly before the as-of date.",
+    primary_key=("customer_id",),
+    columns=columns(
+        ("customer_id", "string", "Resolved customer", False),
+        ("as_of_date", "date", "Features use only data from before this date", False),
+        ("recency_days", "int", "Days since the last kept order; null without orders"),
+        ("frequency", "int", "Kept orders (not cancelled)", False),
+        ("monetary", "double", "Net spend on completed orders, reporting currency", False),
+        ("avg_order_value", "double", "monetary / completed orders; null without completed orders"),
+        ("tenure_days", "int", "Days since the customer was first seen", False),
+        ("interpurchase_days_mean", "double", "Mean days between consecutive orders (2+ orders)"),
+        ("interpurchase_days_std", "double", "Volatility: standard deviation of those gaps (3+ orders)"),
+        ("category_breadth", "int", "Distinct product categories bought", False),
+        ("discount_rate", "double", "Share of kept orders with a discount; null without orders"),
+        ("return_rate", "double", "Share of kept orders returned; null without orders"),
+        ("spend_90d", "double", "Net spend in the last 90 days", False),
+        ("spend_trend", "double", "Moving average of weekly spend, last 8 weeks minus the 8 before"),
+        ("sessions_90d", "int", "Web/app sessions in the last 90 days", False),
+        ("page_views_90d", "int", "Page and product views in the last 90 days", False),
+        ("avg_session_minutes_90d", "double", "Mean session length in the last 90 days"),
+        ("cart_adds_90d", "int", "Add-to-cart events in the last 90 days", False),
+        ("cart_abandonment_rate", "double", "Sessions with a cart add but no checkout / sessions with a cart add (90 days)"),
+        ("sessions_7d", "int", "Sessions in the last 7 days", False),
+        ("engagement_spike", "double", "Daily sessions in the last 7 days / daily sessions in the 28 days before (smoothed)", False),
+        ("frequency_x_aov", "double", "Interaction: frequency x average order value"),
+        ("age", "int", "Age in years at the as-of date"),
+        ("age_band", "string", "18-24, 25-34, 35-44, 45-54, 55-64, 65+ or unknown", False),
+        ("gender", "string", "male, female, other or unknown", False),
+        ("region", "string", "Country (ISO alpha-2) or unknown", False),
+        ("lifecycle_stage", "string", "prospect, new, active, loyal, lapsed or churned", False),
+        ("r_score", "int", "Recency quintile, 5 = most recent; 0 without orders", False),
+        ("f_score", "int", "Frequency quintile, 5 = most orders; 0 without orders", False),
+        ("m_score", "int", "Monetary quintile, 5 = highest spend; 0 without orders", False),
+        ("rfm_segment", "string", "Rule-based RFM segment (champions, at_risk...)", False),
+    ),
+))
+
+CUSTOMER_SEGMENTS = register(TableSpec(
+    name="customer_segments", layer="gold",
+    description="Each customer's ML segment, beside rule-based lifecycle, RFM and demographic segments.",
+    primary_key=("customer_id",),
+    columns=columns(
+        ("customer_id", "string", "Resolved customer", False),
+        ("as_of_date", "date", "Feature date the segments describe", False),
+        ("segment_id", "int", "ML segment (cluster) id", False),
+        ("segment_name", "string", "Readable name derived from the segment profile", False),
+        ("lifecycle_stage", "string", "Rule-based lifecycle stage", False),
+        ("rfm_segment", "string", "Rule-based RFM segment", False),
+        ("age_band", "string", "Demographic band", False),
+        ("region", "string", "Country", False),
+        ("model_run_id", "string", "Run whose model assigned the segment", False),
+    ),
+))
+
+SEGMENT_PROFILES = register(TableSpec(
+    name="segment_profiles", layer="gold",
+    description="Per ML segment: size, share, key features against the whole base, and its name.",
+    primary_key=("segment_id",),
+    columns=columns(
+        ("segment_id", "int", "ML segment id", False),
+        ("segment_name", "string", "Readable name", False),
+        ("customers", "bigint", "Customers in the segment", False),
+        ("share", "double", "Share of all customers", False),
+        ("dominant_lifecycle_stage", "string", "Most common lifecycle stage", False),
+        ("feature_stats", "array<struct<feature:string,mean:double,median:double,base_mean:double,lift:double>>",
+         "Per feature: segment mean and median (original units), base mean, lift = mean / base mean", False),
+        ("model_run_id", "string", "Run that fitted the model", False),
+    ),
+))
+
+SEGMENTATION_RUNS = register(TableSpec(
+    name="segmentation_runs", layer="gold", mode="append",
+    description="Every k tried by every segment run: fit quality and whether it was chosen.",
+    columns=columns(
+        ("run_id", "string", "segment run", False),
+        ("algorithm", "string", "bisecting_kmeans or kmeans", False),
+        ("k", "int", "Clusters asked for", False),
+        ("clusters_found", "int", "Non-empty clusters (bisecting k-means may find fewer)", False),
+        ("silhouette", "double", "Silhouette, squared Euclidean distance, on the scaled features", False),
+        ("cost", "double", "Sum of squared distances to the centres", False),
+        ("smallest_share", "double", "Share of the smallest cluster", False),
+        ("eligible", "boolean", "smallest_share >= segment.min_segment_share", False),
+        ("chosen", "boolean", "This k was used", False),
+    ),
+))
