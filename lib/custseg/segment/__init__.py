@@ -1,0 +1,8 @@
+"""Segmentation: a Spark ML pipeline, k chosen and validated, named segment profiles."""
+
+from custseg.segment.pipeline import PREDICTION, SCALED, clusterer, full_model, preprocessing
+from custseg.segment.profiles import name_segments, profile_segments
+from custseg.segment.selection import KResult, choose, evaluate_k_range
+
+__all__ = ["KResult", "PREDICTION", "SCALED", "choose", "clusterer", "evaluate_k_range", "full_model",
+           "name_segments", "preprocessing", "profile_segments"]

@@ -1,0 +1,60 @@
+"""Choosing k: fit every k in range on the same prepared data, keep the best silhouette among
+the choices whose smallest segment is not below the minimum share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.ml import Model
+from pyspark.ml.evaluation import ClusteringEvaluator
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from custseg.config.model import SegmentSettings
+from custseg.segment.pipeline import PREDICTION, SCALED, clusterer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KResult:
+    k: int
+    clusters_found: int
+    silhouette: float
+    cost: float
+    smallest_share: float
+    eligible: bool
+    model: Model
+
+
+def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KResult]:
+    """Fit and score each k in [k_min, k_max] on ``prepared`` (which holds the scaled vector)."""
+    evaluator = ClusteringEvaluator(featuresCol=SCALED, predictionCol=PREDICTION, metricName="silhouette",
+                                    distanceMeasure="squaredEuclidean")
+    total = prepared.count()
+    results = []
+    for k in range(settings.k_min, settings.k_max + 1):
+        model = clusterer(settings, k).fit(prepared)
+        predicted = model.transform(prepared)
+        sizes = [row["count"] for row in predicted.groupBy(PREDICTION).count().collect()]  # at most k rows
+        found = len(sizes)
+        silhouette = evaluator.evaluate(predicted) if found > 1 else -1.0
+        smallest = min(sizes) / total if total else 0.0
+        results.append(KResult(k, found, silhouette, float(model.summary.trainingCost), smallest,
+                               found > 1 and smallest >= settings.min_segment_share, model))
+        log.info("segment: k=%d found %d clusters, silhouette %.4f, smallest share %.3f", k, found, silhouette, smallest)
+    return results
+
+
+def choose(results: list[KResult]) -> KResult:
+    """Best silhouette among eligible k; if none is eligible, the best silhouette overall."""
+    eligible = [r for r in results if r.eligible]
+    pool = eligible or results
+    if not eligible:
+        log.warning("segment: no k satisfies the minimum segment share; using the best silhouette anyway")
+    return max(pool, key=lambda r: (r.silhouette, -r.k))
+
+
+def cluster_sizes(predicted: DataFrame) -> DataFrame:
+    return predicted.groupBy(PREDICTION).agg(F.count(F.lit(1)).alias("customers"))
