@@ -4,8 +4,9 @@ Entry points for jobs, notebooks and tests: ``load_config``, ``build_spark_sessi
 ``custseg.jobs.<stage>.run(spark, config)``.
 """
 
-from pathlib import Path
+from importlib.resources import files
 
-__version__ = (Path(__file__).parent / "VERSION").read_text(encoding="utf-8").strip()
+# importlib.resources also reads from the zip that spark-submit ships with --py-files.
+__version__ = files("custseg").joinpath("VERSION").read_text(encoding="utf-8").strip()
 
 __all__ = ["__version__"]

@@ -140,7 +140,8 @@ def _print_spark_args(args: argparse.Namespace) -> int:
     config = _config_from(args)
     properties = spark_properties(config)
     master = args.master or config.spark.master
-    words = ["--name", properties.pop("spark.app.name"), "--driver-memory", properties.pop("spark.driver.memory")]
+    words = ["--master", master, "--name", properties.pop("spark.app.name"),
+             "--driver-memory", properties.pop("spark.driver.memory")]
     if not master.startswith("local"):
         words += ["--executor-memory", properties.pop("spark.executor.memory")]
     for key, value in properties.items():

@@ -48,10 +48,6 @@ def spark_properties(config: Config, app_name: str | None = None) -> dict[str, s
         "spark.ui.showConsoleProgress": "false",
         "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
         "spark.hadoop.parquet.enable.summary-metadata": "false",
-        # No .crc side files on local disks: they would clutter Delta tables and raw exports,
-        # and Hadoop's checksummed local filesystem hides them from listings.
-        "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
-        "spark.hadoop.fs.file.impl.disable.cache": "true",
         "spark.sql.debug.maxToStringFields": "200",
         "spark.cleaner.referenceTracking.cleanCheckpoints": "true",
     }
@@ -85,7 +81,20 @@ def build_spark_session(
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     session.sparkContext.setCheckpointDir(config.checkpoint_dir)
+    _no_local_checksum_files(session)
     return session
+
+
+def _no_local_checksum_files(spark: SparkSession) -> None:
+    """Stop the driver's local filesystem from writing .crc side files next to raw exports.
+
+    Replacing the local filesystem class would break FileSystem.getLocal (used to load ML
+    models), so the cached instance is told not to write checksums instead. Executors in other
+    JVMs may still write them; raw-file publishing removes any that remain.
+    """
+    jvm, jsc = spark.sparkContext._jvm, spark.sparkContext._jsc
+    if jvm is not None and jsc is not None:
+        jvm.org.apache.hadoop.fs.FileSystem.getLocal(jsc.hadoopConfiguration()).setWriteChecksum(False)
 
 
 def delta_spark_available(spark: SparkSession) -> bool:

@@ -1,16 +1,81 @@
-"""The short report printed after a run: rows per stage, segments, tables and where to look."""
+"""The short report printed after a run: rows per stage, row accounting, segments, tables and
+their versions, and where to look next. Built only from the jobs' results (no table scans)."""
 
 from __future__ import annotations
 
+import json
+
 from pyspark.sql import SparkSession
 
+from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.runtime import JobResult
 
 
 def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str:
-    lines = []
-    for result in results:
-        outputs = ", ".join(f"{k} {v:,} rows (v{result.output_versions.get(k, '?')})" for k, v in result.rows_out.items())
-        lines.append(f"{result.job:<10} {result.duration_seconds:6.1f}s  {outputs}")
+    total = sum(r.duration_seconds for r in results)
+    jobs = ", ".join(r.job for r in results)
+    lines = [f"custseg: {len(results)} job(s) succeeded in {_duration(total)} ({jobs}; master {spark.sparkContext.master})", ""]
+    lines += _stages(results)
+    lines += _accounting(results)
+    lines += _segments(results)
+    lines += _tables(config, results)
+    lines += [
+        "Where to look next",
+        "  custseg tables                      every table with its version and rows",
+        "  custseg history customer_segments   versions of a table and the runs that wrote them",
+        "  custseg history job_runs            the run log",
+        f"  {config.warehouse_dir}   Delta tables (Spark, deltalake, DuckDB read them)",
+        "  notebooks/                          notebooks to explore the outputs",
+    ]
     return "\n".join(lines)
+
+
+def _stages(results: list[JobResult]) -> list[str]:
+    lines = ["Rows per stage"]
+    for result in results:
+        outputs = ", ".join(f"{name} {rows:,}" for name, rows in result.rows_out.items() if name != "job_runs")
+        lines.append(f"  {result.job:<9} {_duration(result.duration_seconds):>7}  -> {outputs or '(no table output)'}")
+    return lines + [""]
+
+
+def _accounting(results: list[JobResult]) -> list[str]:
+    rows = [(key.split(".")[0], value) for r in results if r.job == "ingest" for key, value in r.metrics.items()
+            if key.endswith(".read_accepted_rejected")]
+    if not rows:
+        return []
+    lines = ["Row accounting per source (read = accepted + rejected)"]
+    for source, value in rows:
+        read, accepted, rejected = (int(x) for x in value.split("/"))
+        share = 100 * rejected / read if read else 0.0
+        lines.append(f"  {source:<15} {read:>11,} = {accepted:>11,} + {rejected:>7,} rejected ({share:.2f}%)")
+    return lines + ["  rejected rows, with file, line and reason: table `rejects`", ""]
+
+
+def _segments(results: list[JobResult]) -> list[str]:
+    segment = next((r for r in reversed(results) if r.job == "segment"), None)
+    if segment is None or "segments" not in segment.metrics:
+        return []
+    sizes: dict[str, int] = json.loads(segment.metrics["segments"])
+    total = sum(sizes.values()) or 1
+    lines = [f"Segments (k={segment.metrics.get('k')}, silhouette {segment.metrics.get('silhouette')})"]
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        lines.append(f"  {name:<40} {size:>9,}  {100 * size / total:5.1f}%")
+    return lines + [""]
+
+
+def _tables(config: Config, results: list[JobResult]) -> list[str]:
+    catalog = Catalog(config)
+    latest: dict[str, tuple[int, int]] = {}
+    for result in results:
+        for name, version in result.output_versions.items():
+            latest[name] = (version, result.rows_out.get(name, 0))
+    lines = ["Delta tables written (version, rows in that version's write)"]
+    for name, (version, rows) in sorted(latest.items(), key=lambda item: (catalog.spec(item[0]).layer, item[0])):
+        lines.append(f"  {catalog.spec(name).layer + '/' + name:<28} v{version:<5} {rows:>11,}")
+    return lines + [""]
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{seconds:.1f}s"

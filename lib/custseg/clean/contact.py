@@ -13,6 +13,7 @@ import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
+from pyspark.sql.types import StringType
 
 _LOCAL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _DOMAIN = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
@@ -41,7 +42,7 @@ def email_key(email: Column) -> Column:
     return F.when(email.isNotNull(), F.concat(local, F.lit("@"), domain))
 
 
-@pandas_udf("string")  # type: ignore[call-overload]
+@pandas_udf(StringType())  # type: ignore[call-overload]  # a type object: no SparkContext needed at import
 def _e164(numbers: pd.Series, regions: pd.Series) -> pd.Series:
     import phonenumbers
 
@@ -61,7 +62,7 @@ def _e164(numbers: pd.Series, regions: pd.Series) -> pd.Series:
 
     pairs = pd.DataFrame({"number": numbers, "region": regions})
     distinct = pairs.drop_duplicates().copy()
-    distinct["e164"] = [parse(n, r) for n, r in zip(distinct["number"], distinct["region"])]
+    distinct["e164"] = [parse(n, r) for n, r in zip(distinct["number"], distinct["region"], strict=True)]
     return pairs.merge(distinct, on=["number", "region"], how="left")["e164"]
 
 

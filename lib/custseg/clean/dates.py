@@ -24,7 +24,8 @@ def parse_mixed_date(raw: Column, country: Column, earliest: str = "1900-01-01",
     b = F.regexp_extract(text, _NUMERIC, 2).try_cast("int")
     year = F.regexp_extract(text, _NUMERIC, 3).try_cast("int")
     dotted = F.instr(text, ".") > 0
-    month_first = country.isin(*DAY_FIRST_EXCEPTIONS) & ~dotted
+    # coalesce: with a null country, isin() is null, and null would silence the ambiguity check
+    month_first = F.coalesce(country.isin(*DAY_FIRST_EXCEPTIONS), F.lit(False)) & ~dotted
     day_first = (country.isNotNull() & ~month_first) | dotted
     unknown_order = ~month_first & ~day_first
     numeric = text.rlike(_NUMERIC)

@@ -36,10 +36,15 @@ def split_suffix(name: Column) -> tuple[Column, Column]:
 
 
 def display_case(name: Column) -> Column:
-    """Title-case names typed in one case; keep deliberate mixed case as typed."""
+    """Title-case names typed in one case ('O'BRIEN-SMITH' -> 'O'Brien-Smith'); keep
+    deliberate mixed case ('McKenzie', 'de la Cruz') as typed."""
     cleaned = blank_to_null(name)
     one_case = (cleaned == F.upper(cleaned)) | (cleaned == F.lower(cleaned))
-    return F.when(one_case, F.initcap(cleaned)).otherwise(cleaned)
+    # initcap only capitalizes after whitespace: mark apostrophes and hyphens with a
+    # temporary space, capitalize, then remove the marks.
+    marked = F.regexp_replace(F.lower(cleaned), "(['\\-])", "$1\u0001 ")
+    titled = F.regexp_replace(F.initcap(marked), "\u0001 ", "")
+    return F.when(one_case, titled).otherwise(cleaned)
 
 
 def name_key(name: Column) -> Column:

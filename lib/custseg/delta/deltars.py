@@ -11,6 +11,7 @@ StructType rather than from a file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -48,7 +49,7 @@ class DeltaRsStore(TableStore):
         table_dir = _local_dir(path)
         partition_by = list(partition_by)
         check_writable_schema(df.schema, partition_by, path)
-        write_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+        write_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
         staging = Path(_local_dir(self.staging_root)) / write_id
         df.write.mode("error").partitionBy(*partition_by).parquet(str(staging))
         data_schema = T.StructType([f for f in df.schema.fields if f.name not in partition_by])
@@ -219,14 +220,12 @@ def _summarize(staged: StagedWrite, data_schema: T.StructType) -> None:
 def _history_entry(entry: dict[str, Any]) -> HistoryEntry:
     details = dict(entry)
     if entry.get("userMetadata"):  # commits made by delta-spark carry ours as JSON here
-        try:
+        with contextlib.suppress(ValueError):
             details.update(json.loads(entry["userMetadata"]))
-        except ValueError:
-            pass
     rows = details.get("rowsWritten")
     return HistoryEntry(
         version=int(entry["version"]),
-        timestamp=dt.datetime.fromtimestamp(int(entry["timestamp"]) / 1000, tz=dt.timezone.utc),
+        timestamp=dt.datetime.fromtimestamp(int(entry["timestamp"]) / 1000, tz=dt.UTC),
         operation=str(entry.get("operation", "")),
         job=details.get("job"),
         run_id=details.get("runId"),

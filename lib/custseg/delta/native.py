@@ -37,7 +37,7 @@ class NativeDeltaStore(TableStore):
     ) -> StagedWrite:
         partition_by = list(partition_by)
         check_writable_schema(df.schema, partition_by, path)
-        staging = f"{self.staging_root}/{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+        staging = f"{self.staging_root}/{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
         df.write.mode("error").partitionBy(*partition_by).parquet(staging)
         staged = StagedWrite(
             table_path=path, mode=mode, schema=df.schema, partition_by=partition_by,
@@ -115,7 +115,7 @@ class NativeDeltaStore(TableStore):
             rows_written = details.get("rowsWritten")
             entries.append(HistoryEntry(
                 version=int(row["version"]),
-                timestamp=row["timestamp"].replace(tzinfo=dt.timezone.utc),
+                timestamp=row["timestamp"].replace(tzinfo=dt.UTC),
                 operation=str(row["operation"]),
                 job=details.get("job"),
                 run_id=details.get("runId"),

@@ -81,7 +81,7 @@ def _encode_bounds(data_type: T.DataType, minimum: Any, maximum: Any) -> tuple[A
 
 
 def _timestamp_ms(value: dt.datetime, round_up: bool) -> str:
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     micros = value.microsecond
     floored = value.replace(microsecond=micros - micros % 1000)
     if round_up and micros % 1000:

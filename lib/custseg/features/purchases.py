@@ -17,12 +17,13 @@ def purchase_features(orders: DataFrame, lines: DataFrame, as_of: dt.date) -> Da
     cutoff = F.lit(as_of)
     kept = orders.filter((F.col("order_date") < cutoff) & (F.col("status") != "cancelled"))
     completed = F.col("status") == "completed"
-    net = F.coalesce(F.col("net_amount").cast("double"), F.lit(0.0))
+    # Spend counts completed orders only: returned ones were refunded.
+    net = F.when(F.col("status") == "completed", F.coalesce(F.col("net_amount").cast("double"), F.lit(0.0))).otherwise(0.0)
     weeks_ago = F.floor(F.datediff(cutoff, F.col("order_date")) / 7)
     totals = kept.groupBy("customer_id").agg(
         F.max("order_date").alias("last_order_date"),
         F.count(F.lit(1)).cast("int").alias("frequency"),
-        F.sum(F.when(completed, net).otherwise(0.0)).alias("monetary"),
+        F.sum(net).alias("monetary"),
         F.count(F.when(completed, 1)).alias("completed_orders"),
         F.avg(F.col("has_discount").cast("double")).alias("discount_rate"),
         F.avg((F.col("status") == "returned").cast("double")).alias("return_rate"),

@@ -4,12 +4,12 @@ Phone prefixes are real mobile or geographic ranges so that generated numbers pa
 `phonenumbers` validation; postcodes follow each country's format.
 """
 
-COUNTRY_WEIGHTS = {"US": 0.5, "GB": 0.2, "DE": 0.15, "FR": 0.15}
-CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR"}
+COUNTRY_WEIGHTS: dict[str, float] = {"US": 0.5, "GB": 0.2, "DE": 0.15, "FR": 0.15}
+CURRENCY: dict[str, str] = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR"}
 
 # city -> postcode prefix; the rest of the postcode is random digits (US/DE/FR) or, for GB,
 # the outward code followed by an inward code "9AA".
-CITIES = {
+CITIES: dict[str, dict[str, str]] = {
     "US": {
         "New York": "100", "Los Angeles": "900", "Chicago": "606", "Houston": "770",
         "Phoenix": "850", "Seattle": "981", "Boston": "021", "Denver": "802", "Miami": "331",
@@ -31,7 +31,7 @@ CITIES = {
     },
 }
 
-STREET_NAMES = {
+STREET_NAMES: dict[str, tuple[str, ...]] = {
     "US": ("Oak", "Maple", "Pine", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park", "Main",
            "Sunset", "Lincoln", "Jefferson", "Highland", "Madison", "Franklin", "Spring", "River"),
     "GB": ("High", "Station", "Church", "Victoria", "Mill", "King", "Queen", "Green", "Manor",
@@ -43,7 +43,7 @@ STREET_NAMES = {
 }
 
 # Long form -> abbreviations seen in the wild. Generators pick a variant; `clean` unifies them.
-STREET_TYPES = {
+STREET_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
     "US": {"Street": ("St", "St.", "Str"), "Avenue": ("Ave", "Ave.", "Av"), "Road": ("Rd", "Rd."),
            "Drive": ("Dr", "Dr."), "Lane": ("Ln", "Ln."), "Boulevard": ("Blvd", "Blvd.")},
     "GB": {"Street": ("St", "St."), "Road": ("Rd", "Rd."), "Lane": ("Ln",), "Avenue": ("Ave",),
@@ -53,7 +53,7 @@ STREET_TYPES = {
 }
 
 # (prefix after the country code, digits that follow) per country, mobile and geographic.
-PHONE_PLANS = {
+PHONE_PLANS: dict[str, tuple[tuple[str, int], ...]] = {
     "US": (("212", 7), ("415", 7), ("312", 7), ("617", 7), ("206", 7), ("303", 7), ("305", 7),
            ("404", 7), ("512", 7), ("503", 7), ("713", 7), ("718", 7), ("202", 7), ("602", 7)),
     "GB": (("74", 8), ("75", 8), ("78", 8)),

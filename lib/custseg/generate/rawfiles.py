@@ -11,6 +11,7 @@ are written, so a failed run never leaves a half-new set of raw files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -101,6 +102,9 @@ def rename_extension(spark: SparkSession, directory: str, old: str, new: str) ->
 
 def publish(spark: SparkSession, staging: str, target: str) -> None:
     """Replace ``target`` by ``staging`` (delete, then rename: the gap is one metadata call)."""
+    if "://" not in staging:  # executors in other JVMs may leave Hadoop checksum side files
+        for checksum in Path(staging).rglob(".*.crc"):
+            checksum.unlink()
     fs, staged = _filesystem(spark, staging)
     jvm = spark.sparkContext._jvm
     assert jvm is not None

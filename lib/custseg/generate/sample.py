@@ -73,7 +73,6 @@ RAW_SOURCES = ("crm_customers", "web_accounts", "orders", "order_lines", "produc
 
 def stage_raw_files(sample: SampleData, staging_dir: str, settings: GenerateSettings) -> None:
     """Write every source's files under ``staging_dir/<source>``."""
-    spark = sample.persons.sparkSession
     seed, rate, files = settings.seed, settings.bad_row_rate, settings.files_per_source
     staged = {name: join_path(staging_dir, name) for name in RAW_SOURCES}
 

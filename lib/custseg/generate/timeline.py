@@ -65,7 +65,7 @@ def _category(u: Column) -> Column:
 
 def end_instant(end_date: dt.date) -> Column:
     """First instant after the generated period, as a timestamp literal (UTC)."""
-    return F.lit(dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time(0, 0), tzinfo=dt.timezone.utc))
+    return F.lit(dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time(0, 0), tzinfo=dt.UTC))
 
 
 def days_before(end_ts: Column, days: Column, u_time_of_day: Column) -> Column:

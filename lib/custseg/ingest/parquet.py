@@ -7,8 +7,10 @@ they have to the declared type, and rows that do not convert are rejected like t
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -24,9 +26,8 @@ def parquet_records(spark: SparkSession, files: list[str], source: SourceSpec) -
     for path in files:  # footers only; one small metadata read per file
         try:
             by_schema[spark.read.parquet(path).schema.json()].append(path)
-        except PySparkException as exc:
-            first_line = str(exc).strip().splitlines()[0][:300]
-            unreadable.append((path, 0, path, f"unreadable Parquet file: {first_line}"))
+        except (PySparkException, Py4JJavaError) as exc:
+            unreadable.append((path, 0, path, f"unreadable Parquet file: {_root_cause(exc)}"))
     frames = [_read_group(spark, group, source) for group in by_schema.values()]
     rows_read = sum(_row_count(spark, group) for group in by_schema.values()) + len(unreadable)
     if unreadable:
@@ -37,6 +38,13 @@ def parquet_records(spark: SparkSession, files: list[str], source: SourceSpec) -
     for frame in frames[1:]:
         result = result.unionByName(frame)
     return result, rows_read
+
+
+def _root_cause(error: Exception) -> str:
+    """The innermost 'Caused by' line of a JVM error, or its first line."""
+    text = str(error)
+    causes = re.findall(r"Caused by: [\w.$]+: (.+)", text)
+    return (causes[-1] if causes else text.strip().splitlines()[0])[:300]
 
 
 def _read_group(spark: SparkSession, files: list[str], source: SourceSpec) -> DataFrame:

@@ -8,8 +8,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.clean import (
-    FLAG_RULES, clean_events, clean_order_lines, clean_orders, clean_products, cleaning_log,
-    latest_per_key, standardize_crm, standardize_web,
+    FLAG_RULES,
+    clean_events,
+    clean_order_lines,
+    clean_orders,
+    clean_products,
+    cleaning_log,
+    latest_per_key,
+    standardize_crm,
+    standardize_web,
 )
 from custseg.config import Config
 from custseg.runtime import JobContext, JobResult, run_job

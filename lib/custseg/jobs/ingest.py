@@ -26,7 +26,7 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 
 
 def _ingest(ctx: JobContext) -> None:
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     batches: list[SourceBatch] = []
     accounting: list[dict[str, object]] = []
     try:

@@ -12,7 +12,15 @@ from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.generate.rawfiles import remove
 from custseg.runtime import JobContext, JobResult, run_job
-from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, name_segments, preprocessing, profile_segments
+from custseg.segment import (
+    PREDICTION,
+    choose,
+    evaluate_k_range,
+    full_model,
+    name_segments,
+    preprocessing,
+    profile_segments,
+)
 from custseg.tables.gold import SEGMENTATION_RUNS
 
 

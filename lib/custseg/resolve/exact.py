@@ -32,6 +32,6 @@ def exact_key_edges(records: DataFrame, keys: list[str], max_group: int) -> tupl
             .agg(F.count(F.lit(1)).alias("records")).select(F.lit(key).alias("key"), "value", "records")
         )
     all_edges, all_oversized = edges[0], oversized[0]
-    for more_edges, more_oversized in zip(edges[1:], oversized[1:]):
+    for more_edges, more_oversized in zip(edges[1:], oversized[1:], strict=True):
         all_edges, all_oversized = all_edges.unionByName(more_edges), all_oversized.unionByName(more_oversized)
     return all_edges, all_oversized

@@ -29,8 +29,10 @@ def golden_records(members: DataFrame, rules: Mapping[str, str], default_rule: s
     }
     prepared = members.withColumns({"_priority": priority, **frequencies})
     chosen = [_choose(field, rules.get(field, default_rule)).alias(field) for field in GOLDEN_FIELDS]
+    # 'unknown' is absent data, not a disagreement
     conflicts = F.array_compact(F.array(*[
-        F.when(F.count_distinct(F.col(f)) > 1, F.lit(f"conflicting_{f}")) for f in CONFLICT_FIELDS
+        F.when(F.count_distinct(F.when(F.col(f).cast("string") != "unknown", F.col(f))) > 1, F.lit(f"conflicting_{f}"))
+        for f in CONFLICT_FIELDS
     ]))
     return prepared.groupBy("customer_id").agg(
         *chosen,

@@ -36,8 +36,8 @@ class JobContext:
         self.output_versions: dict[str, int] = {}
         self.metrics: dict[str, str] = {}
         self._staged: dict[str, StagedWrite] = {}
-        self._after_commit: list[Callable[[], None]] = []
-        self._on_failure: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
+        self._on_failure: list[Callable[[], object]] = []
 
     # -- reading -------------------------------------------------------------------------
     def table_exists(self, name: str) -> bool:
@@ -76,7 +76,7 @@ class JobContext:
         log.info("%s: staged %s rows for %s", self.job, staged.num_records, name)
         return self.store.staged_dataframe(staged)
 
-    def after_commit(self, action: Callable[[], None], on_failure: Callable[[], None] | None = None) -> None:
+    def after_commit(self, action: Callable[[], object], on_failure: Callable[[], object] | None = None) -> None:
         """Run ``action`` once every table is committed (e.g. publish files outside Delta);
         ``on_failure`` runs instead if the job fails."""
         self._after_commit.append(action)

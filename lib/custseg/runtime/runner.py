@@ -49,7 +49,7 @@ class JobResult:
 
 
 def new_run_id(job: str) -> str:
-    return f"{job}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return f"{job}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def table_store(spark: SparkSession, config: Config) -> TableStore:
@@ -63,7 +63,7 @@ def run_job(
     store = table_store(spark, config)
     catalog = Catalog(config)
     ctx = JobContext(spark, config, store, catalog, job, new_run_id(job))
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     log.info("%s: started run %s (delta engine %s)", job, ctx.run_id, store.engine)
     spark.sparkContext.setJobGroup(ctx.run_id, f"custseg {job}", interruptOnCancel=True)
     error: Exception | None = None
@@ -75,7 +75,7 @@ def run_job(
         error = exc
     result = JobResult(
         job=job, run_id=ctx.run_id, status="failed" if error else "succeeded",
-        started_at=started, ended_at=dt.datetime.now(dt.timezone.utc),
+        started_at=started, ended_at=dt.datetime.now(dt.UTC),
         rows_in=dict(ctx.rows_in), rows_out=dict(ctx.rows_out) if not error else {},
         input_versions=dict(ctx.input_versions), output_versions=dict(ctx.output_versions),
         metrics=dict(ctx.metrics), error=_describe(error) if error else None,

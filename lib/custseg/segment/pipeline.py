@@ -47,11 +47,11 @@ def preprocessing(settings: SegmentSettings) -> Pipeline:
 
 
 def clusterer(settings: SegmentSettings, k: int) -> BisectingKMeans | KMeans:
-    common = {"k": k, "seed": settings.seed, "maxIter": settings.max_iterations,
-              "featuresCol": SCALED, "predictionCol": PREDICTION}
     if settings.algorithm == "kmeans":
-        return KMeans(initMode="k-means||", **common)
-    return BisectingKMeans(**common)
+        return KMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=SCALED,
+                      predictionCol=PREDICTION, initMode="k-means||")
+    return BisectingKMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=SCALED,
+                           predictionCol=PREDICTION)
 
 
 def full_model(preprocessing_model: PipelineModel, cluster_model: Transformer) -> PipelineModel:

@@ -1,0 +1,155 @@
+"""`custseg bench --scale N` (``make bench SCALE=N``): run the pipeline at N customers and
+record per-stage wall time, rows per second and peak memory.
+
+Timings on shared machines are noisy, so each run also times a fixed reference Spark job
+in the same session; `ratio` (stage seconds / reference seconds) is the figure to compare
+between runs. Peak memory is the resident set of this process and its children (the JVM),
+sampled from /proc.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from custseg import __version__, jobs
+from custseg.config import Config
+from custseg.session import build_spark_session
+
+REFERENCE_ROWS = 100_000_000
+REFERENCE_REPEATS = 3
+
+
+class PeakMemory:
+    """Peak RSS (bytes) of a process tree, sampled every ``interval`` seconds in a thread."""
+
+    def __init__(self, root_pid: int, interval: float = 0.25):
+        self.root_pid, self.interval, self.peak = root_pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.root_pid))
+            self._stop.wait(self.interval)
+
+
+def tree_rss(pid: int) -> int:
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def reference_seconds(spark: SparkSession) -> float:
+    """Median time of a fixed CPU-bound Spark job, timed in the same session as the stages."""
+    timings = []
+    for _ in range(REFERENCE_REPEATS):
+        started = time.perf_counter()
+        spark.range(REFERENCE_ROWS).select((F.col("id") % 97).alias("k"), F.sqrt("id").alias("v")).groupBy("k").agg(
+            F.sum("v")).collect()
+        timings.append(time.perf_counter() - started)
+    return sorted(timings)[len(timings) // 2]
+
+
+def main(config: Config, scale: int, output_dir: str) -> int:
+    root = Path(config.root_dir) / f"bench-{scale}"
+    config = config.with_overrides(
+        generate=dataclasses.replace(config.generate, customers=scale),
+        storage=dataclasses.replace(config.storage, root=str(root)),
+    )
+    spark = build_spark_session(config, app_name=f"custseg-bench-{scale}")
+    try:
+        reference_seconds(spark)  # warm-up: JIT and executor start
+        reference = reference_seconds(spark)
+        stages = [_run_stage(spark, config, name, reference) for name in jobs.PIPELINE]
+        _count_raw_records(stages)
+    finally:
+        spark.stop()
+    report = {
+        "scale": scale, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "custseg": __version__, "master": config.spark.master, "cpus": os.cpu_count(), "python": platform.python_version(),
+        "reference_seconds": round(reference, 3), "stages": stages,
+        "total_seconds": round(sum(s["seconds"] for s in stages), 1),
+    }
+    write_report(report, Path(output_dir))
+    print(markdown_table([report]))
+    return 0
+
+
+def _run_stage(spark: SparkSession, config: Config, name: str, reference: float) -> dict[str, Any]:
+    with PeakMemory(os.getpid()) as memory:
+        started = time.perf_counter()
+        (result,) = jobs.run(name, spark, config)
+        seconds = time.perf_counter() - started
+    rows_in, rows_out = sum(result.rows_in.values()), sum(result.rows_out.values())
+    return {
+        "stage": name, "seconds": round(seconds, 2), "ratio": round(seconds / reference, 2),
+        "rows_in": rows_in, "rows_out": rows_out,
+        "rows_per_second": round(max(rows_in, rows_out) / seconds) if seconds else None,
+        "peak_rss_mb": round(memory.peak / 2**20), "metrics": result.metrics,
+        "raw_inputs": {k: v for k, v in result.rows_in.items() if k.startswith("raw:")},
+    }
+
+
+def _count_raw_records(stages: list[dict[str, Any]]) -> None:
+    """Generate writes raw files that only ingest counts: credit them to generate's output."""
+    by_name = {s["stage"]: s for s in stages}
+    if "generate" in by_name and "ingest" in by_name:
+        raw = sum(by_name["ingest"]["raw_inputs"].values())
+        generate = by_name["generate"]
+        generate["rows_out"] += raw
+        generate["rows_per_second"] = round(generate["rows_out"] / generate["seconds"])
+    for stage in stages:
+        stage.pop("raw_inputs", None)
+
+
+def write_report(report: dict[str, Any], output_dir: Path) -> Path:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = str(report["started"]).replace(":", "").replace("-", "")
+    path = output_dir / f"pipeline-{report['scale']}-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    reports = [json.loads(p.read_text()) for p in sorted(output_dir.glob("pipeline-*.json"))]
+    (output_dir / "README.md").write_text(
+        "# Pipeline benchmarks\n\nGenerated by `make bench SCALE=N` from the JSON files in this folder. "
+        "`ratio` is stage seconds divided by a fixed reference Spark job timed in the same run: compare "
+        "ratios, not seconds, between machines or runs.\n\n" + markdown_table(reports) + "\n"
+    )
+    return path
+
+
+def markdown_table(reports: list[dict]) -> str:  # type: ignore[type-arg]
+    lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for report in reports:
+        for stage in report["stages"]:
+            lines.append(
+                f"| {report['started']} | {report['scale']:,} | {stage['stage']} | {stage['seconds']} | {stage['ratio']} "
+                f"| {stage['rows_in']:,} | {stage['rows_out']:,} | {stage['rows_per_second'] or '-':,} | {stage['peak_rss_mb']:,} |"
+            )
+    return "\n".join(lines)
