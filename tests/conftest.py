@@ -1,0 +1,102 @@
+"""Shared fixtures: one SparkSession for the whole run, built by custseg's own builder."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from custseg.config import Config, load_config
+from custseg.delta import TableStore
+from custseg.delta.deltars import DeltaRsStore
+from custseg.session import build_spark_session, delta_spark_available
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow; run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def base_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    root = tmp_path_factory.mktemp("custseg-root")
+    return load_config(PROJECT / "conf", "local", [
+        f"storage.root={root}", "spark.shuffle_partitions=2", "spark.driver_memory=2g",
+        "storage.delta_engine=auto",
+    ])
+
+
+@pytest.fixture(scope="session")
+def spark(base_config: Config) -> SparkSession:
+    """The one SparkSession of the test run: small-data settings on top of the job settings."""
+    session = build_spark_session(base_config, app_name="custseg-tests", extra_conf={
+        "spark.sql.shuffle.partitions": "2",  # tiny DataFrames: more partitions only add overhead
+        "spark.default.parallelism": "2",
+        "spark.ui.enabled": "false",
+        "spark.sql.adaptive.enabled": "true",
+    })
+    yield session
+    session.stop()
+    gc.collect()  # release Arrow buffers held by deltalake readers before interpreter exit
+
+
+@pytest.fixture(autouse=True)
+def _reset_spark_state(request: pytest.FixtureRequest) -> None:
+    """Clear cached data between tests so one test's cache cannot hide another's bug."""
+    yield
+    if "spark" in request.fixturenames:
+        request.getfixturevalue("spark").catalog.clearCache()
+
+
+def config_at(base: Config, root: Path, **section_overrides: object) -> Config:
+    """``base`` with storage under ``root`` and whole sections replaced."""
+    storage = dataclasses.replace(base.storage, root=str(root))
+    return base.with_overrides(storage=storage, **section_overrides)
+
+
+@pytest.fixture
+def config(base_config: Config, tmp_path: Path) -> Config:
+    """Configuration whose tables live in this test's own folder."""
+    return config_at(base_config, tmp_path / "root")
+
+
+@pytest.fixture
+def store(spark: SparkSession, tmp_path: Path) -> TableStore:
+    return DeltaRsStore(spark, str(tmp_path / "staging"))
+
+
+@pytest.fixture(scope="session")
+def has_delta_jars(spark: SparkSession) -> bool:
+    return delta_spark_available(spark)
+
+
+@pytest.fixture
+def native_store(spark: SparkSession, tmp_path: Path, has_delta_jars: bool) -> TableStore:
+    if not has_delta_jars:
+        pytest.skip("delta-spark JVM classes are not on the classpath here")
+    from custseg.delta.native import NativeDeltaStore
+
+    return NativeDeltaStore(spark, str(tmp_path / "staging"))
+
+
+@pytest.fixture(scope="session")
+def project_dir() -> Path:
+    return PROJECT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")

@@ -1,0 +1,111 @@
+"""The whole pipeline in-process on a small sample: outputs, run log, summary, re-runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from custseg import jobs, summary
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.runtime import table_store
+from tests.conftest import config_at
+from tests.readers import duckdb_connection
+
+
+@pytest.fixture(scope="module")
+def pipeline(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    config = config_at(
+        base_config, tmp_path_factory.mktemp("pipeline"),
+        generate=dataclasses.replace(base_config.generate, customers=500),
+        segment=dataclasses.replace(base_config.segment, k_max=6),
+    )
+    results = jobs.run("run_all", spark, config)
+    return config, results
+
+
+def test_every_stage_succeeds_under_one_parent_run(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+    config, results = pipeline
+    assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment"]
+    runs = table_store(spark, config).read(Catalog(config).path("job_runs")).collect()
+    assert sorted((r.job, r.status) for r in runs) == sorted((j, "succeeded") for j in jobs.PIPELINE)
+    assert len({r.parent_run_id for r in runs}) == 1
+    by_job = {r.job: r for r in runs}
+    assert by_job["features"].input_versions == {
+        "identity_crosswalk": 0, "orders_clean": 0, "events_clean": 0, "customer_master": 0, "order_lines_clean": 0}
+    assert by_job["segment"].rows_out["customer_segments"] == by_job["features"].rows_out["customer_features"]
+
+
+def test_resolution_against_ground_truth(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+    config, _ = pipeline
+    store, catalog = table_store(spark, config), Catalog(config)
+    joined = store.read(catalog.path("identity_crosswalk")).join(store.read(catalog.path("truth_records")), ["source", "record_id"])
+    rows = joined.select("customer_id", "person_id", "source", "record_id").collect()  # about 1,000 rows
+
+    def pairs(key: str) -> set[tuple[str, str]]:
+        groups: dict[object, list[str]] = {}
+        for row in rows:
+            groups.setdefault(row[key], []).append(f"{row.source}:{row.record_id}")
+        return {pair for members in groups.values() for pair in itertools.combinations(sorted(members), 2)}
+
+    predicted, true = pairs("customer_id"), pairs("person_id")
+    assert len(predicted & true) / len(predicted) == 1.0      # exact strong keys never merge two people
+    assert len(predicted & true) / len(true) > 0.85
+
+
+def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+    config, results = pipeline
+    connection = duckdb_connection()
+    try:
+        gold = Path(config.warehouse_dir) / "gold"
+        segments = connection.execute(
+            f"SELECT count(*), count(DISTINCT segment_id), min(segment_name) IS NOT NULL FROM delta_scan('{gold}/customer_segments')"
+        ).fetchone()
+        customers = connection.execute(f"SELECT count(*) FROM delta_scan('{gold}/customer_master')").fetchone()
+        profiles = connection.execute(f"SELECT sum(share), count(*) FROM delta_scan('{gold}/segment_profiles')").fetchone()
+    finally:
+        connection.close()
+    assert segments[0] == customers[0] and segments[2]
+    assert 3 <= segments[1] <= 6 and profiles[1] == segments[1]
+    assert profiles[0] == pytest.approx(1.0)
+    assert int(results[-1].metrics["k"]) == segments[1]
+
+
+def test_summary_reports_stages_accounting_segments_and_tables(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+    config, results = pipeline
+    text = summary.render(spark, config, results)
+    for section in ("6 job(s) succeeded", "Rows per stage", "Row accounting per source", "Segments (k=",
+                    "Delta tables written", "gold/customer_segments", "Where to look next"):
+        assert section in text, section
+    for source in config.sources:
+        assert f"  {source} " in text
+
+
+def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+    config, _ = pipeline
+    store, path = table_store(spark, config), Catalog(config).path("customer_features")
+    first_as_of = store.read(path).first().as_of_date
+    earlier = first_as_of.replace(day=1)
+    rerun = config.with_overrides(features=dataclasses.replace(config.features, as_of=earlier))
+    jobs.run("features", spark, rerun)
+    assert store.version(path) == 1
+    assert store.read(path).first().as_of_date == earlier
+    assert store.read(path, version=0).first().as_of_date == first_as_of
+    assert store.history(path)[0].input_versions["identity_crosswalk"] == 0
+
+
+def test_exploration_notebook_runs_on_the_outputs(pipeline, project_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    config, _ = pipeline
+    env = {**os.environ, "CUSTSEG_STORAGE_ROOT": config.root_dir}
+    result = subprocess.run([sys.executable, str(project_dir / "notebooks" / "explore_segments.py")],
+                            cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "customers" in result.stdout and "silhouette" in result.stdout and "segment" in result.stdout

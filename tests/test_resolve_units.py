@@ -1,0 +1,82 @@
+"""Connected components, exact-key links and golden-record survivorship."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyspark.sql import SparkSession
+
+from custseg.errors import CustsegError
+from custseg.resolve import connected_components, exact_key_edges, golden_records
+
+
+def _components(spark: SparkSession, nodes: list[int], edges: list[tuple[int, int]]) -> dict[int, int]:
+    node_df = spark.createDataFrame([(n,) for n in nodes], "node long")
+    edge_df = spark.createDataFrame(edges or [(0, 0)], "src long, dst long").filter("src != 0" if not edges else "true")
+    return {r.node: r.component for r in connected_components(node_df, edge_df).collect()}
+
+
+def test_components_of_chains_stars_cycles_and_singletons(spark: SparkSession) -> None:
+    chain = [(i, i + 1) for i in range(10, 30)]                # a long path: many rounds for label propagation
+    star = [(50, n) for n in range(51, 60)]
+    cycle = [(70, 71), (71, 72), (72, 73), (73, 70)]
+    reversed_dupes = [(31, 30), (30, 31), (31, 31)]            # direction, repeats and self-loops do not matter
+    nodes = list(range(10, 32)) + list(range(50, 60)) + [70, 71, 72, 73, 99, -5]
+    labels = _components(spark, nodes, chain + star + cycle + reversed_dupes)
+    assert {labels[n] for n in range(10, 32)} == {10}
+    assert {labels[n] for n in range(50, 60)} == {50}
+    assert {labels[n] for n in (70, 71, 72, 73)} == {70}
+    assert labels[99] == 99 and labels[-5] == -5
+
+
+def test_component_labels_do_not_depend_on_edge_order(spark: SparkSession) -> None:
+    edges = [(5, 3), (3, 8), (8, 1), (20, 21)]
+    first = _components(spark, [1, 3, 5, 8, 20, 21], edges)
+    second = _components(spark, [21, 20, 8, 5, 3, 1], list(reversed([(b, a) for a, b in edges])))
+    assert first == second == {1: 1, 3: 1, 5: 1, 8: 1, 20: 20, 21: 20}
+
+
+def test_components_stop_with_a_clear_error_when_rounds_run_out(spark: SparkSession) -> None:
+    node_df = spark.createDataFrame([(n,) for n in range(40)], "node long")
+    edge_df = spark.createDataFrame([(i, i + 1) for i in range(39)], "src long, dst long")
+    with pytest.raises(CustsegError, match="did not converge in 1 rounds; raise resolve.max_iterations"):
+        connected_components(node_df, edge_df, max_iterations=1)
+
+
+def test_exact_key_edges_link_shared_keys_and_skip_oversized_groups(spark: SparkSession) -> None:
+    records = spark.createDataFrame([
+        (1, "a@x.com", "+1"), (2, "a@x.com", None), (3, None, "+1"), (4, "b@x.com", "+9"),
+        (5, "shared@x.com", None), (6, "shared@x.com", None), (7, "shared@x.com", None),
+    ], "node long, email_key string, phone_e164 string")
+    edges, oversized = exact_key_edges(records, ["email_key", "phone_e164"], max_group=2)
+    assert sorted((r.src, r.dst, r.key) for r in edges.collect()) == [(1, 2, "email_key"), (1, 3, "phone_e164")]
+    assert [(r.key, r.value, r.records) for r in oversized.collect()] == [("email_key", "shared@x.com", 3)]
+
+
+def test_golden_record_rules(spark: SparkSession) -> None:
+    t = dt.datetime
+    members = spark.createDataFrame([
+        ("C1", "web_accounts", "w1", t(2025, 1, 1), t(2020, 1, 1), "Jon", "Smith", "new@x.com", None, dt.date(1980, 1, 1), "male", "1 High Street", "Leeds", "LS6 1AA", "GB"),
+        ("C1", "crm_customers", "c1", t(2024, 1, 1), t(2019, 1, 1), "John", "Smith", "old@x.com", "+447400000001", dt.date(1980, 1, 1), "male", "1 High St", "Leeds", "LS6 1AA", "GB"),
+        ("C1", "crm_customers", "c2", t(2023, 1, 1), t(2018, 1, 1), "John", "Smyth", None, "+447400000002", dt.date(1981, 1, 1), "unknown", "1 High Street, Flat 2", "Leeds", None, "GB"),
+        ("C2", "web_accounts", "w9", t(2025, 5, 5), t(2025, 5, 5), "Ann", None, "ann@x.com", None, None, "female", None, None, None, "US"),
+        ("C3", "web_accounts", "w7", t(2025, 5, 5), t(2025, 5, 5), "Sam", "Lee", None, None, None, "female", None, None, None, "US"),
+        ("C3", "crm_customers", "c7", t(2025, 5, 4), t(2025, 5, 4), "Sam", "Lee", None, None, None, "male", None, None, None, "US"),
+    ], "customer_id string, source string, record_id string, recency timestamp, created_at timestamp, first_name string, "
+       "last_name string, email string, phone_e164 string, birth_date date, gender string, street string, city string, "
+       "postcode string, country string")
+    rules = {"first_name": "most_frequent", "last_name": "most_frequent", "phone_e164": "source_priority", "street": "longest"}
+    golden = {r.customer_id: r for r in golden_records(members, rules, "most_recent", ["crm_customers", "web_accounts"]).collect()}
+    c1 = golden["C1"]
+    assert (c1.first_name, c1.last_name) == ("John", "Smith")           # most frequent (ties to most recent)
+    assert c1.email == "new@x.com"                                        # most recent non-null
+    assert c1.phone_e164 == "+447400000001"                               # crm first, most recent crm
+    assert c1.street == "1 High Street, Flat 2"                           # longest
+    assert c1.postcode == "LS6 1AA"                                       # most recent non-null
+    assert (c1.record_count, c1.sources) == (3, ["crm_customers", "web_accounts"])
+    assert c1.first_seen_at == t(2018, 1, 1) and c1.last_updated_at == t(2025, 1, 1)
+    assert c1.review_flags == ["conflicting_birth_date"]  # 'unknown' gender is not a conflict
+    c2 = golden["C2"]
+    assert (c2.first_name, c2.last_name, c2.review_flags, c2.record_count) == ("Ann", None, [], 1)
+    assert golden["C3"].review_flags == ["conflicting_gender"]
