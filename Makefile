@@ -8,7 +8,7 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv run test test-all bench lint typecheck clean-data clean
+.PHONY: help venv java-check run test test-all bench lint typecheck clean-data clean
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
