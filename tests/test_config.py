@@ -85,6 +85,7 @@ def test_source_declaration_errors_name_the_source(tmp_path: Path) -> None:
         "columns": [{"name": "id", "type": "string", "requierd": True}],
     }}}
     (conf / "sources.yaml").write_text(yaml.safe_dump(sources))
+    (conf / "rules.yaml").write_text("rules: {}\n")
     with pytest.raises(ConfigError) as caught:
         load_config(conf, "local")
     assert caught.value.problems == [
@@ -103,6 +104,7 @@ def test_cross_field_rule_on_source_keys(tmp_path: Path) -> None:
         "columns": [{"name": "id"}],
     }}}
     (conf / "sources.yaml").write_text(yaml.safe_dump(sources))
+    (conf / "rules.yaml").write_text("rules: {}\n")
     with pytest.raises(ConfigError, match=r"sources.shop: primary_key names undeclared column\(s\) \['order_no'\]"):
         load_config(conf, "local")
 

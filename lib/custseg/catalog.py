@@ -76,7 +76,7 @@ def columns(*rows: tuple[str, str, str] | tuple[str, str, str, bool]) -> tuple[C
 
 BRONZE_LINEAGE = columns(
     ("source_file", "string", "File the row was read from", False),
-    ("source_line", "long", "1-based line (or row) number in that file", False),
+    ("source_line", "bigint", "1-based line (or row) number in that file", False),
     ("ingest_run_id", "string", "Run that ingested the row", False),
 )
 
@@ -89,6 +89,15 @@ def bronze_spec(name: str, source: SourceSpec) -> TableSpec:
         name=name, layer="bronze", description=source.description or f"Source {name} as ingested",
         columns=declared + BRONZE_LINEAGE, primary_key=tuple(source.primary_key),
     )
+
+
+def declared_columns(sources: dict[str, SourceSpec]) -> dict[str, list[str]]:
+    """Column names of every declared table, for checking configuration before Spark starts."""
+    _import_declarations()
+    tables = {name: [c.name for c in spec.columns] for name, spec in _STATIC.items()}
+    for name, source in sources.items():
+        tables[name] = [c.name for c in bronze_spec(name, source).columns]
+    return tables
 
 
 class Catalog:

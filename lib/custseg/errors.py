@@ -34,3 +34,9 @@ class TableError(CustsegError):
     """A Delta table operation was refused: schema mismatch, missing version, unsupported feature."""
 
     exit_code = 5
+
+
+class DataQualityError(CustsegError):
+    """Validation rules of severity error failed; the job publishes nothing."""
+
+    exit_code = 6

@@ -22,6 +22,11 @@ from custseg.config.resolved import Config
 from custseg.errors import ConfigError
 
 CONF_DIR_ENV = "CUSTSEG_CONF_DIR"
+# Sections kept in files of their own: section -> (owning section, key naming the file, default).
+SIDE_FILES = {
+    "sources": ("ingest", "sources_file", "conf/sources.yaml"),
+    "rules": ("quality", "rules_file", "conf/rules.yaml"),
+}
 
 
 def load_config(
@@ -53,22 +58,27 @@ def load_config(
             known = sorted(p.stem for p in (conf_path / "env").glob("*.yaml"))
             problems.append(f"--env {env}: no file {env_file} (known environments: {', '.join(known)})")
     parsed = [_parse_override(o, problems) for o in overrides]
+    side_sections = tuple(SIDE_FILES)
     for key, value in parsed:
-        if key is not None and not key.startswith("sources."):
+        if key is not None and not key.startswith(tuple(f"{name}." for name in side_sections)):
             _set_path(data, key, value, problems)
     project_dir = conf_path.parent.resolve()
-    sources_file = _resolve(project_dir, str(data.get("ingest", {}).get("sources_file", "conf/sources.yaml")))
-    if "sources" not in data:
-        if sources_file.is_file():
-            sources_doc = _read_yaml(sources_file, problems) or {}
-            data["sources"] = sources_doc.get("sources", {}) if isinstance(sources_doc, dict) else {}
-            files.append(str(sources_file))
+    for section, (owner, file_key, default) in SIDE_FILES.items():
+        if section in data:
+            continue
+        path = _resolve(project_dir, str(data.get(owner, {}).get(file_key, default)))
+        if path.is_file():
+            document = _read_yaml(path, problems) or {}
+            data[section] = document.get(section, {}) if isinstance(document, dict) else {}
+            files.append(str(path))
         else:
-            problems.append(f"ingest.sources_file: file not found: {sources_file}")
+            problems.append(f"{owner}.{file_key}: file not found: {path}")
     for key, value in parsed:
-        if key is not None and key.startswith("sources."):
+        if key is not None and key.startswith(tuple(f"{name}." for name in side_sections)):
             _set_path(data, key, value, problems)
     settings = typed.build(Settings, data, "", problems)
+    if settings is not None and not problems:
+        problems += _rule_problems(settings)
     if problems or settings is None:
         raise ConfigError(problems, source=f"configuration ({', '.join(files)})")
     return Config(
@@ -103,6 +113,28 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def _rule_problems(settings: Settings) -> list[str]:
+    """Rules must name declared tables and columns (checked here, before Spark starts)."""
+    from custseg.catalog import declared_columns  # late import: the catalog imports config
+
+    columns = declared_columns(settings.sources)
+    problems = []
+    for table, rules in settings.rules.items():
+        if table not in columns:
+            problems.append(f"rules.{table}: unknown table (known: {', '.join(sorted(columns))})")
+            continue
+        for index, rule in enumerate(rules):
+            unknown = [c for c in rule.key_columns if c not in columns[table]]
+            if rule.table is not None:
+                if rule.table not in columns:
+                    problems.append(f"rules.{table}[{index}].table: unknown table {rule.table!r}")
+                else:
+                    unknown += [f"{rule.table}.{c}" for c in rule.to if c not in columns[rule.table]]
+            if unknown:
+                problems.append(f"rules.{table}[{index}]: unknown column(s) {unknown}")
+    return problems
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:

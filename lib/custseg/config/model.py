@@ -122,6 +122,18 @@ class ResolveSettings:
                 raise ValueError(f"survivorship rule {rule!r} for {name} is not one of {SURVIVORSHIP_RULES}")
 
 
+IMPUTATION_POLICIES = ("median", "mean", "mode", "zero", "knn", "none")
+
+
+def _is_constant_policy(policy: str) -> bool:
+    prefix, _, value = policy.partition(":")
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return prefix == "constant"
+
+
 @dataclass(frozen=True)
 class FeatureSettings:
     # Features use no information from after this date; null means the day after the
@@ -131,8 +143,33 @@ class FeatureSettings:
     loyal_min_orders: int = 8
     lapsed_after_days: int = 180
     churned_after_days: int = 365
+    # Missing values: column -> median | mean | mode | zero | knn | none | constant:<number>
+    imputation: dict[str, str] = field(default_factory=dict)
+    knn_neighbors: int = 5
+    knn_predictors: list[str] = field(default_factory=list)
+    # Outlier capping: column -> [lower quantile, upper quantile]; a flag records capped rows.
+    winsorize: dict[str, list[float]] = field(default_factory=dict)
+    outlier_model: Literal["isolation_forest", "none"] = "none"
+    outlier_features: list[str] = field(default_factory=list)
+    outlier_contamination: float = 0.01
+    # Models (kNN imputation, isolation forest) are fitted on at most this many rows.
+    model_sample_size: int = 20000
+    seed: int = 17
 
     def __post_init__(self) -> None:
+        for column, policy in self.imputation.items():
+            if policy not in IMPUTATION_POLICIES and not _is_constant_policy(policy):
+                raise ValueError(f"imputation policy {policy!r} for {column} is not one of "
+                                 f"{', '.join(IMPUTATION_POLICIES)} or constant:<number>")
+        if "knn" in self.imputation.values() and not self.knn_predictors:
+            raise ValueError("knn imputation needs knn_predictors")
+        for column, bounds in self.winsorize.items():
+            if len(bounds) != 2 or not 0.0 <= bounds[0] < bounds[1] <= 1.0:
+                raise ValueError(f"winsorize bounds for {column} must be [low, high] with 0 <= low < high <= 1")
+        if self.outlier_model != "none" and not self.outlier_features:
+            raise ValueError("outlier_model needs outlier_features")
+        if not 0.0 < self.outlier_contamination < 0.5:
+            raise ValueError("outlier_contamination must be in (0, 0.5)")
         if not 0 < self.lapsed_after_days < self.churned_after_days:
             raise ValueError("need 0 < lapsed_after_days < churned_after_days")
         if self.loyal_min_orders < 2 or self.new_customer_days < 1:
@@ -203,6 +240,75 @@ class SourceSpec:
                 raise ValueError(f"{label} names undeclared column(s) {missing}")
 
 
+RULE_CHECKS = ("not_null", "unique", "range", "regex", "allowed", "references")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One validation rule on a table, checked whenever a job writes that table."""
+
+    check: Literal["not_null", "unique", "range", "regex", "allowed", "references"]
+    column: str | None = None
+    columns: list[str] = field(default_factory=list)   # unique / references: the key columns
+    values: list[str] = field(default_factory=list)    # allowed
+    pattern: str | None = None                         # regex (Java syntax)
+    min: str | None = None                             # range bounds, cast to the column's type
+    max: str | None = None
+    table: str | None = None                           # references: the referenced table
+    to: list[str] = field(default_factory=list)        # references: its key columns
+    severity: Literal["error", "warn"] = "error"
+    max_share: float = 0.0                             # share of rows allowed to break the rule
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        needs_column = self.check in ("not_null", "range", "regex", "allowed")
+        if needs_column and not self.column:
+            raise ValueError(f"a {self.check} rule needs `column`")
+        if self.check in ("unique", "references") and not (self.columns or self.column):
+            raise ValueError(f"a {self.check} rule needs `columns`")
+        if self.check == "range" and self.min is None and self.max is None:
+            raise ValueError("a range rule needs `min`, `max` or both")
+        if self.check == "regex" and not self.pattern:
+            raise ValueError("a regex rule needs `pattern`")
+        if self.check == "allowed" and not self.values:
+            raise ValueError("an allowed rule needs `values`")
+        if self.check == "references" and (not self.table or len(self.to) != len(self.key_columns)):
+            raise ValueError("a references rule needs `table` and as many `to` columns as `columns`")
+        if not 0.0 <= self.max_share <= 1.0:
+            raise ValueError(f"max_share must be between 0 and 1, got {self.max_share}")
+
+    @property
+    def key_columns(self) -> list[str]:
+        return self.columns or ([self.column] if self.column else [])
+
+    @property
+    def name(self) -> str:
+        target = ",".join(self.key_columns)
+        return f"{self.check}({target}{' -> ' + self.table if self.table else ''})"
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """Bounds on change against a table's previous version, checked on every write."""
+
+    max_row_change: float = 0.5          # |rows - previous| / previous
+    max_null_share_change: float = 0.10  # absolute change of a column's null share
+    max_distinct_change: float = 0.5     # relative change of approximate distinct counts
+    severity: Literal["error", "warn"] = "warn"
+    distinct_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    rules_file: str = "conf/rules.yaml"
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    audit_tables: list[str] = field(default_factory=list)
+    top_values: int = 5
+    histogram_bins: int = 20
+    iqr_factor: float = 1.5
+    z_threshold: float = 3.0
+
+
 @dataclass(frozen=True)
 class Settings:
     spark: SparkSettings = field(default_factory=SparkSettings)
@@ -213,4 +319,6 @@ class Settings:
     resolve: ResolveSettings = field(default_factory=ResolveSettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     segment: SegmentSettings = field(default_factory=lambda: SegmentSettings(features=["frequency", "monetary"]))
+    quality: QualitySettings = field(default_factory=QualitySettings)
     sources: dict[str, SourceSpec] = field(default_factory=dict)
+    rules: dict[str, list[RuleSpec]] = field(default_factory=dict)

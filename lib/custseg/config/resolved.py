@@ -12,7 +12,9 @@ from custseg.config.model import (
     FeatureSettings,
     GenerateSettings,
     IngestSettings,
+    QualitySettings,
     ResolveSettings,
+    RuleSpec,
     SegmentSettings,
     Settings,
     SourceSpec,
@@ -64,8 +66,16 @@ class Config:
         return self.settings.segment
 
     @property
+    def quality(self) -> QualitySettings:
+        return self.settings.quality
+
+    @property
     def sources(self) -> dict[str, SourceSpec]:
         return self.settings.sources
+
+    @property
+    def rules(self) -> dict[str, list[RuleSpec]]:
+        return self.settings.rules
 
     # Resolved locations, as strings: absolute local paths, or URIs (s3a://, hdfs://) kept
     # as given. Absolute, because executors do not share the driver's working directory.

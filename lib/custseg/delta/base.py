@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 WriteMode = Literal["append", "overwrite"]
@@ -136,6 +137,12 @@ class TableStore(ABC):
     @abstractmethod
     def row_count(self, path: str, version: int | None = None) -> int:
         """Rows in a version, from the log's file statistics where available."""
+
+    def null_counts(self, path: str, version: int | None = None) -> dict[str, int]:
+        """Nulls per top-level column of a version. Engines may answer from the log."""
+        frame = self.read(path, version)
+        row = frame.agg(*[F.count_if(F.col(c).isNull()).alias(c) for c in frame.columns]).first()
+        return {c: int(row[c]) for c in frame.columns} if row is not None else {}
 
     @abstractmethod
     def history(self, path: str, limit: int | None = None) -> list[HistoryEntry]:

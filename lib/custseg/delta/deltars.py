@@ -128,6 +128,23 @@ class DeltaRsStore(TableStore):
             return self.read(path, version).count()
         return int(pa.compute.sum(counts).as_py() or 0)
 
+    def null_counts(self, path: str, version: int | None = None) -> dict[str, int]:
+        """From the log: each file's nullCount stats, plus rows of null partition values.
+        Columns without stats in every file (nested ones) are left out rather than scanned."""
+        table = self._load(path, version)
+        actions = pa.table(table.get_add_actions(flatten=True))
+        counts: dict[str, int] = {}
+        if actions.num_rows == 0:
+            return {f.name: 0 for f in spark_schema_of(table).fields}
+        for field in spark_schema_of(table).fields:
+            stat, partition = f"null_count.{field.name}", f"partition.{field.name}"
+            if partition in actions.column_names:
+                is_null = pa.compute.is_null(actions.column(partition))
+                counts[field.name] = int(pa.compute.sum(pa.compute.if_else(is_null, actions.column("num_records"), 0)).as_py() or 0)
+            elif stat in actions.column_names and actions.column(stat).null_count == 0:
+                counts[field.name] = int(pa.compute.sum(actions.column(stat)).as_py() or 0)
+        return counts
+
     def history(self, path: str, limit: int | None = None) -> list[HistoryEntry]:
         return [_history_entry(e) for e in self._load(path).history(limit)]
 

@@ -15,7 +15,10 @@ from pyspark.sql import DataFrame, SparkSession
 from custseg.catalog import Catalog, conform
 from custseg.config import Config
 from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
-from custseg.errors import InputDataError, TableError
+from custseg.errors import DataQualityError, InputDataError, TableError
+from custseg.quality.boundary import validate_references, validate_write
+from custseg.quality.checks import CheckResult
+from custseg.tables.ops import VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ class JobContext:
         self.output_versions: dict[str, int] = {}
         self.metrics: dict[str, str] = {}
         self._staged: dict[str, StagedWrite] = {}
+        self.checks: list[CheckResult] = []
+        self._staged_frames: dict[str, DataFrame] = {}
         self._after_commit: list[Callable[[], object]] = []
         self._on_failure: list[Callable[[], object]] = []
 
@@ -74,7 +79,14 @@ class JobContext:
             raise TableError(f"table {name}: required column(s) hold nulls (column: rows) {nulls}")
         self.rows_out[name] = staged.num_records
         log.info("%s: staged %s rows for %s", self.job, staged.num_records, name)
-        return self.store.staged_dataframe(staged)
+        frame = self.store.staged_dataframe(staged)
+        self._staged_frames[name] = frame
+        self.checks += validate_write(self, spec, staged, frame)
+        return frame
+
+    def table_for_check(self, name: str) -> DataFrame:
+        """A referenced table: as staged by this job, else its latest committed version."""
+        return self._staged_frames[name] if name in self._staged_frames else self.read(name)
 
     def after_commit(self, action: Callable[[], object], on_failure: Callable[[], object] | None = None) -> None:
         """Run ``action`` once every table is committed (e.g. publish files outside Delta);
@@ -89,6 +101,7 @@ class JobContext:
     def commit(self) -> dict[str, int]:
         """Publish every staged table. If one commit fails, the tables already committed are
         put back to their previous content (a restore, or removal of a table this run created)."""
+        self._publish_checks()
         info = self.commit_info()
         done: list[tuple[str, int | None]] = []
         for name, staged in self._staged.items():
@@ -103,6 +116,24 @@ class JobContext:
         for action in self._after_commit:
             action()
         return dict(self.output_versions)
+
+    def _publish_checks(self) -> None:
+        """Run references rules, then stop if an error-severity check failed; else stage the
+        results with the outputs."""
+        for name, frame in list(self._staged_frames.items()):
+            self.checks += validate_references(self, name, self._staged[name].num_records, frame)
+        failures = [c for c in self.checks if c.failed_error]
+        if failures:
+            raise DataQualityError(
+                f"{len(failures)} validation check(s) of severity error failed, nothing published:\n"
+                + "\n".join(f"  - {c.message}" for c in failures)
+            )
+        if not self.checks or VALIDATION_RESULTS.name in self._staged:
+            return
+        self.metrics["checks_passed"] = f"{sum(c.passed for c in self.checks)}/{len(self.checks)}"
+        rows = [(self.run_id, self.job, c.table, c.check_name, c.check_type, c.column, c.severity, c.rows,
+                 c.violations, float(c.share), float(c.max_share), c.passed, c.message) for c in self.checks]
+        self.write(VALIDATION_RESULTS.name, self.spark.createDataFrame(rows, VALIDATION_RESULTS.schema))
 
     def discard(self) -> None:
         for staged in self._staged.values():
