@@ -30,9 +30,10 @@ def pipeline(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.
 
 def test_every_stage_succeeds_under_one_parent_run(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
     config, results = pipeline
-    assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment"]
+    assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment", "audit"]
     runs = table_store(spark, config).read(Catalog(config).path("job_runs")).collect()
     assert sorted((r.job, r.status) for r in runs) == sorted((j, "succeeded") for j in jobs.PIPELINE)
+    assert jobs.PIPELINE[-1] == "audit"
     assert len({r.parent_run_id for r in runs}) == 1
     by_job = {r.job: r for r in runs}
     assert by_job["features"].input_versions == {
@@ -72,17 +73,31 @@ def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeli
     assert segments[0] == customers[0] and segments[2]
     assert 3 <= segments[1] <= 6 and profiles[1] == segments[1]
     assert profiles[0] == pytest.approx(1.0)
-    assert int(results[-1].metrics["k"]) == segments[1]
+    assert int(results[-2].metrics["k"]) == segments[1]
 
 
 def test_summary_reports_stages_accounting_segments_and_tables(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
     config, results = pipeline
     text = summary.render(spark, config, results)
-    for section in ("6 job(s) succeeded", "Rows per stage", "Row accounting per source", "Segments (k=",
+    for section in ("7 job(s) succeeded", "Rows per stage", "Row accounting per source", "Segments (k=",
+                    "Data quality", "validation and drift checks passed", "audit of 11 tables", ".html",
                     "Delta tables written", "gold/customer_segments", "Where to look next"):
         assert section in text, section
     for source in config.sources:
         assert f"  {source} " in text
+
+
+def test_validation_and_audit_ran_on_every_stage(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+    config, results = pipeline
+    store, catalog = table_store(spark, config), Catalog(config)
+    checks = store.read(catalog.path("validation_results")).collect()
+    checked_tables = {r.table_name for r in checks}
+    assert {"customer_records", "orders_clean", "order_lines_clean", "events_clean", "identity_crosswalk",
+            "customer_features", "customer_segments"} <= checked_tables
+    assert not [r.message for r in checks if r.severity == "error" and not r.passed]
+    audited = {r.table_name for r in store.read(catalog.path("data_audit")).filter("column_name = '*'").collect()}
+    assert audited == set(config.quality.audit_tables)
+    assert Path(results[-1].metrics["report"]).is_file()
 
 
 def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str
     lines += _stages(results)
     lines += _accounting(results)
     lines += _segments(results)
+    lines += _quality(results)
     lines += _tables(config, results)
     lines += [
         "Where to look next",
@@ -61,6 +62,22 @@ def _segments(results: list[JobResult]) -> list[str]:
     lines = [f"Segments (k={segment.metrics.get('k')}, silhouette {segment.metrics.get('silhouette')})"]
     for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
         lines.append(f"  {name:<40} {size:>9,}  {100 * size / total:5.1f}%")
+    return lines + [""]
+
+
+def _quality(results: list[JobResult]) -> list[str]:
+    checks = [(r.job, r.metrics["checks_passed"]) for r in results if "checks_passed" in r.metrics]
+    audit = next((r for r in reversed(results) if r.job == "audit"), None)
+    if not checks and audit is None:
+        return []
+    lines = ["Data quality"]
+    if checks:
+        passed = sum(int(value.split("/")[0]) for _, value in checks)
+        total = sum(int(value.split("/")[1]) for _, value in checks)
+        lines.append(f"  validation and drift checks passed: {passed} of {total} "
+                     "(warnings in table `validation_results`; an error would have stopped the job)")
+    if audit is not None:
+        lines.append(f"  audit of {audit.metrics.get('tables', '?')} tables: {audit.metrics.get('report', '')}")
     return lines + [""]
 
 

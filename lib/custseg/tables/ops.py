@@ -59,3 +59,53 @@ INGEST_ACCOUNTING = register(TableSpec(
         ("within_limit", "boolean", "reject_rate <= max_reject_rate", False),
     ),
 ))
+
+VALIDATION_RESULTS = register(TableSpec(
+    name="validation_results", layer="ops", mode="append",
+    description="Every validation rule and drift check run on every table a job wrote, and its outcome.",
+    columns=columns(
+        ("run_id", "string", "Run that wrote the table", False),
+        ("job", "string", "Job name", False),
+        ("table_name", "string", "Table checked", False),
+        ("check_name", "string", "Rule, e.g. unique(order_id) or drift_rows", False),
+        ("check_type", "string", "not_null, unique, range, regex, allowed, references, drift_*", False),
+        ("column_name", "string", "Column(s) checked"),
+        ("severity", "string", "error or warn", False),
+        ("rows_checked", "bigint", "Rows in the table as written", False),
+        ("violations", "bigint", "Rows breaking the rule (drift: 1 when out of bounds)", False),
+        ("share", "double", "violations / rows_checked (drift: the measured change)", False),
+        ("max_share", "double", "Allowed share (drift: the configured bound)", False),
+        ("passed", "boolean", "share <= max_share", False),
+        ("message", "string", "Readable outcome", False),
+    ),
+))
+
+DATA_AUDIT = register(TableSpec(
+    name="data_audit", layer="ops", mode="append",
+    description="Profile of every audited table and column: nulls, distinct counts, ranges, top values, outliers, "
+                "duplicate keys and rule violations. Column '*' holds the table-level figures.",
+    columns=columns(
+        ("run_id", "string", "audit run", False),
+        ("table_name", "string", "Audited table", False),
+        ("table_version", "bigint", "Version of the table audited", False),
+        ("column_name", "string", "Column, or '*' for the whole table", False),
+        ("data_type", "string", "Spark type", False),
+        ("rows", "bigint", "Rows in the table", False),
+        ("nulls", "bigint", "Null values"),
+        ("null_share", "double", "nulls / rows"),
+        ("approx_distinct", "bigint", "Approximate distinct values (HyperLogLog, about 2% error)"),
+        ("min_value", "string", "Smallest value, as text"),
+        ("max_value", "string", "Largest value, as text"),
+        ("mean", "double", "Mean (numeric columns)"),
+        ("stddev", "double", "Sample standard deviation (numeric columns)"),
+        ("q1", "double", "First quartile (approximate)"),
+        ("median", "double", "Median (approximate)"),
+        ("q3", "double", "Third quartile (approximate)"),
+        ("iqr_outliers", "bigint", "Values below Q1 - f*IQR or above Q3 + f*IQR"),
+        ("z_outliers", "bigint", "Values more than z standard deviations from the mean"),
+        ("top_values", "array<struct<value:string,count:bigint>>", "Most frequent values (low-cardinality columns)"),
+        ("histogram", "array<struct<lower:double,upper:double,count:bigint>>", "Equal-width histogram (numeric columns)"),
+        ("duplicate_key_rows", "bigint", "Table level: rows whose primary key appears more than once"),
+        ("rule_violations", "bigint", "Rows breaking the column's (or, at '*', all) validation rules"),
+    ),
+))
