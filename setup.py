@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     "PyYAML>=6,<7",
     "phonenumbers>=8.13",
     "rapidfuzz>=3.6",
+    "scikit-learn>=1.5",  # kNN imputation and isolation forest, fitted on a bounded sample
 ]
 
 EXTRAS_REQUIRE = {
@@ -25,7 +26,6 @@ EXTRAS_REQUIRE = {
         "pytest>=9,<10",
         "chispa>=0.12,<0.13",
         "hypothesis>=6.100",
-        "scikit-learn>=1.5",
         "duckdb==1.4.4",  # the offline delta extension below is built for exactly this version
         "duckdb-ext-delta==1.4.4.20260205",
         "mypy>=1.10",

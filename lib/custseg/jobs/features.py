@@ -1,4 +1,5 @@
-"""Job `features`: `customer_features` as of `features.as_of` (default: after the latest data)."""
+"""Job `features`: `customer_features` as of `features.as_of` (default: after the latest data),
+with missing values and extremes treated by the configured policies and logged."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pyspark.sql import functions as F
 
 from custseg.config import Config
 from custseg.features import build_features, default_as_of
+from custseg.features.treatment import flag_count, treat_features
 from custseg.runtime import JobContext, JobResult, run_job
+from custseg.tables.silver import CLEANING_LOG
 
 
 def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -> JobResult:
@@ -18,17 +21,19 @@ def _features(ctx: JobContext) -> None:
     crosswalk = ctx.read("identity_crosswalk").select("source", "record_id", "customer_id")
     orders_all = ctx.read("orders_clean")
     events_all = ctx.read("events_clean")
-    orders = orders_all.join(
-        crosswalk, on=(orders_all.customer_source == crosswalk.source) & (orders_all.customer_ref == crosswalk.record_id), how="inner"
-    ).drop("source", "record_id")
+    matches = (orders_all.customer_source == crosswalk.source) & (orders_all.customer_ref == crosswalk.record_id)
+    orders = orders_all.join(crosswalk, on=matches, how="inner").drop("source", "record_id")
     web = crosswalk.filter(F.col("source") == "web_accounts")
     events = events_all.join(web, on=events_all.account_id == web.record_id, how="inner").drop("source", "record_id")
     as_of = ctx.config.features.as_of or default_as_of(orders_all, events_all)
-    features = build_features(
-        ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events, as_of, ctx.config.features
-    )
-    ctx.write("customer_features", features)
+    raw = build_features(ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events, as_of,
+                         ctx.config.features)
+    treatment = treat_features(raw, ctx.config.features)
+    written = ctx.write("customer_features", treatment.features)
+    total = ctx.rows_out["customer_features"]
+    entries = treatment.log + [("outlier_score", "isolation forest: most unusual customers flagged",
+                                flag_count(written, F.col("is_outlier")))] * (ctx.config.features.outlier_model != "none")
+    ctx.write(CLEANING_LOG.name, ctx.spark.createDataFrame(
+        [(ctx.run_id, "customer_features", column, rule, rows, total) for column, rule, rows in entries], CLEANING_LOG.schema))
     ctx.metrics["as_of_date"] = as_of.isoformat()
-    ctx.metrics["orders_without_customer"] = str(orders_all.join(
-        crosswalk, on=(orders_all.customer_source == crosswalk.source) & (orders_all.customer_ref == crosswalk.record_id),
-        how="left_anti").count())
+    ctx.metrics["orders_without_customer"] = str(orders_all.join(crosswalk, on=matches, how="left_anti").count())

@@ -76,6 +76,10 @@ CUSTOMER_FEATURES = register(TableSpec(
         ("f_score", "int", "Frequency quintile, 5 = most orders; 0 without orders", False),
         ("m_score", "int", "Monetary quintile, 5 = highest spend; 0 without orders", False),
         ("rfm_segment", "string", "Rule-based RFM segment (champions, at_risk...)", False),
+        ("imputed_columns", "array<string>", "Columns whose missing value was imputed for this customer", False),
+        ("capped_columns", "array<string>", "Columns capped at their winsorizing bounds for this customer", False),
+        ("outlier_score", "double", "Isolation-forest anomaly score, higher is stranger (null if the model is off)"),
+        ("is_outlier", "boolean", "Among the most unusual customers (outlier_contamination share)", False),
     ),
 ))
 
