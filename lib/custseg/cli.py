@@ -24,6 +24,7 @@ JOB_HELP = {
     "resolve": "match source records into customers: customer_master and identity_crosswalk",
     "features": "compute per-customer features as of a date",
     "segment": "fit the segmentation pipeline, choose k, write segments and profiles",
+    "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
     "run_all": "run every job in order and print a summary",
 }
 
@@ -80,6 +81,13 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     spark_args.set_defaults(handler=_print_spark_args)
     coordinate = commands.add_parser("delta-coordinate", help="Maven coordinate of delta-spark for this pyspark")
     coordinate.set_defaults(handler=_print_delta_coordinate, verbose=False)
+    sources = commands.add_parser("sources", help="the source inventory declared in conf/sources.yaml")
+    _add_config_arguments(sources)
+    sources.set_defaults(handler=_print_sources)
+    dictionary = commands.add_parser("data-dictionary", help="every table and column with type and meaning (markdown)")
+    _add_config_arguments(dictionary)
+    dictionary.add_argument("--output", help="write to this file instead of standard output")
+    dictionary.set_defaults(handler=_print_data_dictionary)
     bench = commands.add_parser("bench", help="time every stage at a given scale; write bench/results")
     _add_config_arguments(bench)
     bench.add_argument("--scale", type=int, required=True, help="customers to generate")
@@ -147,6 +155,26 @@ def _print_spark_args(args: argparse.Namespace) -> int:
     for key, value in properties.items():
         words += ["--conf", f"{key}={value}"]
     print(shlex.join(words))
+    return 0
+
+
+def _print_sources(args: argparse.Namespace) -> int:
+    from custseg.inventory import sources_table
+
+    print(sources_table(_config_from(args)), end="")
+    return 0
+
+
+def _print_data_dictionary(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from custseg.inventory import data_dictionary
+
+    text = data_dictionary(_config_from(args))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return 0
 
 
