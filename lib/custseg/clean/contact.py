@@ -16,7 +16,8 @@ from pyspark.sql.functions import pandas_udf
 from pyspark.sql.types import StringType
 
 _LOCAL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_DOMAIN = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+# Top-level domains are letters, or punycode ('xn--...') for internationalized ones.
+_DOMAIN = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{2,59})"
 EMAIL_PATTERN = f"^{_LOCAL}@{_DOMAIN}$"
 GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
