@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,11 @@ from custseg.delta.deltars import DeltaRsStore
 from custseg.session import build_spark_session, delta_spark_available
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+# PySpark reads naive Python datetimes in the process's local zone; Spark sessions run in UTC.
+# Pin the test process to UTC so hand-written expected times mean the same on every machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,6 +103,3 @@ def native_store(spark: SparkSession, tmp_path: Path, has_delta_jars: bool) -> T
 def project_dir() -> Path:
     return PROJECT
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")

@@ -87,12 +87,38 @@ def test_mixed_format_dates(spark: SparkSession) -> None:
         ("1850-01-01", None, None, "impossible"),
         ("yesterday", "US", None, "unparseable"),
         ("12/25/65", "US", None, "unparseable"),
+        ("1980-02-14 00:00:00", None, d(1980, 2, 14), None),
+        ("12/25/1965 10:30", "US", d(1965, 12, 25), None),
         ("", "US", None, None),
         (None, "US", None, None),
     ]
     parsed, problem = dates.parse_mixed_date(F.col("raw"), F.col("country"), latest=F.lit(dt.date(2026, 6, 30)))
     _check(spark, cases, "raw string, country string, expected_date date, expected_problem string",
            {"date": parsed, "problem": problem})
+
+
+def test_mixed_format_timestamps(spark: SparkSession) -> None:
+    t = dt.datetime
+    cases = [
+        ("12/25/1965 10:30", "US", t(1965, 12, 25, 10, 30), None),
+        ("2024-03-05T14:15:16Z", None, t(2024, 3, 5, 14, 15, 16), None),
+        ("2024-03-05T14:15:16+02:00", None, t(2024, 3, 5, 12, 15, 16), None),
+        ("2024-03-05T14:15:16.250-0500", None, t(2024, 3, 5, 19, 15, 16, 250000), None),
+        ("2024-03-05 14:15", None, t(2024, 3, 5, 14, 15), None),
+        ("2024-03-05", None, t(2024, 3, 5), None),
+        ("05.03.2024 14:15:16", "DE", t(2024, 3, 5, 14, 15, 16), None),
+        ("3 Mar 2024 09:00", None, t(2024, 3, 3, 9, 0), None),
+        ("1709648116", None, t(2024, 3, 5, 14, 15, 16), None),
+        ("1709648116000", None, t(2024, 3, 5, 14, 15, 16), None),
+        ("03/04/2024 10:00", None, None, "ambiguous"),
+        ("12/25/1965 25:00", "US", None, "impossible"),
+        ("2030-01-01 00:00", None, None, "impossible"),
+        ("noon on Tuesday", None, None, "unparseable"),
+        (None, None, None, None),
+    ]
+    parsed, problem = dates.parse_mixed_timestamp(F.col("raw"), F.col("country"), latest=F.lit(dt.datetime(2026, 6, 30)))
+    _check(spark, cases, "raw string, country string, expected_ts timestamp, expected_problem string",
+           {"ts": parsed, "problem": problem})
 
 
 def test_postcodes_per_country(spark: SparkSession) -> None:
