@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -36,3 +38,14 @@ def blank_to_null(col: Column) -> Column:
 def letters_only_key(col: Column) -> Column:
     """Lower-case ASCII letters only: 'O'Brien-Smith' -> 'obriensmith'. For matching and emails."""
     return F.regexp_replace(F.lower(fold_accents(col)), "[^a-z]", "")
+
+
+def let(value: Column, body: Callable[[Column], Column]) -> Column:
+    """``body(value)`` with ``value`` computed once.
+
+    Column expressions held in Python variables are inlined wherever they are used; an
+    expression used many times (a trimmed text tested by ten regular expressions) grows the
+    plan until Spark's generated code no longer compiles. Binding it to a lambda variable of a
+    one-element ``transform`` evaluates it once and refers to it by name.
+    """
+    return F.element_at(F.transform(F.array(value), body), 1)

@@ -15,6 +15,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 from pyspark.sql.types import StringType
 
+from custseg.textnorm import let
+
 _LOCAL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 # Top-level domains are letters, or punycode ('xn--...') for internationalized ones.
 _DOMAIN = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{2,59})"
@@ -24,9 +26,9 @@ GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
 def normalized_email(raw: Column) -> Column:
     """Trimmed, lower-case; null when empty or not a valid address."""
-    candidate = F.lower(F.regexp_replace(raw, r"\s+", ""))
-    valid = candidate.rlike(EMAIL_PATTERN) & (F.length(candidate) <= 254) & (F.length(F.substring_index(candidate, "@", 1)) <= 64)
-    return F.when(valid, candidate)
+    return let(F.lower(F.regexp_replace(raw, r"\s+", "")), lambda candidate: F.when(
+        candidate.rlike(EMAIL_PATTERN) & (F.length(candidate) <= 254)
+        & (F.length(F.substring_index(candidate, "@", 1)) <= 64), candidate))
 
 
 def email_problem(raw: Column) -> Column:
@@ -36,11 +38,14 @@ def email_problem(raw: Column) -> Column:
 
 def email_key(email: Column) -> Column:
     """Matching key of a normalized email: '+tag' dropped, dots dropped for Gmail."""
-    local = F.regexp_replace(F.substring_index(email, "@", 1), r"\+.*$", "")
-    domain = F.substring_index(email, "@", -1)
-    domain = F.when(domain == "googlemail.com", F.lit("gmail.com")).otherwise(domain)
-    local = F.when(domain.isin(*GMAIL_DOMAINS), F.regexp_replace(local, r"\.", "")).otherwise(local)
-    return F.when(email.isNotNull(), F.concat(local, F.lit("@"), domain))
+    def key(address: Column) -> Column:
+        local = F.regexp_replace(F.substring_index(address, "@", 1), r"\+.*$", "")
+        domain = F.substring_index(address, "@", -1)
+        domain = F.when(domain == "googlemail.com", F.lit("gmail.com")).otherwise(domain)
+        local = F.when(domain.isin(*GMAIL_DOMAINS), F.regexp_replace(local, r"\.", "")).otherwise(local)
+        return F.when(address.isNotNull(), F.concat(local, F.lit("@"), domain))
+
+    return let(email, key)
 
 
 @pandas_udf(StringType())  # type: ignore[call-overload]  # a type object: no SparkContext needed at import

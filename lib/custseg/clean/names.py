@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from custseg.textnorm import blank_to_null, letters_only_key
+from custseg.textnorm import blank_to_null, let, letters_only_key
 
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "herr", "frau", "m", "mme", "mlle")
 SUFFIXES = ("jr", "sr", "ii", "iii", "iv", "phd", "md", "esq")
@@ -49,8 +49,7 @@ def display_case(name: Column) -> Column:
 
 def name_key(name: Column) -> Column:
     """Matching key: accents folded, lower case, letters only; null when nothing is left."""
-    key = letters_only_key(name)
-    return F.when(key != "", key)
+    return let(letters_only_key(name), lambda key: F.when(key != "", key))
 
 
 def split_full_name(full_name: Column) -> tuple[Column, Column]:
