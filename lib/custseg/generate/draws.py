@@ -35,6 +35,13 @@ def choice(u: Column, options: Sequence[str] | Column) -> Column:
     return F.element_at(array, (F.floor(u * F.size(array)) + 1).cast("int"))
 
 
+def skewed_choice(u: Column, options: Sequence[str], power: float = 2.0) -> Column:
+    """Pick from a literal list, earlier entries more often (index ~ u^power): a few common
+    values and a long tail of rare ones, as with real names."""
+    array = F.array(*[F.lit(o) for o in options])
+    return F.element_at(array, (F.floor(F.pow(u, F.lit(power)) * len(options)) + 1).cast("int"))
+
+
 def weighted_choice(u: Column, weights: Mapping[str, float]) -> Column:
     """Pick a key with probability proportional to its weight."""
     total = sum(weights.values())

@@ -1,4 +1,4 @@
-"""Name vocabulary for generated persons: given names by gender, family names, nicknames.
+"""Name vocabulary for generated persons: given names by gender and family names.
 
 Accented and non-English names are included on purpose: matching keys must fold accents
 (Zoë / Zoe, Müller / Mueller) while display values keep them.
@@ -13,6 +13,20 @@ MALE_FIRST_NAMES = (
     "Patrick", "Frank", "Raymond", "Jack", "Dennis", "Jerry", "Oliver", "Harry", "Noah", "Liam",
     "Lukas", "Jonas", "Maximilian", "Felix", "Leon", "Paul", "Hugo", "Louis", "Théo", "Jules",
     "Raphaël", "Gabriel", "Arthur", "José", "Jürgen", "Søren", "François", "Mathéo", "Henri",
+    "Aaron", "Adam", "Adrian", "Alan", "Albert", "Alfred", "Andre", "Angus", "Anton", "Archie",
+    "Arnold", "Austin", "Barry", "Bernard", "Blake", "Bruce", "Bryan", "Calvin", "Cameron", "Carl",
+    "Carlos", "Cedric", "Chester", "Clarence", "Clifford", "Colin", "Conor", "Craig", "Curtis",
+    "Dale", "Damian", "Darren", "Dean", "Derek", "Dominic", "Douglas", "Duncan", "Dylan", "Elias",
+    "Elliot", "Emil", "Ernest", "Ethan", "Evan", "Fabian", "Finn", "Florian", "Francis", "Fraser",
+    "Gavin", "Gerald", "Gilbert", "Glen", "Gordon", "Graham", "Grant", "Guy", "Harold", "Harvey",
+    "Hector", "Herbert", "Howard", "Hugh", "Ian", "Isaac", "Ivan", "Jamie", "Jasper", "Jeremy",
+    "Jesse", "Joel", "Jordan", "Julian", "Keith", "Kieran", "Kurt", "Lance", "Leo", "Leonard",
+    "Lewis", "Lloyd", "Logan", "Lucas", "Luke", "Malcolm", "Marcus", "Martin", "Mason", "Maurice",
+    "Max", "Miles", "Mitchell", "Morgan", "Nathan", "Neil", "Nigel", "Norman", "Oscar", "Owen",
+    "Patrice", "Percy", "Philip", "Quentin", "Ralph", "Reginald", "Rex", "Roger", "Roland", "Ross",
+    "Rudolf", "Rupert", "Russell", "Seth", "Shane", "Simon", "Stanley", "Stuart", "Terence",
+    "Theodore", "Tobias", "Travis", "Trevor", "Tristan", "Victor", "Vincent", "Wade", "Walter",
+    "Warren", "Wesley", "Xavier", "Yannick", "Zachary", "Bastien", "Cédric", "Étienne", "Lennart",
 )
 
 FEMALE_FIRST_NAMES = (
@@ -24,6 +38,20 @@ FEMALE_FIRST_NAMES = (
     "Olivia", "Amelia", "Isla", "Ava", "Sophie", "Charlotte", "Grace", "Mia", "Emma", "Hannah",
     "Lena", "Leonie", "Marie", "Clara", "Lea", "Chloé", "Léa", "Manon", "Camille", "Inès",
     "Zoë", "Renée", "Hélène", "Björk", "Ingrid", "Agnès", "Béatrice", "Élodie", "Jacqueline",
+    "Abigail", "Ada", "Adele", "Agatha", "Alice", "Alison", "Amber", "Andrea", "Angelica", "Annabel",
+    "Annette", "April", "Audrey", "Beatrix", "Belinda", "Bethany", "Bianca", "Bridget", "Brooke",
+    "Caitlin", "Carla", "Caroline", "Cassandra", "Catherine", "Cecilia", "Celeste", "Chelsea",
+    "Claire", "Colette", "Constance", "Cora", "Daisy", "Dana", "Daphne", "Delia", "Diana", "Edith",
+    "Eleanor", "Elena", "Eliza", "Ella", "Eloise", "Esther", "Eva", "Evelyn", "Faith", "Felicity",
+    "Fiona", "Florence", "Frances", "Freya", "Gemma", "Georgia", "Gillian", "Gloria", "Gwen",
+    "Harriet", "Hazel", "Heidi", "Holly", "Imogen", "Iris", "Isabel", "Ivy", "Jade", "Jane",
+    "Janet", "Joanna", "Josephine", "Joy", "Judith", "Julia", "June", "Kate", "Kirsten", "Lara",
+    "Leah", "Lillian", "Lily", "Lorna", "Louise", "Lucy", "Lydia", "Mabel", "Madeleine", "Maggie",
+    "Maisie", "Marion", "Martha", "Matilda", "Maxine", "Megan", "Melanie", "Miranda", "Molly",
+    "Monica", "Naomi", "Natalie", "Nina", "Nora", "Olga", "Paige", "Pauline", "Penelope", "Phoebe",
+    "Poppy", "Priscilla", "Rachel", "Rosa", "Rosalind", "Rose", "Ruby", "Ruth", "Sabrina", "Sally",
+    "Sienna", "Sonia", "Stella", "Sylvia", "Tamsin", "Tessa", "Theresa", "Ursula", "Vanessa",
+    "Vera", "Violet", "Wendy", "Willow", "Yvonne", "Zara", "Anaïs", "Gaëlle", "Maëlle", "Solène",
 )
 
 LAST_NAMES = (
@@ -46,23 +74,20 @@ LAST_NAMES = (
     "de la Cruz", "van der Berg", "Da Silva", "Nowak", "Kowalski", "Novák", "Jensen", "Larsen",
 )
 
-NICKNAMES = {
-    "William": "Bill", "Robert": "Bob", "Richard": "Rick", "James": "Jim", "John": "Johnny",
-    "Michael": "Mike", "Thomas": "Tom", "Christopher": "Chris", "Daniel": "Dan",
-    "Matthew": "Matt", "Anthony": "Tony", "Joseph": "Joe", "Charles": "Charlie",
-    "Steven": "Steve", "Stephen": "Steve", "Andrew": "Andy", "Joshua": "Josh", "Kenneth": "Ken",
-    "Timothy": "Tim", "Ronald": "Ron", "Edward": "Ed", "Jeffrey": "Jeff", "Nicholas": "Nick",
-    "Jonathan": "Jon", "Benjamin": "Ben", "Samuel": "Sam", "Gregory": "Greg",
-    "Alexander": "Alex", "Patrick": "Pat", "Raymond": "Ray", "Gerald": "Jerry",
-    "Maximilian": "Max", "Mathéo": "Matt", "Elizabeth": "Liz", "Patricia": "Patty",
-    "Jennifer": "Jen", "Susan": "Sue", "Jessica": "Jess", "Margaret": "Peggy",
-    "Kimberly": "Kim", "Deborah": "Debbie", "Rebecca": "Becky", "Cynthia": "Cindy",
-    "Kathleen": "Kathy", "Pamela": "Pam", "Samantha": "Sam", "Katherine": "Kate",
-    "Christine": "Chris", "Victoria": "Vicky", "Amanda": "Mandy", "Dorothy": "Dot",
-    "Barbara": "Barb", "Stephanie": "Steph", "Olivia": "Liv", "Charlotte": "Lottie",
-    "Jacqueline": "Jackie", "Béatrice": "Béa", "Hannah": "Hanna",
-}
-
+# The long tail of family names, built from common roots and endings ('Ashworth', 'Blackwood',
+# 'Holbrook'): real populations have tens of thousands of surnames, most of them rare.
+SURNAME_ROOTS = (
+    "Ash", "Black", "Brad", "Brook", "Burn", "Cald", "Carl", "Chad", "Clay", "Cole", "Crom", "Dal", "Dun",
+    "East", "Ells", "Fair", "Farn", "Fox", "Gar", "Glad", "Gold", "Green", "Hal", "Hart", "Haw", "Hol",
+    "Ing", "Kent", "Kings", "Lang", "Lind", "Marl", "Mid", "Mor", "New", "North", "Oak", "Pem", "Ray",
+    "Red", "Rich", "Rock", "Ros", "Ryd", "Sand", "Shel", "South", "Stan", "Stock", "Sut", "Thorn",
+    "Trem", "Wal", "West", "Whit", "Wick", "Wil", "Win", "Wood", "Wyn",
+)
+SURNAME_ENDINGS = (
+    "ard", "bourne", "brook", "bury", "by", "combe", "croft", "dale", "den", "don", "er", "ett", "field",
+    "ford", "gate", "ham", "hurst", "ington", "ley", "low", "man", "mere", "more", "ridge", "shaw",
+    "stead", "stone", "ton", "wald", "ward", "well", "wick", "win", "wood", "worth",
+)
 TITLES_MALE = ("Mr", "Mr.", "Dr", "")
 TITLES_FEMALE = ("Mrs", "Ms", "Ms.", "Miss", "Dr", "")
 

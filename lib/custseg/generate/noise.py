@@ -10,8 +10,9 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from custseg.generate import names, places
+from custseg.generate import places
 from custseg.generate.draws import choice, lookup
+from custseg.reference.nicknames import NICKNAMES
 
 _LETTERS = list("abcdefghijklmnopqrstuvwxyz")
 
@@ -35,7 +36,7 @@ def typo(value: Column, u_position: Column, u_kind: Column, u_letter: Column) ->
 
 def nickname(first_name: Column) -> Column:
     """The usual short form, or null when the name has none."""
-    return lookup(names.NICKNAMES, first_name)
+    return lookup(NICKNAMES, first_name)
 
 
 def letter_case(value: Column, u: Column) -> Column:

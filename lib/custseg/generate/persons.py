@@ -13,7 +13,16 @@ from pyspark.sql import functions as F
 
 from custseg.config.model import GenerateSettings
 from custseg.generate import archetypes, names, places
-from custseg.generate.draws import choice, digits, integer_between, lookup, normal, uniform, weighted_choice
+from custseg.generate.draws import (
+    choice,
+    digits,
+    integer_between,
+    lookup,
+    normal,
+    skewed_choice,
+    uniform,
+    weighted_choice,
+)
 from custseg.textnorm import letters_only_key
 
 ROWS_PER_PARTITION = 25_000
@@ -32,12 +41,12 @@ def generate_persons(spark: SparkSession, settings: GenerateSettings) -> DataFra
         "archetype": weighted_choice(u("archetype"), archetypes.weights(settings.archetype_weights)),
         "gender": F.when(u("gender") < 0.5, F.lit("female")).otherwise(F.lit("male")),
         "country": weighted_choice(u("country"), places.COUNTRY_WEIGHTS),
-        "last_name": choice(u("last_name"), names.LAST_NAMES),
+        "last_name": _last_name(seed),
         "age_years": (18 + 64 * F.pow(u("age"), F.lit(1.25))).cast("int"),
     })
     people = people.withColumns({
-        "first_name": F.when(F.col("gender") == "male", choice(u("first_name"), names.MALE_FIRST_NAMES))
-        .otherwise(choice(u("first_name"), names.FEMALE_FIRST_NAMES)),
+        "first_name": F.when(F.col("gender") == "male", skewed_choice(u("first_name"), names.MALE_FIRST_NAMES, 1.6))
+        .otherwise(skewed_choice(u("first_name"), names.FEMALE_FIRST_NAMES, 1.6)),
         "city": _per_country(lambda c: choice(u("city"), list(places.CITIES[c]))),
         "birth_date": F.date_sub(F.lit(settings.end_date), (F.col("age_years") * 365.25 + u("birthday") * 365).cast("int")),
     })
@@ -50,6 +59,14 @@ def generate_persons(spark: SparkSession, settings: GenerateSettings) -> DataFra
         **_record_counts(seed, settings),
     })
     return people.drop("age_years")
+
+
+def _last_name(seed: int) -> Column:
+    """A third of people carry one of the common surnames (skewed), the rest a rarer composed one."""
+    common = skewed_choice(uniform(seed, "last_common", "person_id"), names.LAST_NAMES, 1.8)
+    composed = F.concat(choice(uniform(seed, "last_root", "person_id"), names.SURNAME_ROOTS),
+                        choice(uniform(seed, "last_end", "person_id"), names.SURNAME_ENDINGS))
+    return F.when(uniform(seed, "last_kind", "person_id") < 0.35, common).otherwise(composed)
 
 
 def _per_country(build: object) -> Column:
