@@ -8,6 +8,7 @@ packaged log4j2 configuration.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -79,6 +80,9 @@ def build_spark_session(
     for key, value in properties.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    # PySpark logs every query error again as a long JSON record; the raised exception already
+    # carries the message, and jobs report it in one sentence.
+    logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)
     session.sparkContext.setLogLevel("WARN")
     session.sparkContext.setCheckpointDir(config.checkpoint_dir)
     _no_local_checksum_files(session)

@@ -95,31 +95,111 @@ class CleanSettings:
 
 
 SURVIVORSHIP_RULES = ("most_recent", "most_frequent", "source_priority", "longest")
+IDENTITY_ROLES = ("first_name", "last_name", "full_name", "birth_date", "email", "phone", "national_id",
+                  "street", "postcode", "city", "country")
+KEY_PARTS = ("value", "soundex", "prefix1", "prefix3", "year")
+
+
+@dataclass(frozen=True)
+class ResolveInput:
+    """What to resolve: a table of the catalog, or a file of the user's own."""
+
+    table: str | None = "customer_records"
+    path: str | None = None
+    format: Literal["csv", "json", "parquet"] = "csv"
+    options: dict[str, str] = field(default_factory=lambda: {"header": "true"})
+
+    def __post_init__(self) -> None:
+        if (self.table is None) == (self.path is None):
+            raise ValueError("give exactly one of `table` or `path`")
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """One way to find candidate pairs; the rules are OR-ed, each pair keeps the first rule that found it."""
+
+    name: str
+    type: Literal["exact", "minhash", "key"]
+    fields: list[str] = field(default_factory=list)   # roles: exact and minhash
+    parts: list[str] = field(default_factory=list)    # key: "<transform>:<role>", transform in KEY_PARTS
+    shingle_size: int = 3
+    bands: int = 20        # minhash: bands OR-ed ...
+    rows: int = 4          # ... each the AND of this many hashes
+    max_block_size: int | None = None   # this rule's block cap (default: resolve.max_bucket_size)
+
+    def __post_init__(self) -> None:
+        if self.type in ("exact", "minhash") and not self.fields:
+            raise ValueError(f"blocking rule {self.name}: needs `fields`")
+        if self.type == "key":
+            if not self.parts:
+                raise ValueError(f"blocking rule {self.name}: needs `parts`")
+            for part in self.parts:
+                transform, _, role = part.partition(":")
+                if transform not in KEY_PARTS or role not in IDENTITY_ROLES:
+                    raise ValueError(f"blocking rule {self.name}: part {part!r} is not <{'|'.join(KEY_PARTS)}>:<role>")
+        for role in self.fields:
+            if role not in IDENTITY_ROLES:
+                raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; roles: {', '.join(IDENTITY_ROLES)}")
+        if self.bands < 1 or self.rows < 1 or self.shingle_size < 1:
+            raise ValueError(f"blocking rule {self.name}: bands, rows and shingle_size must be >= 1")
 
 
 @dataclass(frozen=True)
 class ResolveSettings:
-    # Standardized identifiers that, when equal, put two records in one customer.
-    exact_keys: list[str] = field(default_factory=lambda: ["email_key", "phone_e164"])
-    # A key value shared by more records than this is not trusted (a shop's phone number,
-    # 'test@example.com'); such groups are skipped and reported.
-    max_key_group: int = 25
-    max_iterations: int = 40
-    # Golden-record rule per field; fields not listed use `default_rule`.
-    default_rule: str = "most_recent"
+    input: ResolveInput = field(default_factory=ResolveInput)
+    # dedupe: all records against each other; link: only pairs from different sources.
+    mode: Literal["dedupe", "link"] = "dedupe"
+    # Identity role -> column of the input. `source` and `record_id` name the record.
+    columns: dict[str, str] = field(default_factory=lambda: {"record_id": "record_id"})
+    default_region: str | None = None   # phone numbers without a country code; default: clean.default_region
+    blocking: list[BlockingRule] = field(default_factory=list)
+    max_bucket_size: int = 300          # larger blocks are skipped (and reported): one name cannot explode the job
+    pair_budget: int = 50_000_000       # stop before scoring when blocking would produce more pairs
+    u_sample_pairs: int = 1_000_000     # random pairs for estimating u probabilities
+    em_max_iterations: int = 60
+    # m is estimated by EM on pairs agreeing exactly on these comparisons, each session
+    # estimating the other comparisons; rules naming unmapped fields are skipped.
+    training_rules: list[list[str]] = field(default_factory=lambda: [["email"], ["phone"], ["first_name", "last_name", "birth_date"]])
+    # Exact agreement on these is weighed by how common the value is (term-frequency adjustment).
+    term_frequency: list[str] = field(default_factory=lambda: ["first_name", "last_name"])
+    match_threshold: float = 0.9        # probability at which a pair is accepted automatically
+    review_band: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    model: str = "train"                # train, or the path of a saved model to reuse
+    decisions_file: str | None = None   # CSV of labelled pairs: source_l, record_id_l, source_r, record_id_r, decision
+    evaluate: bool = True               # compare with truth_records when it exists
+    seed: int = 42
+    max_iterations: int = 40            # connected-components rounds
+    default_rule: str = "most_recent"   # golden records
     survivorship: dict[str, str] = field(default_factory=dict)
     source_priority: list[str] = field(default_factory=lambda: ["crm_customers", "web_accounts"])
 
     def __post_init__(self) -> None:
-        known = {"email_key", "phone_e164"}
-        unknown = sorted(set(self.exact_keys) - known)
+        unknown = sorted(set(self.columns) - {"source", "record_id", *IDENTITY_ROLES})
         if unknown:
-            raise ValueError(f"exact_keys has unknown key(s) {unknown}; known: {sorted(known)}")
-        if self.max_key_group < 2:
-            raise ValueError(f"max_key_group must be >= 2, got {self.max_key_group}")
-        for name, rule in {"default_rule": self.default_rule, **self.survivorship}.items():
-            if rule not in SURVIVORSHIP_RULES:
-                raise ValueError(f"survivorship rule {rule!r} for {name} is not one of {SURVIVORSHIP_RULES}")
+            raise ValueError(f"columns: unknown role(s) {unknown}; roles: source, record_id, {', '.join(IDENTITY_ROLES)}")
+        if "record_id" not in self.columns:
+            raise ValueError("columns: map `record_id` to the column that identifies a record")
+        if not set(self.columns) & set(IDENTITY_ROLES):
+            raise ValueError("columns: no identity field is mapped (map names, birth date, email, phone, address...)")
+        if not 0.0 < self.match_threshold < 1.0:
+            raise ValueError(f"match_threshold must be between 0 and 1, got {self.match_threshold}")
+        if len(self.review_band) != 2 or not 0.0 <= self.review_band[0] <= self.review_band[1] <= self.match_threshold:
+            raise ValueError("review_band must be [low, high] with 0 <= low <= high <= match_threshold")
+        if not self.blocking:
+            raise ValueError("blocking: give at least one rule")
+        names = [r.name for r in self.blocking]
+        if len(set(names)) != len(names):
+            raise ValueError("blocking: rule names must be unique")
+        for rule in self.blocking:
+            used = set(rule.fields) | {p.partition(":")[2] for p in rule.parts}
+            unmapped = sorted(used - set(self.columns) - ({"first_name", "last_name"} if "full_name" in self.columns else set()))
+            if unmapped:
+                raise ValueError(f"blocking rule {rule.name}: field(s) {unmapped} are not mapped in `columns`")
+        if self.max_bucket_size < 2 or self.pair_budget < 1 or self.u_sample_pairs < 1000:
+            raise ValueError("max_bucket_size must be >= 2, pair_budget >= 1 and u_sample_pairs >= 1000")
+        for name, survivorship in {"default_rule": self.default_rule, **self.survivorship}.items():
+            if survivorship not in SURVIVORSHIP_RULES:
+                raise ValueError(f"survivorship rule {survivorship!r} for {name} is not one of {SURVIVORSHIP_RULES}")
 
 
 IMPUTATION_POLICIES = ("median", "mean", "mode", "zero", "knn", "none")
@@ -316,7 +396,8 @@ class Settings:
     generate: GenerateSettings = field(default_factory=GenerateSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     clean: CleanSettings = field(default_factory=CleanSettings)
-    resolve: ResolveSettings = field(default_factory=ResolveSettings)
+    resolve: ResolveSettings = field(default_factory=lambda: ResolveSettings(
+        columns={"record_id": "record_id", "email": "email"}, blocking=[BlockingRule("email", "exact", ["email"])]))
     features: FeatureSettings = field(default_factory=FeatureSettings)
     segment: SegmentSettings = field(default_factory=lambda: SegmentSettings(features=["frequency", "monetary"]))
     quality: QualitySettings = field(default_factory=QualitySettings)

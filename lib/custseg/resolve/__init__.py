@@ -1,7 +1,9 @@
-"""Identity resolution: link source records, cluster them, build golden records."""
+"""Identity resolution: blocking, Fellegi-Sunter scoring, clustering, golden records."""
 
 from custseg.resolve.components import connected_components
-from custseg.resolve.exact import exact_key_edges, record_node
+from custseg.resolve.engine import Resolution, level_names, resolve
 from custseg.resolve.golden import golden_records
+from custseg.resolve.model import FellegiSunterModel
 
-__all__ = ["connected_components", "exact_key_edges", "golden_records", "record_node"]
+__all__ = ["FellegiSunterModel", "Resolution", "connected_components", "golden_records", "level_names",
+           "resolve"]

@@ -2,7 +2,8 @@
 
 Rules: ``most_recent`` (latest non-null by updated/created time), ``most_frequent`` (ties to
 the most recent), ``source_priority`` (first non-null in the configured source order) and
-``longest``. All are single-pass aggregates (max_by/min_by), never a Python loop.
+``longest``. All are single-pass aggregates (max_by/min_by over struct orderings), never a
+Python loop.
 """
 
 from __future__ import annotations
@@ -45,17 +46,20 @@ def golden_records(members: DataFrame, rules: Mapping[str, str], default_rule: s
 
 
 def _choose(field: str, rule: str) -> Column:
+    """The value a rule keeps, ordered by a struct: rule key first, then recency, then the
+    record's source and id, so ties are broken the same way on every run and missing
+    timestamps still leave a choice."""
     value = F.col(field)
     present = value.isNotNull()
-    recency = F.unix_micros(F.col("recency")).cast("double")
+    recency = F.coalesce(F.unix_micros(F.col("recency")), F.lit(0))
+    tie_break = (recency.alias("recency"), F.col("source").alias("source"), F.col("record_id").alias("record_id"))
     if rule == "most_recent":
-        return F.max_by(value, F.when(present, recency))
+        return F.max_by(value, F.when(present, F.struct(*tie_break)))
     if rule == "most_frequent":
-        # Count first, recency breaks ties; both packed in one sortable number.
-        score = F.col(f"{field}__count").cast("double") * 1e17 + recency
-        return F.max_by(value, F.when(present, score))
+        return F.max_by(value, F.when(present, F.struct(F.col(f"{field}__count").alias("count"), *tie_break)))
     if rule == "source_priority":
-        return F.min_by(value, F.when(present, F.col("_priority") * 1e17 - recency))
+        return F.min_by(value, F.when(present, F.struct(F.col("_priority").alias("priority"), (-recency).alias("recency"),
+                                                         F.col("source").alias("source"), F.col("record_id").alias("record_id"))))
     if rule == "longest":
-        return F.max_by(value, F.when(present, F.length(value.cast("string")).cast("double") * 1e17 + recency))
+        return F.max_by(value, F.when(present, F.struct(F.length(value.cast("string")).alias("length"), *tie_break)))
     raise ValueError(f"unknown survivorship rule {rule!r}")

@@ -11,8 +11,8 @@ IDENTITY_CROSSWALK = register(TableSpec(
         ("record_id", "string", "Record id in that source", False),
         ("customer_id", "string", "Resolved customer", False),
         ("cluster_size", "int", "Records in the customer's cluster", False),
-        ("link_keys", "array<string>", "How this record was linked (email_key, phone_e164...)", False),
-        ("min_link_probability", "double", "Weakest match probability on the record's links; null for a lone record"),
+        ("link_keys", "array<string>", "Blocking rules of the accepted pairs that link this record ('decision' for a person's)", False),
+        ("min_link_probability", "double", "Weakest link: lowest match probability among the cluster's accepted pairs; null for a lone record"),
     ),
 ))
 
@@ -129,5 +129,65 @@ SEGMENTATION_RUNS = register(TableSpec(
         ("smallest_share", "double", "Share of the smallest cluster", False),
         ("eligible", "boolean", "smallest_share >= segment.min_segment_share", False),
         ("chosen", "boolean", "This k was used", False),
+    ),
+))
+
+MATCH_PAIRS = register(TableSpec(
+    name="match_pairs", layer="gold",
+    description="Every candidate pair scored by the Fellegi-Sunter model, with the evidence of each field.",
+    primary_key=("source_l", "record_id_l", "source_r", "record_id_r"),
+    columns=columns(
+        ("source_l", "string", "First record's source", False),
+        ("record_id_l", "string", "First record's id", False),
+        ("source_r", "string", "Second record's source", False),
+        ("record_id_r", "string", "Second record's id", False),
+        ("blocked_by", "string", "First blocking rule that proposed the pair ('decision' if only a person did)", False),
+        ("levels", "map<string,string>", "Comparison level reached per field (exact, jaro_winkler_0.92, null...)", False),
+        ("contributions", "map<string,double>", "Match weight each field added: log2(m/u) of its level", False),
+        ("match_weight", "double", "log2 prior odds + sum of contributions", False),
+        ("match_probability", "double", "2^w / (1 + 2^w)", False),
+        ("decision", "string", "match, review, non_match, forced_match or forced_non_match", False),
+    ),
+))
+
+REVIEW_QUEUE = register(TableSpec(
+    name="review_queue", layer="gold",
+    description="Pairs in the uncertainty band, with both records' values, for a person to decide.",
+    primary_key=("source_l", "record_id_l", "source_r", "record_id_r"),
+    columns=columns(
+        ("source_l", "string", "First record's source", False),
+        ("record_id_l", "string", "First record's id", False),
+        ("source_r", "string", "Second record's source", False),
+        ("record_id_r", "string", "Second record's id", False),
+        ("match_probability", "double", "Model probability", False),
+        ("values_l", "map<string,string>", "First record's matching values", False),
+        ("values_r", "map<string,string>", "Second record's matching values", False),
+        ("levels", "map<string,string>", "Comparison level per field", False),
+        ("contributions", "map<string,double>", "Weight per field", False),
+    ),
+))
+
+RESOLUTION_METRICS = register(TableSpec(
+    name="resolution_metrics", layer="gold", mode="append",
+    description="Per resolve run: blocking, model and (with ground truth or labels) quality figures.",
+    columns=columns(
+        ("run_id", "string", "resolve run", False),
+        ("metric", "string", "Figure name (pairwise_f1, reduction_ratio, prior...)", False),
+        ("value", "double", "Its value", False),
+    ),
+))
+
+BLOCKING_DIAGNOSTICS = register(TableSpec(
+    name="blocking_diagnostics", layer="gold", mode="append",
+    description="Per resolve run and blocking rule: blocks, pairs, the largest blocks and what the size cap skipped.",
+    columns=columns(
+        ("run_id", "string", "resolve run", False),
+        ("rule", "string", "Blocking rule", False),
+        ("blocks", "bigint", "Blocks with two or more records within the size cap", False),
+        ("estimated_pairs", "bigint", "Pairs inside those blocks, counting repeats across blocks", False),
+        ("new_pairs", "bigint", "Candidate pairs this rule found first", False),
+        ("largest_blocks", "array<struct<block:string,size:bigint>>", "The five largest blocks", False),
+        ("skipped_blocks", "bigint", "Blocks over resolve.max_bucket_size, skipped", False),
+        ("skipped_pairs", "bigint", "Pairs those skipped blocks would have produced", False),
     ),
 ))

@@ -1,0 +1,161 @@
+"""Resolution from prepared identities to scored pairs and clusters.
+
+identities -> block keys per rule -> diagnostics and pair budget -> candidate pairs (plus any
+labelled pairs) -> comparison levels -> model (trained: u from random pairs, m and prior by
+EM; or loaded) -> match weight, probability and decision per pair -> connected components
+over accepted pairs, with each cluster's weakest link.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from custseg.config.model import ResolveSettings
+from custseg.errors import ConfigError
+from custseg.resolve.blocking import (
+    RuleDiagnostics,
+    all_block_keys,
+    block_caps,
+    candidate_pairs,
+    diagnose,
+    enforce_budget,
+)
+from custseg.resolve.comparisons import LEVELS, compare, comparisons_for
+from custseg.resolve.components import connected_components
+from custseg.resolve.model import (
+    FellegiSunterModel,
+    estimate_m,
+    estimate_m_by_sessions,
+    estimate_prior,
+    estimate_u,
+    new_model,
+    probability,
+)
+
+log = logging.getLogger(__name__)
+MAX_PATTERNS = 200_000
+ACCEPTED = ("match", "forced_match")
+
+
+@dataclass
+class Resolution:
+    scored: DataFrame           # node_l, node_r, blocked_by, lvl_*, match_weight, match_probability, decision
+    clusters: DataFrame         # node, component, weakest_link
+    diagnostics: list[RuleDiagnostics]
+    candidates: DataFrame       # node_l, node_r
+    model: FellegiSunterModel
+
+
+def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
+            model: FellegiSunterModel | None, labels: DataFrame | None) -> Resolution:
+    comparisons = comparisons_for(roles)
+    if model is not None and sorted(model.comparisons) != sorted(comparisons):
+        raise ConfigError([f"resolve.model compares {sorted(model.comparisons)}, but the mapped columns allow "
+                           f"{sorted(comparisons)}; retrain with resolve.model=train"])
+    keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in all_block_keys(identities, settings).items()}
+    diagnostics = diagnose(keys, block_caps(settings))
+    enforce_budget(diagnostics, settings.pair_budget)
+    candidates = candidate_pairs(keys, settings).persist(StorageLevel.MEMORY_AND_DISK)
+    pairs = candidates
+    if labels is not None:
+        extra = labels.select("node_l", "node_r").join(candidates, ["node_l", "node_r"], "left_anti")
+        pairs = candidates.unionByName(extra.withColumn("blocked_by", F.lit("decision")))
+    compared = compare(pairs, identities, roles).persist(StorageLevel.MEMORY_AND_DISK)
+    for frame in keys.values():
+        frame.unpersist()
+    if model is None:
+        model = train(compared, identities, comparisons, settings)
+    scored = score(with_term_frequencies(compared, identities, model.term_frequency), model, settings, labels)
+    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+    clusters = cluster(identities, scored, settings)
+    return Resolution(scored, clusters, diagnostics, candidates, model)
+
+
+def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], settings: ResolveSettings) -> FellegiSunterModel:
+    """u from random pairs; m from EM sessions on high-precision subsets (or, when no training
+    rule applies, one EM over all candidates); then the prior with m and u fixed."""
+    random = compare(random_pairs(identities, settings), identities, comparisons)  # comparisons are named by role
+    u, random_count = estimate_u(random, comparisons)
+    patterns = _patterns(compared, comparisons)
+    sessions = []
+    for rule in settings.training_rules:
+        if set(rule) <= set(comparisons):
+            subset = compared.filter(F.greatest(*[F.col(f"lvl_{c}") != 1 for c in rule]) == F.lit(False)) if len(rule) > 1 \
+                else compared.filter(F.col(f"lvl_{rule[0]}") == 1)
+            free = [c for c in comparisons if c not in rule]
+            sessions.append((free, _patterns(subset, free)))
+    if sessions:
+        m, iterations = estimate_m_by_sessions(sessions, comparisons, u, settings.em_max_iterations)
+        converged = True
+    else:
+        log.warning("resolve: no training rule applies to the mapped fields; one EM over all candidate pairs")
+        m, _, iterations, converged = estimate_m(patterns, comparisons, u, settings.em_max_iterations)
+    prior = estimate_prior(patterns, comparisons, m, u, settings.em_max_iterations)
+    return new_model(comparisons, m, u, prior, sum(n for _, n in patterns), identities.count(), random_count,
+                     iterations, converged, settings.term_frequency)
+
+
+def _patterns(frame: DataFrame, comparisons: list[str]) -> list[tuple[tuple[int, ...], int]]:
+    """Pair counts per combination of levels: a few thousand rows at most."""
+    rows = frame.groupBy(*[f"lvl_{c}" for c in comparisons]).count().limit(MAX_PATTERNS).collect()
+    return [(tuple(int(r[f"lvl_{c}"]) for c in comparisons), int(r["count"])) for r in rows]
+
+
+def random_pairs(identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """About ``u_sample_pairs`` pairs of distinct random records (two independent samples crossed)."""
+    side = max(2, int(settings.u_sample_pairs ** 0.5))
+    total = identities.count()
+    fraction = min(1.0, 1.3 * side / total) if total else 1.0
+    left = identities.sample(fraction=fraction, seed=settings.seed).limit(side).select(F.col("node").alias("node_l"), F.col("source").alias("s_l"))
+    right = identities.sample(fraction=fraction, seed=settings.seed + 1).limit(side).select(F.col("node").alias("node_r"), F.col("source").alias("s_r"))
+    pairs = left.crossJoin(right).filter(F.col("node_l") != F.col("node_r"))
+    if settings.mode == "link":
+        pairs = pairs.filter(F.col("s_l") != F.col("s_r"))
+    return pairs.select("node_l", "node_r")
+
+
+def score(compared: DataFrame, model: FellegiSunterModel, settings: ResolveSettings, labels: DataFrame | None) -> DataFrame:
+    weighted = compared.withColumn("match_weight", model.match_weight())
+    weighted = weighted.withColumns({"match_probability": probability(F.col("match_weight")),
+                                     "contributions": model.contributions()})
+    if labels is not None:
+        weighted = weighted.join(labels, ["node_l", "node_r"], "left")
+    else:
+        weighted = weighted.withColumn("label", F.lit(None).cast("boolean"))
+    low, _ = settings.review_band
+    decision = (
+        F.when(F.col("label"), F.lit("forced_match")).when(~F.col("label"), F.lit("forced_non_match"))
+        .when(F.col("match_probability") >= settings.match_threshold, F.lit("match"))
+        .when(F.col("match_probability") >= low, F.lit("review")).otherwise(F.lit("non_match"))
+    )
+    return weighted.withColumn("decision", decision)
+
+
+def with_term_frequencies(compared: DataFrame, identities: DataFrame, comparisons: list[str]) -> DataFrame:
+    """``tf_<c>``: the share of records holding the left record's value of ``c``."""
+    for c in comparisons:
+        present = identities.filter(F.col(c).isNotNull())
+        total = max(present.count(), 1)
+        frequencies = present.groupBy(c).count().select(F.col(c).alias(f"{c}_l"), (F.col("count") / total).alias(f"tf_{c}"))
+        compared = compared.join(F.broadcast(frequencies), f"{c}_l", "left")
+    return compared
+
+
+def cluster(identities: DataFrame, scored: DataFrame, settings: ResolveSettings) -> DataFrame:
+    accepted = scored.filter(F.col("decision").isin(*ACCEPTED)).select(
+        F.col("node_l").alias("src"), F.col("node_r").alias("dst"), "match_probability")
+    labels = connected_components(identities.select("node"), accepted.select("src", "dst"), settings.max_iterations)
+    weakest = accepted.join(labels.withColumnRenamed("node", "src"), "src").groupBy("component").agg(
+        F.min("match_probability").alias("weakest_link"))
+    return labels.join(weakest, "component", "left")
+
+
+def level_names(comparisons: list[str]) -> F.Column:
+    """map<comparison, level name> from the ``lvl_*`` columns."""
+    return F.create_map(*[x for c in comparisons for x in (
+        F.lit(c), F.element_at(F.array(*[F.lit(n) for n in LEVELS[c]]), F.col(f"lvl_{c}") + 1))])

@@ -1,0 +1,84 @@
+"""Identity records from any customer table, through the configured column mapping.
+
+Whatever the input (our silver table or a user's own CSV), each mapped role is brought to a
+matching form here with the standardizers of the clean stage: name keys, canonical emails,
+E.164 phones, parsed dates, address keys and canonical postcodes. Unmapped roles are null.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from custseg.clean import address, contact, dates, names
+from custseg.config.model import IDENTITY_ROLES, ResolveSettings
+from custseg.errors import InputDataError
+from custseg.textnorm import fold_accents
+
+ROLES = ("first_name", "last_name", "birth_date", "email", "phone", "national_id", "street", "postcode", "city", "country")
+
+
+def read_input(spark: SparkSession, settings: ResolveSettings) -> DataFrame:
+    """A file input (the table input is read through the job context instead)."""
+    source = settings.input
+    assert source.path is not None
+    try:
+        return spark.read.format(source.format).options(**source.options).load(source.path)
+    except Exception as exc:  # Spark's AnalysisException for a missing path
+        raise InputDataError(f"resolve.input: cannot read {source.format} from {source.path}: "
+                             f"{str(exc).splitlines()[0][:300]}") from exc
+
+
+def check_mapping(frame: DataFrame, settings: ResolveSettings, name: str) -> None:
+    missing = {role: column for role, column in settings.columns.items() if column not in frame.columns}
+    if missing:
+        listed = ", ".join(f"{role} -> {column!r}" for role, column in missing.items())
+        raise InputDataError(f"resolve.columns: mapped column(s) missing from {name}: {listed}; "
+                             f"its columns are {', '.join(frame.columns)}")
+
+
+def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name: str, default_region: str) -> DataFrame:
+    """One row per record: source, record_id, node (64-bit id) and the matching form of each role."""
+    mapped = settings.columns
+    types = {f.name: f.dataType for f in frame.schema.fields}
+
+    def raw(role: str) -> Column:
+        return F.col(mapped[role]) if role in mapped else F.lit(None).cast("string")
+
+    country = address.iso_country(raw("country").cast("string"), {}) if "country" in mapped else F.lit(None).cast("string")
+    first, last = raw("first_name"), raw("last_name")
+    if "full_name" in mapped and "first_name" not in mapped:
+        first, last = names.split_full_name(F.col(mapped["full_name"]))
+    birth = raw("birth_date")
+    if "birth_date" in mapped and not isinstance(types[mapped["birth_date"]], (T.DateType, T.TimestampType)):
+        birth, _ = dates.parse_mixed_date(birth.cast("string"), country)
+    prepared = frame.select(
+        (F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)).alias("source"),
+        F.col(mapped["record_id"]).cast("string").alias("record_id"),
+        names.name_key(first.cast("string")).alias("first_name"),
+        names.name_key(last.cast("string")).alias("last_name"),
+        F.to_date(birth).alias("birth_date"),
+        contact.email_key(contact.normalized_email(raw("email").cast("string"))).alias("email"),
+        raw("phone").cast("string").alias("phone_raw"),
+        F.when(F.regexp_replace(raw("national_id").cast("string"), "[^A-Za-z0-9]", "") != "",
+               F.upper(F.regexp_replace(raw("national_id").cast("string"), "[^A-Za-z0-9]", ""))).alias("national_id"),
+        F.when(address.address_key(address.canonical_street(raw("street").cast("string"))) != "",
+               F.trim(address.address_key(address.canonical_street(raw("street").cast("string"))))).alias("street"),
+        F.coalesce(address.postcode(raw("postcode").cast("string"), country),
+                   F.upper(F.regexp_replace(raw("postcode").cast("string"), r"\s", ""))).alias("postcode"),
+        F.when(F.trim(raw("city").cast("string")) != "", F.lower(fold_accents(F.trim(raw("city").cast("string"))))).alias("city"),
+        country.alias("country"),
+    ).filter(F.col("record_id").isNotNull())
+    with_phone = prepared.withColumn(
+        "phone", contact.phone_e164(F.col("phone_raw"), F.col("country"), default_region) if "phone" in mapped
+        else F.lit(None).cast("string"),
+    ).drop("phone_raw")
+    return with_phone.withColumn("node", F.xxhash64("source", "record_id"))
+
+
+def mapped_roles(settings: ResolveSettings) -> list[str]:
+    roles = set(settings.columns) & set(IDENTITY_ROLES)
+    if "full_name" in roles:
+        roles |= {"first_name", "last_name"}
+    return [r for r in ROLES if r in roles]

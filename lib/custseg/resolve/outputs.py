@@ -1,0 +1,49 @@
+"""Shape resolution results into the declared output tables."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from custseg.resolve.blocking import RuleDiagnostics
+from custseg.resolve.engine import ACCEPTED
+
+KEYS = ("source_l", "record_id_l", "source_r", "record_id_r")
+
+
+def match_pair_rows(scored: DataFrame, identities: DataFrame, comparisons: list[str], levels: Column) -> DataFrame:
+    return scored.select(*KEYS, "blocked_by", levels.alias("levels"), "contributions", "match_weight",
+                         "match_probability", "decision")
+
+
+def review_rows(scored: DataFrame, identities: DataFrame, comparisons: list[str], roles: list[str], levels: Column) -> DataFrame:
+    def values(side: str) -> Column:
+        return F.create_map(*[x for role in roles for x in (F.lit(role), F.col(f"{role}_{side}").cast("string"))])
+
+    return scored.filter(F.col("decision") == "review").select(
+        *KEYS, "match_probability", values("l").alias("values_l"), values("r").alias("values_r"),
+        levels.alias("levels"), "contributions")
+
+
+def crosswalk_rows(members: DataFrame, scored: DataFrame) -> DataFrame:
+    """``members``: node, source, record_id, component, weakest_link."""
+    accepted = scored.filter(F.col("decision").isin(*ACCEPTED))
+    rules = (
+        accepted.select(F.col("node_l").alias("node"), "blocked_by")
+        .unionByName(accepted.select(F.col("node_r").alias("node"), "blocked_by"))
+        .groupBy("node").agg(F.array_sort(F.collect_set("blocked_by")).alias("link_keys"))
+    )
+    cluster = Window.partitionBy("component")
+    return members.join(rules, "node", "left").select(
+        "source", "record_id",
+        F.concat(F.lit("CUST-"), F.lower(F.hex("component"))).alias("customer_id"),
+        F.count(F.lit(1)).over(cluster).cast("int").alias("cluster_size"),
+        F.coalesce("link_keys", F.array().cast("array<string>")).alias("link_keys"),
+        F.col("weakest_link").alias("min_link_probability"),
+    )
+
+
+def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: DataFrame) -> list[tuple[object, ...]]:
+    found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}  # one row per rule
+    return [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
+             [(block, size) for block, size in d.largest], d.skipped_blocks, d.skipped_pairs) for d in diagnostics]
