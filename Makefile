@@ -8,13 +8,14 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-all bench lint typecheck clean-data clean
+.PHONY: help venv java-check run test test-all bench bench-resolve lint typecheck clean-data clean
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
 	@echo "make test       install into $(VENV) and run the test suite"
 	@echo "make test-all   tests including the slow (heavy) ones"
 	@echo "make bench SCALE=N  time each stage at N customers; results in bench/results/"
+	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
 	@echo "make lint typecheck  ruff and mypy"
 
 $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
@@ -42,6 +43,10 @@ test-all: venv java-check
 
 bench: venv java-check
 	$(BIN)/custseg bench --scale $(SCALE) --env $(ENV) $(ARGS)
+
+RECORDS ?= 10000 100000 1000000
+bench-resolve: venv java-check
+	$(BIN)/custseg bench-resolve --records $(RECORDS) --env $(ENV) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check lib tests jobs

@@ -88,11 +88,21 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     _add_config_arguments(dictionary)
     dictionary.add_argument("--output", help="write to this file instead of standard output")
     dictionary.set_defaults(handler=_print_data_dictionary)
+    model = commands.add_parser("resolve-model", help="show a saved identity-resolution model: m, u and weights per level")
+    _add_config_arguments(model)
+    model.add_argument("path", nargs="?", help="model JSON (default: <storage.root>/models/resolution/latest.json)")
+    model.set_defaults(handler=_print_resolve_model)
     bench = commands.add_parser("bench", help="time every stage at a given scale; write bench/results")
     _add_config_arguments(bench)
     bench.add_argument("--scale", type=int, required=True, help="customers to generate")
     bench.add_argument("--output-dir", default="bench/results")
     bench.set_defaults(handler=_run_bench)
+    bench_resolve = commands.add_parser("bench-resolve", help="time identity resolution at several record counts")
+    _add_config_arguments(bench_resolve)
+    bench_resolve.add_argument("--records", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    bench_resolve.add_argument("--output-dir", default="bench/results")
+    bench_resolve.set_defaults(handler=lambda args: __import__("custseg.bench", fromlist=["resolve_main"]).resolve_main(
+        _config_from(args), args.records, args.output_dir))
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -175,6 +185,19 @@ def _print_data_dictionary(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
+    return 0
+
+
+def _print_resolve_model(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from custseg.resolve.model import FellegiSunterModel, describe
+
+    config = _config_from(args)
+    path = Path(args.path or Path(config.models_dir) / "resolution" / "latest.json")
+    if not path.is_file():
+        raise CustsegError(f"no saved model at {path}: run `custseg resolve` first, or give a path")
+    print(describe(FellegiSunterModel.from_json(path.read_text(encoding="utf-8"))))
     return 0
 
 

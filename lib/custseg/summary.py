@@ -18,6 +18,7 @@ def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str
     lines = [f"custseg: {len(results)} job(s) succeeded in {_duration(total)} ({jobs}; master {spark.sparkContext.master})", ""]
     lines += _stages(results)
     lines += _accounting(results)
+    lines += _resolution(results)
     lines += _segments(results)
     lines += _quality(results)
     lines += _tables(config, results)
@@ -51,6 +52,25 @@ def _accounting(results: list[JobResult]) -> list[str]:
         share = 100 * rejected / read if read else 0.0
         lines.append(f"  {source:<15} {read:>11,} = {accepted:>11,} + {rejected:>7,} rejected ({share:.2f}%)")
     return lines + ["  rejected rows, with file, line and reason: table `rejects`", ""]
+
+
+def _resolution(results: list[JobResult]) -> list[str]:
+    resolve = next((r for r in reversed(results) if r.job == "resolve"), None)
+    if resolve is None or "records" not in resolve.metrics:
+        return []
+    m = resolve.metrics
+    lines = [
+        "Identity resolution",
+        f"  {int(float(m['records'])):,} records -> {int(m['customers']):,} customers; "
+        f"candidate pairs {int(float(m.get('candidate_pairs', 0))):,} "
+        f"(accepted {int(float(m.get('pairs_match', 0))):,}, to review {int(float(m.get('pairs_review', 0))):,})",
+    ]
+    if "pairwise_f1" in m:
+        lines.append(f"  against ground truth: pairwise F1 {float(m['pairwise_f1']):.4f} (precision "
+                     f"{float(m['pairwise_precision']):.4f}, recall {float(m['pairwise_recall']):.4f}), B-cubed F1 "
+                     f"{float(m['bcubed_f1']):.4f}, blocking pair completeness {float(m['blocking_pair_completeness']):.4f}, "
+                     f"reduction ratio {float(m['reduction_ratio']):.5f}")
+    return lines + ["  explanations: tables `match_pairs` and `review_queue`; model: `custseg resolve-model`", ""]
 
 
 def _segments(results: list[JobResult]) -> list[str]:
