@@ -21,7 +21,7 @@ from tests.readers import duckdb_connection
 def pipeline(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     config = config_at(
         base_config, tmp_path_factory.mktemp("pipeline"),
-        generate=dataclasses.replace(base_config.generate, customers=500),
+        generate=dataclasses.replace(base_config.generate, customers=3000),
         segment=dataclasses.replace(base_config.segment, k_max=6),
     )
     results = jobs.run("run_all", spark, config)
@@ -42,10 +42,10 @@ def test_every_stage_succeeds_under_one_parent_run(spark: SparkSession, pipeline
 
 
 def test_resolution_against_ground_truth(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
-    config, _ = pipeline
+    config, results = pipeline
     store, catalog = table_store(spark, config), Catalog(config)
     joined = store.read(catalog.path("identity_crosswalk")).join(store.read(catalog.path("truth_records")), ["source", "record_id"])
-    rows = joined.select("customer_id", "person_id", "source", "record_id").collect()  # about 1,000 rows
+    rows = joined.select("customer_id", "person_id", "source", "record_id").collect()  # about 6,300 rows
 
     def pairs(key: str) -> set[tuple[str, str]]:
         groups: dict[object, list[str]] = {}
@@ -54,8 +54,14 @@ def test_resolution_against_ground_truth(spark: SparkSession, pipeline) -> None:
         return {pair for members in groups.values() for pair in itertools.combinations(sorted(members), 2)}
 
     predicted, true = pairs("customer_id"), pairs("person_id")
-    assert len(predicted & true) / len(predicted) == 1.0      # exact strong keys never merge two people
-    assert len(predicted & true) / len(true) > 0.85
+    precision, recall = len(predicted & true) / len(predicted), len(predicted & true) / len(true)
+    metrics = next(r for r in results if r.job == "resolve").metrics
+    assert float(metrics["pairwise_precision"]) == pytest.approx(precision, abs=1e-4)  # an independent count
+    assert float(metrics["pairwise_recall"]) == pytest.approx(recall, abs=1e-4)
+    # The targets with default settings, on generated data with 30% duplicated persons:
+    assert 2 * precision * recall / (precision + recall) >= 0.99
+    assert float(metrics["blocking_pair_completeness"]) >= 0.995
+    assert float(metrics["pairs_per_record"]) < 20 and float(metrics["reduction_ratio"]) > 0.99
 
 
 def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +85,8 @@ def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeli
 def test_summary_reports_stages_accounting_segments_and_tables(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
     config, results = pipeline
     text = summary.render(spark, config, results)
-    for section in ("7 job(s) succeeded", "Rows per stage", "Row accounting per source", "Segments (k=",
+    for section in ("7 job(s) succeeded", "Rows per stage", "Row accounting per source", "Identity resolution",
+                    "pairwise F1", "Segments (k=",
                     "Data quality", "validation and drift checks passed", "audit of 11 tables", ".html",
                     "Delta tables written", "gold/customer_segments", "Where to look next"):
         assert section in text, section

@@ -1,4 +1,4 @@
-"""Connected components, exact-key links and golden-record survivorship."""
+"""Connected components and golden-record survivorship."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from custseg.errors import CustsegError
-from custseg.resolve import connected_components, exact_key_edges, golden_records
+from custseg.resolve import connected_components, golden_records
 
 
 def _components(spark: SparkSession, nodes: list[int], edges: list[tuple[int, int]]) -> dict[int, int]:
@@ -42,16 +42,6 @@ def test_components_stop_with_a_clear_error_when_rounds_run_out(spark: SparkSess
     edge_df = spark.createDataFrame([(i, i + 1) for i in range(39)], "src long, dst long")
     with pytest.raises(CustsegError, match="did not converge in 1 rounds; raise resolve.max_iterations"):
         connected_components(node_df, edge_df, max_iterations=1)
-
-
-def test_exact_key_edges_link_shared_keys_and_skip_oversized_groups(spark: SparkSession) -> None:
-    records = spark.createDataFrame([
-        (1, "a@x.com", "+1"), (2, "a@x.com", None), (3, None, "+1"), (4, "b@x.com", "+9"),
-        (5, "shared@x.com", None), (6, "shared@x.com", None), (7, "shared@x.com", None),
-    ], "node long, email_key string, phone_e164 string")
-    edges, oversized = exact_key_edges(records, ["email_key", "phone_e164"], max_group=2)
-    assert sorted((r.src, r.dst, r.key) for r in edges.collect()) == [(1, 2, "email_key"), (1, 3, "phone_e164")]
-    assert [(r.key, r.value, r.records) for r in oversized.collect()] == [("email_key", "shared@x.com", 3)]
 
 
 def test_golden_record_rules(spark: SparkSession) -> None:

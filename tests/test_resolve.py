@@ -1,0 +1,222 @@
+"""Identity resolution: blocking, comparisons, the Fellegi-Sunter model, decisions, evaluation,
+and the resolve job on a user's own file."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.config.model import BlockingRule, ResolveInput, ResolveSettings
+from custseg.errors import CustsegError, InputDataError
+from custseg.jobs import resolve as resolve_job
+from custseg.resolve.blocking import all_block_keys, block_caps, candidate_pairs, diagnose, enforce_budget
+from custseg.resolve.comparisons import LEVELS, compare
+from custseg.resolve.evaluation import evaluate
+from custseg.resolve.model import FellegiSunterModel, estimate_m, estimate_prior
+from custseg.runtime import table_store
+
+IDENTITY = ("source string, record_id string, first_name string, last_name string, birth_date date, email string, "
+            "phone string, national_id string, street string, postcode string, city string, country string")
+ROLES = ["first_name", "last_name", "birth_date", "email", "phone", "street", "postcode", "city"]
+
+
+def _identities(spark: SparkSession, rows: list[tuple]):  # type: ignore[no-untyped-def, type-arg]
+    frame = spark.createDataFrame(rows, IDENTITY)
+    return frame.withColumn("node", F.xxhash64("source", "record_id"))
+
+
+def _settings(**overrides: object) -> ResolveSettings:
+    values: dict[str, object] = {
+        "columns": {"record_id": "record_id", "source": "source", **{r: r for r in ROLES}},
+        "blocking": [BlockingRule("email", "exact", ["email"]),
+                     BlockingRule("names", "minhash", ["first_name", "last_name"], bands=30, rows=3)],
+    }
+    values.update(overrides)
+    return ResolveSettings(**values)  # type: ignore[arg-type]
+
+
+def _person(i: int, first: str, last: str, email: str | None, source: str = "crm") -> tuple:  # type: ignore[type-arg]
+    return (source, f"r{i}", first, last, None, email, None, None, None, None, None, None)
+
+
+def test_minhash_bands_find_similar_names_and_skip_dissimilar_ones(spark: SparkSession) -> None:
+    rows = [_person(1, "jonathan", "smithson", None), _person(2, "jonathan", "smithsen", None),
+            _person(3, "maria", "gonzalez", None), _person(4, "jonathan", "smithson", "a@x.com"),
+            _person(5, "xavier", "quimby", "a@x.com")]
+    identities = _identities(spark, rows)
+    pairs = {(r.node_l, r.node_r): r.blocked_by for r in candidate_pairs(all_block_keys(identities, _settings()), _settings()).collect()}
+    node = {r.record_id: r.node for r in identities.collect()}
+
+    def key(a: str, b: str) -> tuple[int, int]:
+        return (min(node[a], node[b]), max(node[a], node[b]))
+
+    assert pairs[key("r4", "r5")] == "email"            # shared email: first rule wins
+    assert pairs[key("r1", "r4")] == "names"            # identical names
+    assert key("r1", "r2") in pairs                     # one letter apart: Jaccard 0.75 at 30x3 bands
+    assert key("r1", "r3") not in pairs and key("r3", "r5") not in pairs
+
+
+def test_oversized_blocks_are_skipped_and_the_budget_stops_early(spark: SparkSession) -> None:
+    rows = [_person(i, f"n{i}", f"m{i}", "shared@x.com") for i in range(12)] + [_person(99, "a", "b", "solo@x.com"),
+                                                                                 _person(98, "c", "d", "solo@x.com")]
+    settings = _settings(blocking=[BlockingRule("email", "exact", ["email"])], max_bucket_size=10)
+    keys = all_block_keys(_identities(spark, rows), settings)
+    (report,) = diagnose(keys, block_caps(settings))
+    assert (report.blocks, report.estimated_pairs, report.skipped_blocks, report.skipped_pairs) == (1, 1, 1, 66)
+    assert report.largest[0] == ("shared@x.com", 12)
+    assert candidate_pairs(keys, settings).count() == 1
+    with pytest.raises(CustsegError, match=r"about 1 candidate pairs, over resolve.pair_budget \(0\)"):
+        enforce_budget([dataclasses.replace(report)], 0)
+
+
+def test_link_mode_only_pairs_records_of_different_sources(spark: SparkSession) -> None:
+    rows = [_person(1, "a", "b", "x@y.com", "crm"), _person(2, "c", "d", "x@y.com", "crm"), _person(3, "e", "f", "x@y.com", "web")]
+    settings = _settings(mode="link", blocking=[BlockingRule("email", "exact", ["email"])])
+    assert candidate_pairs(all_block_keys(_identities(spark, rows), settings), settings).count() == 2
+
+
+def test_comparison_levels(spark: SparkSession) -> None:
+    d = dt.date
+    left = ("crm", "l", "william", "smith", d(1980, 3, 4), "bill@x.com", "+14155550123", None, "12 oak street", "94103", "sf", "US")
+    cases = {  # right record -> expected levels
+        ("web", "1", "bill", "smith", d(1980, 4, 3), "bill@y.com", "+18005550123", None, "12 oak street", "94105", "sf", "US"):
+            {"first_name": "nickname", "last_name": "exact", "birth_date": "day_month_swapped", "email": "same_mailbox_name",
+             "phone": "same_last_7_digits", "street": "exact", "postcode": "same_district", "city": "exact"},
+        ("web", "2", "smith", "william", d(1980, 3, 5), None, "+14155550123", None, "12 oak streat", "10001", None, "US"):
+            {"first_name": "exact", "last_name": "exact", "birth_date": "one_digit_off", "email": "null", "phone": "exact",
+             "street": "same_number_jaro_winkler_0.90", "postcode": "different", "city": "null"},
+        ("web", "3", "willam", "smyth", d(1981, 1, 1), "other@z.com", None, None, "14 oak street", None, "la", "US"):
+            {"first_name": "jaro_winkler_0.92", "last_name": "jaro_winkler_0.80", "birth_date": "within_a_year",
+             "email": "different", "phone": "null", "street": "jaro_winkler_0.90", "postcode": "null", "city": "different"},
+    }
+    identities = _identities(spark, [left, *cases])
+    nodes = {r.record_id: r.node for r in identities.collect()}
+    pairs = spark.createDataFrame([(nodes["l"], nodes[k[1]], "t") for k in cases], "node_l long, node_r long, blocked_by string")
+    compared = {r.record_id_r: r for r in compare(pairs, identities, ROLES).collect()}
+    for right, expected in cases.items():
+        row = compared[right[1]]
+        assert {c: LEVELS[c][row[f"lvl_{c}"]] for c in expected} == expected, right[1]
+
+
+def test_em_recovers_known_parameters() -> None:
+    rng = random.Random(4)
+    comparisons = ["first_name", "email"]
+    m_true = {"first_name": [1.0, 0.7, 0.05, 0.15, 0.05, 0.05], "email": [1.0, 0.8, 0.05, 0.15]}
+    u_true = {"first_name": [1.0, 0.01, 0.002, 0.008, 0.03, 0.95], "email": [1.0, 0.001, 0.004, 0.995]}
+    counts: dict[tuple[int, ...], int] = {}
+    for _ in range(40000):
+        probs = m_true if rng.random() < 0.2 else u_true
+        pattern = tuple(rng.choices(range(1, len(probs[c])), weights=probs[c][1:])[0] for c in comparisons)
+        counts[pattern] = counts.get(pattern, 0) + 1
+    patterns = list(counts.items())
+    m, prior, _, converged = estimate_m(patterns, comparisons, u_true, 200)
+    assert converged and prior == pytest.approx(0.2, abs=0.01)
+    for c in comparisons:
+        assert m[c] == pytest.approx(m_true[c], abs=0.02)
+    assert estimate_prior(patterns, comparisons, m_true, u_true, 200) == pytest.approx(0.2, abs=0.01)
+
+
+def test_evaluation_arithmetic(spark: SparkSession) -> None:
+    # persons: A = {1, 2, 3}, B = {4, 5}; clusters: {1, 2}, {3, 4, 5}
+    labelled = spark.createDataFrame([(1, "A"), (2, "A"), (3, "A"), (4, "B"), (5, "B")], "node long, person string")
+    clusters = spark.createDataFrame([(1, 1), (2, 1), (3, 3), (4, 3), (5, 3)], "node long, component long")
+    candidates = spark.createDataFrame([(1, 2), (2, 3), (4, 5), (1, 5)], "node_l long, node_r long")
+    metrics = evaluate(labelled, clusters, candidates, 5)
+    # predicted pairs 1 + 3 = 4; true pairs 3 + 1 = 4; agreeing (1,2) and (4,5) = 2
+    assert (metrics["predicted_pairs"], metrics["true_pairs"]) == (4, 4)
+    assert metrics["pairwise_precision"] == metrics["pairwise_recall"] == metrics["pairwise_f1"] == 0.5
+    assert metrics["bcubed_precision"] == pytest.approx((1 + 1 + 1 / 3 + 2 / 3 + 2 / 3) / 5)
+    assert metrics["bcubed_recall"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1 + 1) / 5)
+    assert metrics["blocking_pair_completeness"] == pytest.approx(3 / 4)   # (1,2), (2,3), (4,5) of 4 true pairs
+    assert metrics["reduction_ratio"] == pytest.approx(1 - 4 / 10)
+
+
+OWN_CSV = """cust_no,Given,Surname,DOB,Mail,Tel,Zip
+1,Johnathan,Whitworth,1980-04-02,j.whitworth@example.com,+44 7400 123456,LS6 1AA
+2,Jonathan,Whitworth,02/04/1980,J.Whitworth@Example.com,,LS61AA
+3,Priya,Raman,1975-11-30,priya.r@example.org,+44 7400 654321,M1 1AE
+4,Priya,Ramen,1975-11-30,,+447400654321,
+5,Olusegun,Adeyemi,1990-01-15,olu@example.net,,B15 2TT
+6,Gertrude,Holbrook,1962-07-07,g.holbrook@example.com,+44 7500 111222,EH3 9ZZ
+"""
+
+
+@pytest.fixture
+def own_file_config(config: Config, tmp_path: Path) -> Config:
+    path = tmp_path / "customers.csv"
+    path.write_text(OWN_CSV)
+    settings = dataclasses.replace(
+        config.resolve, input=ResolveInput(table=None, path=str(path), format="csv", options={"header": "true"}),
+        columns={"record_id": "cust_no", "first_name": "Given", "last_name": "Surname", "birth_date": "DOB",
+                 "email": "Mail", "phone": "Tel", "postcode": "Zip"},
+        default_region="GB", u_sample_pairs=1000, evaluate=False,
+        blocking=[BlockingRule("email", "exact", ["email"]), BlockingRule("phone", "exact", ["phone"]),
+                  BlockingRule("names", "minhash", ["first_name", "last_name"], bands=30, rows=3)],
+    )
+    return config.with_overrides(resolve=settings, rules={})
+
+
+def test_resolve_a_users_own_file(spark: SparkSession, own_file_config: Config) -> None:
+    result = resolve_job.run(spark, own_file_config)
+    store, catalog = table_store(spark, own_file_config), Catalog(own_file_config)
+    customer = {r.record_id: r.customer_id for r in store.read(catalog.path("identity_crosswalk")).collect()}
+    assert customer["1"] == customer["2"] and customer["3"] == customer["4"]
+    assert len({customer["1"], customer["3"], customer["5"], customer["6"]}) == 4
+    pairs = {(r.record_id_l, r.record_id_r): r for r in store.read(catalog.path("match_pairs")).collect()}
+    explained = pairs.get(("1", "2")) or pairs[("2", "1")]
+    assert explained.levels["email"] == "exact" and explained.contributions["email"] > 0  # six records: a weak u
+    assert explained.levels["birth_date"] == "null"  # '02/04/1980' without a country is ambiguous
+    master = {r.customer_id: r for r in store.read(catalog.path("customer_master")).collect()}
+    assert master[customer["3"]].record_count == 2 and master[customer["3"]].last_name in ("Raman", "Ramen")
+    assert result.metrics["records"] == "6"
+    model = json.loads(Path(result.metrics["model_path"]).read_text())
+    assert sorted(model["comparisons"]) == ["birth_date", "email", "first_name", "last_name", "phone", "postcode"]
+
+
+def test_a_saved_model_is_reused_without_training(spark: SparkSession, own_file_config: Config) -> None:
+    first = resolve_job.run(spark, own_file_config)
+    reuse = own_file_config.with_overrides(resolve=dataclasses.replace(own_file_config.resolve, model=first.metrics["model_path"]))
+    second = resolve_job.run(spark, reuse)
+    assert second.metrics["prior"] == first.metrics["prior"]
+    store, catalog = table_store(spark, reuse), Catalog(reuse)
+    before = {(r.record_id_l, r.record_id_r): r.match_probability for r in store.read(catalog.path("match_pairs"), version=0).collect()}
+    after = {(r.record_id_l, r.record_id_r): r.match_probability for r in store.read(catalog.path("match_pairs")).collect()}
+    assert before == pytest.approx(after)
+
+
+def test_decisions_are_honoured_and_measure_precision(spark: SparkSession, own_file_config: Config, tmp_path: Path) -> None:
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("source_l,record_id_l,source_r,record_id_r,decision\n"
+                         f"{own_file_config.resolve.input.path},3,{own_file_config.resolve.input.path},4,non_match\n"
+                         f"{own_file_config.resolve.input.path},5,{own_file_config.resolve.input.path},6,match\n")
+    config = own_file_config.with_overrides(resolve=dataclasses.replace(own_file_config.resolve, decisions_file=str(decisions)))
+    result = resolve_job.run(spark, config)
+    store, catalog = table_store(spark, config), Catalog(config)
+    customer = {r.record_id: r.customer_id for r in store.read(catalog.path("identity_crosswalk")).collect()}
+    assert customer["3"] != customer["4"] and customer["5"] == customer["6"]
+    decided = {(r.record_id_l, r.record_id_r): r.decision for r in store.read(catalog.path("match_pairs")).collect()}
+    assert "forced_non_match" in decided.values() and "forced_match" in decided.values()
+    assert (result.metrics["labelled_pairs"], result.metrics["labelled_precision"]) == ("2", "0")
+    assert result.metrics["labelled_recall"] == "0"
+
+
+def test_a_missing_mapped_column_is_named(spark: SparkSession, own_file_config: Config) -> None:
+    settings = dataclasses.replace(own_file_config.resolve, columns={**own_file_config.resolve.columns, "city": "Town"})
+    with pytest.raises(InputDataError, match=r"mapped column\(s\) missing from .*customers.csv: city -> 'Town'; its columns are cust_no, Given"):
+        resolve_job.run(spark, own_file_config.with_overrides(resolve=settings))
+
+
+def test_model_json_round_trip() -> None:
+    model = FellegiSunterModel(["email"], {"email": [1.0, 0.9, 0.05, 0.05]}, {"email": [1.0, 0.001, 0.01, 0.989]}, 0.1,
+                               term_frequency=["email"])
+    assert FellegiSunterModel.from_json(model.to_json()) == model
+    assert model.bayes_factors()["email"][1] == pytest.approx(9.8138, abs=1e-3)
