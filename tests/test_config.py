@@ -26,12 +26,12 @@ def test_shipped_config_loads_for_every_environment() -> None:
 def test_overrides_are_parsed_as_yaml_values() -> None:
     config = load_config(CONF, "local", [
         "segment.k_max=7", "spark.ui_enabled=true", "generate.end_date=2025-01-31",
-        "resolve.exact_keys=[email_key]", "clean.currency_rates.JPY=0.0067",
+        "resolve.term_frequency=[last_name]", "clean.currency_rates.JPY=0.0067",
     ])
     assert config.segment.k_max == 7
     assert config.spark.ui_enabled is True
     assert config.generate.end_date == dt.date(2025, 1, 31)
-    assert config.resolve.exact_keys == ["email_key"]
+    assert config.resolve.term_frequency == ["last_name"]
     assert config.clean.currency_rates["JPY"] == pytest.approx(0.0067)
 
 
