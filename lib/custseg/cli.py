@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--seed", type=int, help="random seed (generate.seed)")
         if job in ("features", "run_all"):
             sub.add_argument("--as-of", help="feature date, YYYY-MM-DD (features.as_of)")
+        if job == "resolve":
+            sub.add_argument("--incremental", action="store_true",
+                             help="match only new, changed and deleted records against the last run (resolve.incremental)")
         sub.set_defaults(handler=_run_job_command)
     _add_tool_commands(commands)
     return parser
@@ -121,6 +124,8 @@ def _config_from(args: argparse.Namespace) -> Config:
         overrides.append(f"generate.seed={args.seed}")
     if getattr(args, "as_of", None):
         overrides.append(f"features.as_of={args.as_of}")
+    if getattr(args, "incremental", False):
+        overrides.append("resolve.incremental=true")
     return load_config(args.conf_dir, args.env, overrides)
 
 

@@ -167,6 +167,7 @@ class ResolveSettings:
     model: str = "train"                # train, or the path of a saved model to reuse
     decisions_file: str | None = None   # CSV of labelled pairs: source_l, record_id_l, source_r, record_id_r, decision
     evaluate: bool = True               # compare with truth_records when it exists
+    incremental: bool = False           # match only new/changed records against the last run's state
     seed: int = 42
     max_iterations: int = 40            # connected-components rounds
     default_rule: str = "most_recent"   # golden records

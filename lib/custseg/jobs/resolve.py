@@ -1,35 +1,38 @@
-"""Job `resolve`: source records into customers.
+"""Job `resolve`: source records into customers, in full or incrementally (`--incremental`).
 
-Writes match_pairs (every scored candidate pair, explained), review_queue, identity_crosswalk,
-customer_master (golden records), blocking_diagnostics and resolution_metrics (with pairwise
-and B-cubed quality when ground truth exists); saves the model as JSON for inspection and reuse.
+Writes match_pairs (every scored candidate pair, explained), review_queue, identity_crosswalk
+with stable customer ids, customer_master (golden records), identity_changes and
+customer_id_map (how ids moved), blocking_diagnostics and resolution_metrics (with pairwise and
+B-cubed quality when ground truth exists), and the state an incremental run starts from; saves
+the model as JSON for inspection and reuse.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from custseg.clean import address
-from custseg.clean.dates import parse_mixed_date
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import move, write_text
-from custseg.resolve import FellegiSunterModel, golden_records, level_names, resolve
+from custseg.resolve import FellegiSunterModel, resolve
 from custseg.resolve.decisions import labelled_quality, read_decisions
 from custseg.resolve.evaluation import evaluate
-from custseg.resolve.golden import GOLDEN_FIELDS
-from custseg.resolve.identities import check_mapping, mapped_roles, prepare_identities, read_input
-from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, match_pair_rows, review_rows
+from custseg.resolve.golden_input import golden_from_input
+from custseg.resolve.identities import ROLES, check_mapping, mapped_roles, prepare_identities, read_input
+from custseg.resolve.incremental import PreviousState, resolve_incremental
+from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, keys_rows, match_pair_rows, review_rows
+from custseg.resolve.stable_ids import assign_ids, id_map, identity_changes
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import BLOCKING_DIAGNOSTICS, RESOLUTION_METRICS
 
 log = logging.getLogger(__name__)
+STATE_TABLES = ("resolution_identities", "resolution_block_keys", "match_pairs", "identity_crosswalk")
 
 
 def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -> JobResult:
@@ -41,8 +44,8 @@ def _resolve(ctx: JobContext) -> None:
     source_name = settings.input.table or settings.input.path or "input"
     frame = ctx.read(settings.input.table) if settings.input.table else read_input(ctx.spark, settings)
     check_mapping(frame, settings, source_name)
-    identities = prepare_identities(frame, settings, source_name, settings.default_region or ctx.config.clean.default_region)
-    identities = identities.persist(StorageLevel.MEMORY_AND_DISK)
+    region = settings.default_region or ctx.config.clean.default_region
+    identities = prepare_identities(frame, settings, source_name, region).persist(StorageLevel.MEMORY_AND_DISK)
     records = identities.count()
     duplicated = records - identities.select("node").distinct().count()
     if duplicated:
@@ -50,22 +53,60 @@ def _resolve(ctx: JobContext) -> None:
     if settings.input.path:
         ctx.count_input(f"file:{settings.input.path}", records)
     labels = read_decisions(ctx.spark, settings.decisions_file) if settings.decisions_file else None
-    result = resolve(identities, mapped_roles(settings), settings, _load_model(ctx), labels)
-    comparisons = result.model.comparisons
-    ctx.write("match_pairs", match_pair_rows(result.scored, identities, comparisons, level_names(comparisons)))
-    ctx.write("review_queue", review_rows(result.scored, identities, comparisons, mapped_roles(settings), level_names(comparisons)))
+    roles = mapped_roles(settings)
+    previous_crosswalk = ctx.read("identity_crosswalk") if ctx.table_exists("identity_crosswalk") else None
+    if settings.incremental:
+        previous = _previous_state(ctx)
+        model = _model(ctx, required=True)
+        assert model is not None
+        result, delta = resolve_incremental(identities, roles, settings, model, labels, previous)
+        ctx.metrics.update({f"incremental_{k}": str(v) for k, v in delta.items()})
+    else:
+        result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
     members = identities.select("node", "source", "record_id").join(result.clusters, "node", "inner")
-    crosswalk = ctx.write("identity_crosswalk", crosswalk_rows(members, result.scored))
-    ctx.write("customer_master", _golden(frame, settings, crosswalk, source_name))
+    previous_ids = previous_crosswalk.select("source", "record_id", "customer_id", "id_issued_at") if previous_crosswalk else None
+    assigned = assign_ids(members, previous_ids, dt.datetime.now(dt.UTC)).persist(StorageLevel.MEMORY_AND_DISK)
+    _write(ctx, result, identities, roles, members, assigned, previous_ids, frame, source_name)
     metrics = _metrics(ctx, result, identities, records, labels)
-    ctx.write(BLOCKING_DIAGNOSTICS.name, ctx.spark.createDataFrame(
-        diagnostics_rows(ctx.run_id, result.diagnostics, result.scored), BLOCKING_DIAGNOSTICS.schema))
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
     _save_model(ctx, result.model)
     ctx.metrics.update({name: f"{value:.6g}" for name, value in metrics.items()})
     ctx.metrics["customers"] = str(ctx.rows_out["customer_master"])
-    identities.unpersist()
+
+
+def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], members: DataFrame, assigned: DataFrame,  # type: ignore[no-untyped-def]
+           previous_ids: DataFrame | None, frame: DataFrame, source_name: str) -> None:
+    settings = ctx.config.resolve
+    ctx.write("match_pairs", match_pair_rows(result.scored))
+    ctx.write("review_queue", review_rows(result.scored, identities, roles))
+    crosswalk = ctx.write("identity_crosswalk", crosswalk_rows(members, result.scored, assigned))
+    ctx.write("customer_master", golden_from_input(frame, settings, crosswalk, source_name))
+    changes = ctx.write("identity_changes", identity_changes(members, previous_ids, assigned, ctx.run_id))
+    previous_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
+    ctx.write("customer_id_map", id_map(previous_map, changes, assigned, ctx.run_id))
+    ctx.write("resolution_identities", identities.select("node", "source", "record_id", *ROLES, "content_hash"))
+    ctx.write("resolution_block_keys", keys_rows(result.keys))
+    if result.diagnostics:
+        ctx.write(BLOCKING_DIAGNOSTICS.name, ctx.spark.createDataFrame(
+            diagnostics_rows(ctx.run_id, result.diagnostics, result.scored), BLOCKING_DIAGNOSTICS.schema))
+    for change in changes.groupBy("change_type").count().collect():
+        ctx.metrics[f"ids_{change.change_type}"] = str(change["count"])
+
+
+def _previous_state(ctx: JobContext) -> PreviousState:
+    missing = [t for t in STATE_TABLES if not ctx.table_exists(t)]
+    if missing:
+        raise InputDataError(f"resolve --incremental needs the state of an earlier resolve run (missing {missing}); "
+                             "run `custseg resolve` once in full first")
+    pairs = ctx.read("match_pairs").withColumns({
+        "node_l": F.xxhash64("source_l", "record_id_l"), "node_r": F.xxhash64("source_r", "record_id_r"),
+        "label": F.lit(None).cast("boolean"),
+    })
+    crosswalk = ctx.read("identity_crosswalk").select(
+        F.xxhash64("source", "record_id").alias("node"), F.col("cluster_node").alias("component"),
+        F.col("min_link_probability").alias("weakest_link"))
+    return PreviousState(ctx.read("resolution_identities"), ctx.read("resolution_block_keys"), pairs, crosswalk)
 
 
 def _metrics(ctx: JobContext, result, identities: DataFrame, records: int, labels: DataFrame | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -87,39 +128,13 @@ def _metrics(ctx: JobContext, result, identities: DataFrame, records: int, label
     return metrics
 
 
-def _golden(frame: DataFrame, settings, crosswalk: DataFrame, source_name: str) -> DataFrame:  # type: ignore[no-untyped-def]
-    """Golden records from the input's display values (not the matching keys)."""
-    mapped = settings.columns
-    role_of = {"phone_e164": "phone"}
-
-    def value(field: str) -> F.Column:
-        role = role_of.get(field, field)
-        if role in mapped:
-            return F.col(mapped[role])
-        return F.col(field) if field in frame.columns else F.lit(None)
-
-    country = value("country").cast("string")
-    birth = value("birth_date")
-    if "birth_date" in mapped and not isinstance(frame.schema[mapped["birth_date"]].dataType, (T.DateType, T.TimestampType)):
-        birth, _ = parse_mixed_date(birth.cast("string"), address.iso_country(country, {}))
-    members = frame.select(
-        (F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)).alias("source"),
-        F.col(mapped["record_id"]).cast("string").alias("record_id"),
-        *[(F.to_date(birth) if f == "birth_date" else value(f).cast("string")).alias(f) for f in GOLDEN_FIELDS],
-        (F.col("created_at") if "created_at" in frame.columns else F.lit(None)).cast("timestamp").alias("created_at"),
-        (F.coalesce(F.col("updated_at"), F.col("created_at")) if "updated_at" in frame.columns and "created_at" in frame.columns
-         else F.lit(None)).cast("timestamp").alias("recency"),
-    ).join(crosswalk.select("source", "record_id", "customer_id"), ["source", "record_id"], "inner")
-    golden = golden_records(members, settings.survivorship, settings.default_rule, settings.source_priority)
-    # Inputs without creation or update times: the customer was first seen by this run.
-    seen = F.coalesce(F.col("first_seen_at"), F.current_timestamp())
-    return golden.withColumns({"first_seen_at": seen, "last_updated_at": F.coalesce(F.col("last_updated_at"), seen)})
-
-
-def _load_model(ctx: JobContext) -> FellegiSunterModel | None:
-    if ctx.config.resolve.model == "train":
-        return None
+def _model(ctx: JobContext, required: bool) -> FellegiSunterModel | None:
+    """The model to score with: resolve.model if a path, else (incremental) the last run's."""
     path = ctx.config.resolve.model
+    if path == "train":
+        if not required:
+            return None
+        path = join_path(ctx.config.models_dir, "resolution", "latest.json")
     try:
         text = ctx.spark.sparkContext.wholeTextFiles(path).first()[1]  # one small JSON file
     except Exception as exc:
@@ -138,4 +153,3 @@ def _save_model(ctx: JobContext, model: FellegiSunterModel) -> None:
 
     ctx.after_commit(publish)
     ctx.metrics["model_path"] = final
-

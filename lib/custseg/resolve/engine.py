@@ -1,9 +1,11 @@
 """Resolution from prepared identities to scored pairs and clusters.
 
 identities -> block keys per rule -> diagnostics and pair budget -> candidate pairs (plus any
-labelled pairs) -> comparison levels -> model (trained: u from random pairs, m and prior by
-EM; or loaded) -> match weight, probability and decision per pair -> connected components
-over accepted pairs, with each cluster's weakest link.
+labelled pairs) -> comparison levels -> model (trained: u from random pairs, m by EM sessions,
+prior over all record pairs; or loaded) -> weight, probability and decision per pair ->
+connected components over accepted pairs, with each cluster's weakest link.
+Scored pairs have one shape (SCORED) whether computed now or kept from an earlier run, so an
+incremental run can mix both.
 """
 
 from __future__ import annotations
@@ -40,40 +42,49 @@ from custseg.resolve.model import (
 log = logging.getLogger(__name__)
 MAX_PATTERNS = 200_000
 ACCEPTED = ("match", "forced_match")
+SCORED = ("node_l", "node_r", "source_l", "record_id_l", "source_r", "record_id_r", "blocked_by", "levels",
+          "contributions", "match_weight", "match_probability", "label", "decision")
 
 
 @dataclass
 class Resolution:
-    scored: DataFrame           # node_l, node_r, blocked_by, lvl_*, match_weight, match_probability, decision
+    scored: DataFrame           # SCORED columns
     clusters: DataFrame         # node, component, weakest_link
     diagnostics: list[RuleDiagnostics]
     candidates: DataFrame       # node_l, node_r
     model: FellegiSunterModel
+    keys: dict[str, DataFrame]  # node, source, block per rule (state for incremental runs)
 
 
-def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
-            model: FellegiSunterModel | None, labels: DataFrame | None) -> Resolution:
+def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:
     comparisons = comparisons_for(roles)
     if model is not None and sorted(model.comparisons) != sorted(comparisons):
         raise ConfigError([f"resolve.model compares {sorted(model.comparisons)}, but the mapped columns allow "
                            f"{sorted(comparisons)}; retrain with resolve.model=train"])
+
+
+def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
+            model: FellegiSunterModel | None, labels: DataFrame | None) -> Resolution:
+    check_model(model, roles)
     keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in all_block_keys(identities, settings).items()}
     diagnostics = diagnose(keys, block_caps(settings))
     enforce_budget(diagnostics, settings.pair_budget)
     candidates = candidate_pairs(keys, settings).persist(StorageLevel.MEMORY_AND_DISK)
-    pairs = candidates
-    if labels is not None:
-        extra = labels.select("node_l", "node_r").join(candidates, ["node_l", "node_r"], "left_anti")
-        pairs = candidates.unionByName(extra.withColumn("blocked_by", F.lit("decision")))
+    pairs = with_labelled_pairs(candidates, labels)
     compared = compare(pairs, identities, roles).persist(StorageLevel.MEMORY_AND_DISK)
-    for frame in keys.values():
-        frame.unpersist()
     if model is None:
-        model = train(compared, identities, comparisons, settings)
-    scored = score(with_term_frequencies(compared, identities, model.term_frequency), model, settings, labels)
-    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
-    clusters = cluster(identities, scored, settings)
-    return Resolution(scored, clusters, diagnostics, candidates, model)
+        model = train(compared, identities, comparisons_for(roles), settings)
+    scored = score(compared, model, settings, labels).persist(StorageLevel.MEMORY_AND_DISK)
+    clusters = cluster(identities.select("node"), scored, settings)
+    return Resolution(scored, clusters, diagnostics, candidates, model, keys)
+
+
+def with_labelled_pairs(candidates: DataFrame, labels: DataFrame | None) -> DataFrame:
+    """Candidate pairs plus labelled pairs blocking did not find (a person's word counts)."""
+    if labels is None:
+        return candidates
+    extra = labels.select("node_l", "node_r").join(candidates, ["node_l", "node_r"], "left_anti")
+    return candidates.unionByName(extra.withColumn("blocked_by", F.lit("decision")))
 
 
 def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], settings: ResolveSettings) -> FellegiSunterModel:
@@ -85,10 +96,11 @@ def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], se
     sessions = []
     for rule in settings.training_rules:
         if set(rule) <= set(comparisons):
-            subset = compared.filter(F.greatest(*[F.col(f"lvl_{c}") != 1 for c in rule]) == F.lit(False)) if len(rule) > 1 \
-                else compared.filter(F.col(f"lvl_{rule[0]}") == 1)
-            free = [c for c in comparisons if c not in rule]
-            sessions.append((free, _patterns(subset, free)))
+            exact = [F.col(f"lvl_{c}") == 1 for c in rule]
+            condition = exact[0]
+            for more in exact[1:]:
+                condition = condition & more
+            sessions.append(([c for c in comparisons if c not in rule], _patterns(compared.filter(condition), [c for c in comparisons if c not in rule])))
     if sessions:
         m, iterations = estimate_m_by_sessions(sessions, comparisons, u, settings.em_max_iterations)
         converged = True
@@ -96,8 +108,10 @@ def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], se
         log.warning("resolve: no training rule applies to the mapped fields; one EM over all candidate pairs")
         m, _, iterations, converged = estimate_m(patterns, comparisons, u, settings.em_max_iterations)
     prior = estimate_prior(patterns, comparisons, m, u, settings.em_max_iterations)
-    return new_model(comparisons, m, u, prior, sum(n for _, n in patterns), identities.count(), random_count,
-                     iterations, converged, settings.term_frequency)
+    model = new_model(comparisons, m, u, prior, sum(n for _, n in patterns), identities.count(), random_count,
+                      iterations, converged, settings.term_frequency)
+    model.term_frequencies = measure_term_frequencies(identities, model.term_frequency)
+    return model
 
 
 def _patterns(frame: DataFrame, comparisons: list[str]) -> list[tuple[tuple[int, ...], int]]:
@@ -119,37 +133,68 @@ def random_pairs(identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     return pairs.select("node_l", "node_r")
 
 
+MAX_TERM_FREQUENCIES = 50_000
+
+
+def measure_term_frequencies(identities: DataFrame, comparisons: list[str]) -> dict[str, dict[str, float]]:
+    """Share of records holding each value seen at least twice (at most the most frequent
+    MAX_TERM_FREQUENCIES values per comparison: a small table, collected)."""
+    tables = {}
+    for c in comparisons:
+        present = identities.filter(F.col(c).isNotNull())
+        total = max(present.count(), 1)
+        rows = (present.groupBy(c).count().filter(F.col("count") > 1)
+                .orderBy(F.col("count").desc(), F.col(c)).limit(MAX_TERM_FREQUENCIES).collect())
+        tables[c] = {str(r[c]): r["count"] / total for r in rows}
+    return tables
+
+
+def with_term_frequencies(compared: DataFrame, model: FellegiSunterModel) -> DataFrame:
+    """``tf_<c>``: the model's frequency of the left record's value of ``c`` (null if unknown)."""
+    for c in model.term_frequency:
+        table = model.term_frequencies.get(c, {})
+        frequencies = compared.sparkSession.createDataFrame(
+            list(table.items()) or [("", 0.0)], f"{c}_l string, tf_{c} double").filter(F.col(f"{c}_l") != "")
+        compared = compared.join(F.broadcast(frequencies), f"{c}_l", "left")
+    return compared
+
+
 def score(compared: DataFrame, model: FellegiSunterModel, settings: ResolveSettings, labels: DataFrame | None) -> DataFrame:
-    weighted = compared.withColumn("match_weight", model.match_weight())
-    weighted = weighted.withColumns({"match_probability": probability(F.col("match_weight")),
-                                     "contributions": model.contributions()})
+    """Compared pairs (``lvl_*`` columns) -> SCORED rows."""
+    with_tf = with_term_frequencies(compared, model)
+    weighted = with_tf.select(
+        "node_l", "node_r", "source_l", "record_id_l", "source_r", "record_id_r", "blocked_by",
+        level_names(model.comparisons).alias("levels"), model.contributions().alias("contributions"),
+        model.match_weight().alias("match_weight"),
+    ).withColumn("match_probability", probability(F.col("match_weight")))
+    return decide(weighted, settings, labels)
+
+
+def decide(weighted: DataFrame, settings: ResolveSettings, labels: DataFrame | None) -> DataFrame:
+    """Decision per pair from its probability and any label a person recorded."""
+    base = weighted.drop("label", "decision")
     if labels is not None:
-        weighted = weighted.join(labels, ["node_l", "node_r"], "left")
+        base = base.join(labels, ["node_l", "node_r"], "left")
     else:
-        weighted = weighted.withColumn("label", F.lit(None).cast("boolean"))
+        base = base.withColumn("label", F.lit(None).cast("boolean"))
     low, _ = settings.review_band
     decision = (
         F.when(F.col("label"), F.lit("forced_match")).when(~F.col("label"), F.lit("forced_non_match"))
         .when(F.col("match_probability") >= settings.match_threshold, F.lit("match"))
         .when(F.col("match_probability") >= low, F.lit("review")).otherwise(F.lit("non_match"))
     )
-    return weighted.withColumn("decision", decision)
+    return base.withColumn("decision", decision).select(*SCORED)
 
 
-def with_term_frequencies(compared: DataFrame, identities: DataFrame, comparisons: list[str]) -> DataFrame:
-    """``tf_<c>``: the share of records holding the left record's value of ``c``."""
-    for c in comparisons:
-        present = identities.filter(F.col(c).isNotNull())
-        total = max(present.count(), 1)
-        frequencies = present.groupBy(c).count().select(F.col(c).alias(f"{c}_l"), (F.col("count") / total).alias(f"tf_{c}"))
-        compared = compared.join(F.broadcast(frequencies), f"{c}_l", "left")
-    return compared
-
-
-def cluster(identities: DataFrame, scored: DataFrame, settings: ResolveSettings) -> DataFrame:
-    accepted = scored.filter(F.col("decision").isin(*ACCEPTED)).select(
+def accepted_edges(scored: DataFrame) -> DataFrame:
+    return scored.filter(F.col("decision").isin(*ACCEPTED)).select(
         F.col("node_l").alias("src"), F.col("node_r").alias("dst"), "match_probability")
-    labels = connected_components(identities.select("node"), accepted.select("src", "dst"), settings.max_iterations)
+
+
+def cluster(nodes: DataFrame, scored: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """(node, component, weakest_link) for ``nodes`` from the accepted pairs among them."""
+    accepted = accepted_edges(scored)
+    labels = connected_components(nodes, accepted.select("src", "dst"), settings.max_iterations)
     weakest = accepted.join(labels.withColumnRenamed("node", "src"), "src").groupBy("component").agg(
         F.min("match_probability").alias("weakest_link"))
     return labels.join(weakest, "component", "left")

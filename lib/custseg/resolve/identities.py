@@ -74,7 +74,10 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
         "phone", contact.phone_e164(F.col("phone_raw"), F.col("country"), default_region) if "phone" in mapped
         else F.lit(None).cast("string"),
     ).drop("phone_raw")
-    return with_phone.withColumn("node", F.xxhash64("source", "record_id"))
+    return with_phone.withColumns({
+        "node": F.xxhash64("source", "record_id"),
+        "content_hash": F.xxhash64(*[F.col(role).cast("string") for role in ROLES]),
+    })
 
 
 def mapped_roles(settings: ResolveSettings) -> list[str]:

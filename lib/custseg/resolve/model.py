@@ -45,6 +45,10 @@ class FellegiSunterModel:
     # Comparisons whose exact level is weighed against the frequency of the value itself
     # (a pair column ``tf_<comparison>``): agreeing on 'Smith' proves less than on 'Holbrook'.
     term_frequency: list[str] = field(default_factory=list)
+    # Frequencies measured when the model was trained, kept with it so that scores do not
+    # drift as data arrives (an incremental run scores exactly as a full run would).
+    # Values seen once are left out; they take the exact level's u.
+    term_frequencies: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def bayes_factors(self) -> dict[str, list[float]]:
         """log2(m/u) per level; 0 for the null level."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from custseg.resolve.blocking import RuleDiagnostics
@@ -11,22 +11,22 @@ from custseg.resolve.engine import ACCEPTED
 KEYS = ("source_l", "record_id_l", "source_r", "record_id_r")
 
 
-def match_pair_rows(scored: DataFrame, identities: DataFrame, comparisons: list[str], levels: Column) -> DataFrame:
-    return scored.select(*KEYS, "blocked_by", levels.alias("levels"), "contributions", "match_weight",
-                         "match_probability", "decision")
+def match_pair_rows(scored: DataFrame) -> DataFrame:
+    return scored.select(*KEYS, "blocked_by", "levels", "contributions", "match_weight", "match_probability", "decision")
 
 
-def review_rows(scored: DataFrame, identities: DataFrame, comparisons: list[str], roles: list[str], levels: Column) -> DataFrame:
-    def values(side: str) -> Column:
-        return F.create_map(*[x for role in roles for x in (F.lit(role), F.col(f"{role}_{side}").cast("string"))])
+def review_rows(scored: DataFrame, identities: DataFrame, roles: list[str]) -> DataFrame:
+    def values(side: str) -> DataFrame:
+        return identities.select(F.col("node").alias(f"node_{side}"), F.create_map(
+            *[x for role in roles for x in (F.lit(role), F.col(role).cast("string"))]).alias(f"values_{side}"))
 
-    return scored.filter(F.col("decision") == "review").select(
-        *KEYS, "match_probability", values("l").alias("values_l"), values("r").alias("values_r"),
-        levels.alias("levels"), "contributions")
+    review = scored.filter(F.col("decision") == "review")
+    return review.join(values("l"), "node_l", "inner").join(values("r"), "node_r", "inner").select(
+        *KEYS, "match_probability", "values_l", "values_r", "levels", "contributions")
 
 
-def crosswalk_rows(members: DataFrame, scored: DataFrame) -> DataFrame:
-    """``members``: node, source, record_id, component, weakest_link."""
+def crosswalk_rows(members: DataFrame, scored: DataFrame, assigned: DataFrame) -> DataFrame:
+    """``members``: node, source, record_id, component, weakest_link; ``assigned``: ids per component."""
     accepted = scored.filter(F.col("decision").isin(*ACCEPTED))
     rules = (
         accepted.select(F.col("node_l").alias("node"), "blocked_by")
@@ -34,12 +34,12 @@ def crosswalk_rows(members: DataFrame, scored: DataFrame) -> DataFrame:
         .groupBy("node").agg(F.array_sort(F.collect_set("blocked_by")).alias("link_keys"))
     )
     cluster = Window.partitionBy("component")
-    return members.join(rules, "node", "left").select(
-        "source", "record_id",
-        F.concat(F.lit("CUST-"), F.lower(F.hex("component"))).alias("customer_id"),
+    return members.join(rules, "node", "left").join(assigned, "component", "inner").select(
+        "source", "record_id", "customer_id",
         F.count(F.lit(1)).over(cluster).cast("int").alias("cluster_size"),
         F.coalesce("link_keys", F.array().cast("array<string>")).alias("link_keys"),
         F.col("weakest_link").alias("min_link_probability"),
+        "id_issued_at", F.col("component").alias("cluster_node"),
     )
 
 
@@ -47,3 +47,11 @@ def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: Da
     found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}  # one row per rule
     return [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
              [(block, size) for block, size in d.largest], d.skipped_blocks, d.skipped_pairs) for d in diagnostics]
+
+
+def keys_rows(keys: dict[str, DataFrame]) -> DataFrame:
+    frames = [frame.select(F.lit(rule).alias("rule"), "block", "node", "source") for rule, frame in keys.items()]
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union

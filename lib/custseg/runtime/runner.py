@@ -73,6 +73,10 @@ def run_job(
     except Exception as exc:
         ctx.discard()
         error = exc
+    finally:
+        # Jobs persist large intermediate frames; a long-lived session running job after job
+        # (run_all, notebooks, tests) would otherwise fill executor and driver memory.
+        spark.catalog.clearCache()
     result = JobResult(
         job=job, run_id=ctx.run_id, status="failed" if error else "succeeded",
         started_at=started, ended_at=dt.datetime.now(dt.UTC),

@@ -13,6 +13,33 @@ IDENTITY_CROSSWALK = register(TableSpec(
         ("cluster_size", "int", "Records in the customer's cluster", False),
         ("link_keys", "array<string>", "Blocking rules of the accepted pairs that link this record ('decision' for a person's)", False),
         ("min_link_probability", "double", "Weakest link: lowest match probability among the cluster's accepted pairs; null for a lone record"),
+        ("id_issued_at", "timestamp", "When this customer id was first issued (the oldest id survives a merge)", False),
+        ("cluster_node", "bigint", "Smallest record node of the cluster: the cluster's stable internal key", False),
+    ),
+))
+
+IDENTITY_CHANGES = register(TableSpec(
+    name="identity_changes", layer="gold", mode="append",
+    description="Every new, merged, split and retired customer id, per resolve run.",
+    columns=columns(
+        ("run_id", "string", "resolve run", False),
+        ("change_type", "string", "new, merge, split or retired", False),
+        ("customer_id", "string", "The id the change is about (merge: the surviving id)", False),
+        ("related_ids", "array<string>", "merge: ids merged; split: ids now holding its records; retired: its successor", False),
+        ("records_moved", "bigint", "Records whose customer id changed", False),
+        ("reason", "string", "Readable reason", False),
+    ),
+))
+
+CUSTOMER_ID_MAP = register(TableSpec(
+    name="customer_id_map", layer="gold",
+    description="Every customer id ever issued and the id that holds its records now: join here to follow ids across merges.",
+    primary_key=("customer_id",),
+    columns=columns(
+        ("customer_id", "string", "An id issued by some run", False),
+        ("current_customer_id", "string", "The id holding its records now; null when all were deleted"),
+        ("status", "string", "active, merged or deleted", False),
+        ("as_of_run", "string", "resolve run that wrote this mapping", False),
     ),
 ))
 

@@ -80,6 +80,34 @@ VALIDATION_RESULTS = register(TableSpec(
     ),
 ))
 
+RESOLUTION_IDENTITIES = register(TableSpec(
+    name="resolution_identities", layer="ops",
+    description="State of identity resolution: each record's matching values and a content hash, so an incremental "
+                "run can tell new, changed and deleted records apart.",
+    primary_key=("node",),
+    columns=columns(
+        ("node", "bigint", "Record node: xxhash64(source, record_id)", False),
+        ("source", "string", "Source", False),
+        ("record_id", "string", "Record id", False),
+        ("first_name", "string", "Matching form"), ("last_name", "string", "Matching form"),
+        ("birth_date", "date", "Matching form"), ("email", "string", "Matching form"), ("phone", "string", "Matching form"),
+        ("national_id", "string", "Matching form"), ("street", "string", "Matching form"), ("postcode", "string", "Matching form"),
+        ("city", "string", "Matching form"), ("country", "string", "Matching form"),
+        ("content_hash", "bigint", "Hash of the matching values", False),
+    ),
+))
+
+RESOLUTION_BLOCK_KEYS = register(TableSpec(
+    name="resolution_block_keys", layer="ops", partition_by=("rule",),
+    description="State of identity resolution: every record's blocking keys per rule, reused by incremental runs.",
+    columns=columns(
+        ("rule", "string", "Blocking rule", False),
+        ("block", "string", "Block key", False),
+        ("node", "bigint", "Record node", False),
+        ("source", "string", "Record source", False),
+    ),
+))
+
 DATA_AUDIT = register(TableSpec(
     name="data_audit", layer="ops", mode="append",
     description="Profile of every audited table and column: nulls, distinct counts, ranges, top values, outliers, "

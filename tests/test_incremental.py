@@ -1,0 +1,86 @@
+"""Incremental resolution over batches ends exactly where full runs on the same data end."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from custseg import jobs
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.config.model import ResolveInput
+from custseg.errors import InputDataError
+from custseg.jobs import resolve as resolve_job
+from custseg.runtime import table_store
+from tests.conftest import config_at
+
+COLUMNS = ("source", "record_id", "first_name", "last_name", "birth_date", "email", "phone_e164", "street", "postcode",
+           "city", "country", "gender", "created_at", "updated_at")
+
+
+@pytest.fixture(scope="module")
+def batches(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Three snapshots of generated customer records: arrivals, changes and deletions between them."""
+    root = tmp_path_factory.mktemp("incremental-source")
+    source = config_at(base_config, root, generate=dataclasses.replace(base_config.generate, customers=800))
+    for job in ("generate", "ingest", "clean"):
+        jobs.run(job, spark, source)
+    records = table_store(spark, source).read(Catalog(source).path("customer_records")).select(*COLUMNS)
+    bucket = F.pmod(F.xxhash64(F.lit(11), "source", "record_id"), F.lit(100))
+    changed_email = F.concat(F.lit("moved."), F.col("record_id"), F.lit("@example.org"))
+    snapshots = [
+        records.filter(bucket < 70),
+        records.filter((bucket < 88) & ~bucket.between(10, 11))
+        .withColumn("email", F.when(bucket.between(20, 21), changed_email).otherwise(F.col("email"))),
+        records.filter(~bucket.between(10, 11) & ~bucket.between(40, 41))
+        .withColumn("email", F.when(bucket.between(20, 21), changed_email).otherwise(F.col("email")))
+        .withColumn("last_name", F.when(bucket == 50, F.concat("last_name", F.lit("-Hart"))).otherwise(F.col("last_name"))),
+    ]
+    paths = []
+    for index, snapshot in enumerate(snapshots, start=1):
+        path = str(root / f"batch-{index}")
+        snapshot.write.parquet(path)
+        paths.append(path)
+    return paths
+
+
+def _config(base: Config, root: Path, batch: str, model: str = "train", incremental: bool = False) -> Config:
+    settings = dataclasses.replace(base.resolve, input=ResolveInput(table=None, path=batch, format="parquet", options={}),
+                                   model=model, incremental=incremental, evaluate=False, u_sample_pairs=40_000)
+    return config_at(base, root, resolve=settings, rules={})
+
+
+def _state(spark: SparkSession, config: Config) -> tuple[set, set]:  # type: ignore[type-arg]
+    store, catalog = table_store(spark, config), Catalog(config)
+    ids = {(r.source, r.record_id, r.customer_id) for r in store.read(catalog.path("identity_crosswalk")).collect()}
+    pairs = {(r.source_l, r.record_id_l, r.source_r, r.record_id_r, r.decision, round(r.match_probability, 9))
+             for r in store.read(catalog.path("match_pairs")).collect()}
+    return ids, pairs
+
+
+def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
+    first = resolve_job.run(spark, _config(base_config, tmp_path / "a", batches[0]))
+    model = first.metrics["model_path"]
+    results = [first]
+    for batch in batches[1:]:
+        results.append(resolve_job.run(spark, _config(base_config, tmp_path / "a", batch, model, incremental=True)))
+    for batch in batches:
+        resolve_job.run(spark, _config(base_config, tmp_path / "b", batch, model))
+
+    incremental_ids, incremental_pairs = _state(spark, _config(base_config, tmp_path / "a", batches[-1]))
+    full_ids, full_pairs = _state(spark, _config(base_config, tmp_path / "b", batches[-1]))
+    assert incremental_pairs == full_pairs
+    assert incremental_ids == full_ids
+    second, third = results[1].metrics, results[2].metrics
+    assert int(second["incremental_new"]) > 100 and int(second["incremental_deleted"]) > 10
+    assert int(second["incremental_changed"]) > 10 and int(third["incremental_changed"]) > 0
+    assert int(second["incremental_touched"]) < int(float(second["records"]))   # only part of the data was revisited
+
+
+def test_incremental_needs_an_earlier_run(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
+    with pytest.raises(InputDataError, match=r"resolve --incremental needs the state of an earlier resolve run"):
+        resolve_job.run(spark, _config(base_config, tmp_path / "c", batches[0], "train", incremental=True))
