@@ -26,7 +26,7 @@ from custseg.resolve.evaluation import evaluate
 from custseg.resolve.golden_input import golden_from_input
 from custseg.resolve.identities import ROLES, check_mapping, mapped_roles, prepare_identities, read_input
 from custseg.resolve.incremental import PreviousState, resolve_incremental
-from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, keys_rows, match_pair_rows, review_rows
+from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, match_pair_rows, review_rows
 from custseg.resolve.stable_ids import assign_ids, id_map, identity_changes
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import BLOCKING_DIAGNOSTICS, RESOLUTION_METRICS
@@ -86,7 +86,7 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], mem
     previous_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
     ctx.write("customer_id_map", id_map(previous_map, changes, assigned, ctx.run_id))
     ctx.write("resolution_identities", identities.select("node", "source", "record_id", *ROLES, "content_hash"))
-    ctx.write("resolution_block_keys", keys_rows(result.keys))
+    ctx.write("resolution_block_keys", result.keys)
     if result.diagnostics:
         ctx.write(BLOCKING_DIAGNOSTICS.name, ctx.spark.createDataFrame(
             diagnostics_rows(ctx.run_id, result.diagnostics, result.scored), BLOCKING_DIAGNOSTICS.schema))

@@ -141,3 +141,12 @@ def candidate_pairs(keys: dict[str, DataFrame], settings: ResolveSettings) -> Da
 
 def all_block_keys(identities: DataFrame, settings: ResolveSettings) -> dict[str, DataFrame]:
     return {rule.name: block_keys(identities, rule, settings.seed + index) for index, rule in enumerate(settings.blocking)}
+
+
+def keys_rows(keys: dict[str, DataFrame]) -> DataFrame:
+    """All rules' keys in one frame: rule, block, node, source."""
+    frames = [frame.select(F.lit(rule).alias("rule"), "block", "node", "source") for rule, frame in keys.items()]
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union

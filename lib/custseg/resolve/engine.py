@@ -26,6 +26,7 @@ from custseg.resolve.blocking import (
     candidate_pairs,
     diagnose,
     enforce_budget,
+    keys_rows,
 )
 from custseg.resolve.comparisons import LEVELS, compare, comparisons_for
 from custseg.resolve.components import connected_components
@@ -53,7 +54,7 @@ class Resolution:
     diagnostics: list[RuleDiagnostics]
     candidates: DataFrame       # node_l, node_r
     model: FellegiSunterModel
-    keys: dict[str, DataFrame]  # node, source, block per rule (state for incremental runs)
+    keys: DataFrame             # rule, block, node, source (state for incremental runs)
 
 
 def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:
@@ -76,7 +77,7 @@ def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
         model = train(compared, identities, comparisons_for(roles), settings)
     scored = score(compared, model, settings, labels).persist(StorageLevel.MEMORY_AND_DISK)
     clusters = cluster(identities.select("node"), scored, settings)
-    return Resolution(scored, clusters, diagnostics, candidates, model, keys)
+    return Resolution(scored, clusters, diagnostics, candidates, model, keys_rows(keys))
 
 
 def with_labelled_pairs(candidates: DataFrame, labels: DataFrame | None) -> DataFrame:

@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config.model import ResolveSettings
-from custseg.resolve.blocking import all_block_keys, block_caps
+from custseg.resolve.blocking import all_block_keys, block_caps, keys_rows
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
 from custseg.resolve.model import FellegiSunterModel
@@ -48,17 +48,20 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
         .when(F.col("content_hash") != F.col("old_hash"), "changed").otherwise("same").alias("state"),
     ).filter(F.col("state") != "same").checkpoint(eager=True)
     counts = {r.state: int(r["count"]) for r in delta.groupBy("state").count().collect()}
-    fresh = identities.join(delta.filter(F.col("state").isin("new", "changed")).select("node"), "node", "left_semi")
-    new_keys = all_block_keys(fresh, settings)
-    keys = {}
-    for rule in settings.blocking:
-        kept = previous.keys.filter(F.col("rule") == rule.name).select("node", "source", "block").join(delta.select("node"), "node", "left_anti")
-        # Checkpoints cut the lineage: each key frame is joined several times below, and
-        # carrying the MinHash plans into every join makes the plan too large to analyse.
-        keys[rule.name] = kept.unionByName(new_keys[rule.name]).checkpoint(eager=True)
-    touched = _touched(keys, previous.keys, delta).checkpoint(eager=True)
+    # The change set is small next to the data: broadcasting it keeps every pass below a scan
+    # of the stored keys, with no shuffle of them.
+    changed = F.broadcast(delta.select("node"))
+    fresh = identities.join(F.broadcast(delta.filter(F.col("state").isin("new", "changed")).select("node")), "node", "left_semi")
+    new_keys = keys_rows(all_block_keys(fresh, settings)).checkpoint(eager=True)
+    old_keys = previous.keys.select("rule", "block", "node", "source")
+    keys = old_keys.join(changed, "node", "left_anti").unionByName(new_keys)
+    # Blocks a new, changed or deleted record is in, now or before; their members are touched.
+    hit_blocks = new_keys.select("rule", "block").unionByName(old_keys.join(changed, "node", "left_semi").select("rule", "block")) \
+        .distinct().checkpoint(eager=True)
+    touched = keys.join(F.broadcast(hit_blocks), ["rule", "block"], "left_semi").select("node") \
+        .unionByName(delta.filter(F.col("state") != "deleted").select("node")).distinct().checkpoint(eager=True)
     regenerated = _pairs_with(keys, touched, settings).checkpoint(eager=True)
-    gone = touched.unionByName(delta.filter(F.col("state") == "deleted").select("node"))
+    gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
     # Pairs only a person proposed are rebuilt from the current decisions, like a full run does.
     kept_pairs = previous.scored.filter(F.col("blocked_by") != "decision") \
         .join(gone.withColumnRenamed("node", "node_l"), "node_l", "left_anti") \
@@ -79,42 +82,27 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     return Resolution(scored, clusters, [], candidates, model, keys), counts
 
 
-def _touched(keys: dict[str, DataFrame], previous_keys: DataFrame, delta: DataFrame) -> DataFrame:
-    """Records sharing a block, now or before, with a new, changed or deleted record."""
-    found = []
-    for rule, frame in keys.items():
-        before = previous_keys.filter(F.col("rule") == rule).select("node", "block")
-        both = frame.select("node", "block").unionByName(before)
-        blocks = both.join(delta.select("node"), "node", "left_semi").select("block").distinct()
-        found.append(frame.select("node", "block").join(blocks, "block", "left_semi").select("node"))
-    result = delta.filter(F.col("state") != "deleted").select("node")
-    for frame in found:
-        result = result.unionByName(frame)
-    return result.distinct()
-
-
-def _pairs_with(keys: dict[str, DataFrame], touched: DataFrame, settings: ResolveSettings) -> DataFrame:
-    """Candidate pairs with at least one touched record, from every block holding one."""
+def _pairs_with(keys: DataFrame, touched: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """Candidate pairs with at least one touched record, from every block holding one, under
+    the same per-rule size caps as a full run; each pair tagged with its first rule."""
     caps = block_caps(settings)
-    found = []
-    for index, (name, frame) in enumerate(keys.items()):
-        blocks = frame.join(touched, "node", "left_semi").select("block").distinct()
-        members = frame.join(blocks, "block", "left_semi")
-        sizes = members.groupBy("block").agg(F.count(F.lit(1)).alias("size"))
-        members = members.join(sizes.filter((F.col("size") > 1) & (F.col("size") <= caps[name])), "block", "inner") \
-            .join(touched.withColumn("is_touched", F.lit(True)), "node", "left")
-        left, right = members.alias("l"), members.alias("r")
-        condition = (F.col("l.block") == F.col("r.block")) & (F.col("l.node") < F.col("r.node")) \
-            & (F.coalesce(F.col("l.is_touched"), F.lit(False)) | F.coalesce(F.col("r.is_touched"), F.lit(False)))
-        if settings.mode == "link":
-            condition = condition & (F.col("l.source") != F.col("r.source"))
-        found.append(left.join(right, condition, "inner").select(
-            F.col("l.node").alias("node_l"), F.col("r.node").alias("node_r"), F.lit(index).alias("rule_index")))
-    union = found[0]
-    for frame in found[1:]:
-        union = union.unionByName(frame)
-    names = F.array(*[F.lit(n) for n in keys])
-    return union.groupBy("node_l", "node_r").agg(F.min("rule_index").alias("rule_index")).select(
+    order = {name: index for index, name in enumerate(caps)}
+    rules = keys.sparkSession.createDataFrame([(name, order[name], cap) for name, cap in caps.items()],
+                                              "rule string, rule_index int, cap int")
+    blocks = keys.join(F.broadcast(touched), "node", "left_semi").select("rule", "block").distinct()
+    members = keys.join(F.broadcast(blocks), ["rule", "block"], "left_semi")
+    sizes = members.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("size")).join(F.broadcast(rules), "rule")
+    members = members.join(sizes.filter((F.col("size") > 1) & (F.col("size") <= F.col("cap"))), ["rule", "block"]) \
+        .join(F.broadcast(touched.withColumn("is_touched", F.lit(True))), "node", "left")
+    left, right = members.alias("l"), members.alias("r")
+    condition = (F.col("l.rule") == F.col("r.rule")) & (F.col("l.block") == F.col("r.block")) & (F.col("l.node") < F.col("r.node")) \
+        & (F.coalesce(F.col("l.is_touched"), F.lit(False)) | F.coalesce(F.col("r.is_touched"), F.lit(False)))
+    if settings.mode == "link":
+        condition = condition & (F.col("l.source") != F.col("r.source"))
+    pairs = left.join(right, condition, "inner").select(
+        F.col("l.node").alias("node_l"), F.col("r.node").alias("node_r"), F.col("l.rule_index").alias("rule_index"))
+    names = F.array(*[F.lit(n) for n in caps])
+    return pairs.groupBy("node_l", "node_r").agg(F.min("rule_index").alias("rule_index")).select(
         "node_l", "node_r", F.element_at(names, F.col("rule_index") + 1).alias("blocked_by"))
 
 

@@ -47,11 +47,3 @@ def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: Da
     found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}  # one row per rule
     return [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
              [(block, size) for block, size in d.largest], d.skipped_blocks, d.skipped_pairs) for d in diagnostics]
-
-
-def keys_rows(keys: dict[str, DataFrame]) -> DataFrame:
-    frames = [frame.select(F.lit(rule).alias("rule"), "block", "node", "source") for rule, frame in keys.items()]
-    union = frames[0]
-    for frame in frames[1:]:
-        union = union.unionByName(frame)
-    return union
