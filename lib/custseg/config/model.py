@@ -269,6 +269,14 @@ class SegmentSettings:
     features: list[str] = field(default_factory=list)
     # Skewed amounts and counts enter the model as log(1 + x).
     log_features: list[str] = field(default_factory=list)
+    # String columns: one-hot encoded, or (high cardinality) replaced by their frequency.
+    categorical_features: list[str] = field(default_factory=list)
+    frequency_features: list[str] = field(default_factory=list)
+    # PCA keeps the fewest components retaining this share of the variance; null: no PCA.
+    pca_variance_share: float | None = 0.9
+    # Validation of the chosen k: re-fits on bootstrap resamples, and a held-out share.
+    bootstrap_samples: int = 5
+    holdout_share: float = 0.2
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -276,6 +284,16 @@ class SegmentSettings:
         stray = sorted(set(self.log_features) - set(self.features))
         if stray:
             raise ValueError(f"log_features {stray} are not in features")
+        twice = sorted(set(self.features) & (set(self.categorical_features) | set(self.frequency_features))
+                       | set(self.categorical_features) & set(self.frequency_features))
+        if twice:
+            raise ValueError(f"{twice} appear in more than one of features, categorical_features, frequency_features")
+        if self.pca_variance_share is not None and not 0.0 < self.pca_variance_share <= 1.0:
+            raise ValueError(f"pca_variance_share must be in (0, 1] or null, got {self.pca_variance_share}")
+        if self.bootstrap_samples < 0:
+            raise ValueError(f"bootstrap_samples must be >= 0, got {self.bootstrap_samples}")
+        if not 0.0 < self.holdout_share < 0.5:
+            raise ValueError(f"holdout_share must be in (0, 0.5), got {self.holdout_share}")
         if not 2 <= self.k_min <= self.k_max:
             raise ValueError(f"need 2 <= k_min <= k_max, got k_min={self.k_min} k_max={self.k_max}")
         if not 0.0 <= self.min_segment_share < 0.5:

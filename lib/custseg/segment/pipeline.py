@@ -1,21 +1,40 @@
-"""The segmentation model as one Spark ML pipeline of built-in stages.
+"""The segmentation model as one Spark ML pipeline.
 
-cast and log(1 + x) (SQLTransformer) -> median imputation (Imputer) -> VectorAssembler ->
-scaler (standard, min-max or robust) -> bisecting k-means or k-means. Only built-in stages,
-so the fitted PipelineModel saves and reloads through Spark's own writers and scores new
+numeric: cast and log(1 + x) (SQLTransformer) -> median imputation (Imputer);
+categories: mode imputation -> StringIndexer + OneHotEncoder, or frequency encoding for
+high-cardinality columns; then VectorAssembler -> scaler (standard, min-max or robust) ->
+PCA keeping the fewest components that retain ``pca_variance_share`` of the variance ->
+bisecting k-means or k-means. The custom stages (custseg.ml) carry their fitted state in
+Params, so the PipelineModel saves and reloads with Spark's own readers and scores new
 customers exactly as it scored the training data.
 """
 
 from __future__ import annotations
 
-from pyspark.ml import Pipeline, PipelineModel, Transformer
+from pyspark.ml import Estimator, Pipeline, PipelineModel, Transformer
 from pyspark.ml.clustering import BisectingKMeans, KMeans
-from pyspark.ml.feature import Imputer, MinMaxScaler, RobustScaler, SQLTransformer, StandardScaler, VectorAssembler
+from pyspark.ml.feature import (
+    Imputer,
+    MinMaxScaler,
+    OneHotEncoder,
+    RobustScaler,
+    SQLTransformer,
+    StandardScaler,
+    StringIndexer,
+    VectorAssembler,
+)
 
 from custseg.config.model import SegmentSettings
+from custseg.ml import CategoryModeImputer, FrequencyEncoder, VariancePCA
 
 SCALED = "features_scaled"
+COMPONENTS = "features_pca"
 PREDICTION = "segment_id"
+
+
+def model_input(settings: SegmentSettings) -> str:
+    """The vector column the clusterer reads."""
+    return COMPONENTS if settings.pca_variance_share is not None else SCALED
 
 
 def input_column(feature: str) -> str:
@@ -23,7 +42,7 @@ def input_column(feature: str) -> str:
 
 
 def preprocessing(settings: SegmentSettings) -> Pipeline:
-    """Stages from raw customer_features columns to the scaled feature vector."""
+    """Stages from raw customer_features columns to the vector the clusterer reads."""
     prepared = ", ".join(
         f"LOG1P(GREATEST(CAST({f} AS DOUBLE), 0D)) AS {input_column(f)}" if f in settings.log_features
         else f"CAST({f} AS DOUBLE) AS {input_column(f)}"
@@ -31,6 +50,12 @@ def preprocessing(settings: SegmentSettings) -> Pipeline:
     )
     inputs = [input_column(f) for f in settings.features]
     imputed = [f"{c}_imputed" for c in inputs]
+    categories = [*settings.categorical_features, *settings.frequency_features]
+    filled = [f"{c}__filled" for c in categories]
+    one_hot = [f"{c}__filled" for c in settings.categorical_features]
+    indexed = [f"{c}__index" for c in settings.categorical_features]
+    encoded = [f"{c}__onehot" for c in settings.categorical_features]
+    shares = [f"{c}__share" for c in settings.frequency_features]
     scaler_class = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}[settings.scaler]
     scaler = scaler_class(inputCol="features_raw", outputCol=SCALED)
     if settings.scaler == "standard":
@@ -38,19 +63,28 @@ def preprocessing(settings: SegmentSettings) -> Pipeline:
         # centre +/- 1e-4 * |centre| * noise, so data centred on the origin never splits;
         # k-means distances do not change under translation, so nothing is lost.
         scaler.setWithMean(False).setWithStd(True)
-    return Pipeline(stages=[
+    stages: list[Estimator | Transformer] = [
         SQLTransformer(statement=f"SELECT *, {prepared} FROM __THIS__"),
         Imputer(inputCols=inputs, outputCols=imputed, strategy="median"),
-        VectorAssembler(inputCols=imputed, outputCol="features_raw", handleInvalid="error"),
-        scaler,
-    ])
+    ]
+    if categories:
+        stages.append(CategoryModeImputer(inputCols=categories, outputCols=filled))
+    if settings.categorical_features:
+        stages += [StringIndexer(inputCols=one_hot, outputCols=indexed, handleInvalid="keep", stringOrderType="frequencyDesc"),
+                   OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep", dropLast=True)]
+    if settings.frequency_features:
+        stages.append(FrequencyEncoder(inputCols=[f"{c}__filled" for c in settings.frequency_features], outputCols=shares))
+    stages += [VectorAssembler(inputCols=[*imputed, *encoded, *shares], outputCol="features_raw", handleInvalid="error"), scaler]
+    if settings.pca_variance_share is not None:
+        stages.append(VariancePCA(inputCol=SCALED, outputCol=COMPONENTS, varianceShare=settings.pca_variance_share))
+    return Pipeline(stages=stages)
 
 
 def clusterer(settings: SegmentSettings, k: int) -> BisectingKMeans | KMeans:
     if settings.algorithm == "kmeans":
-        return KMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=SCALED,
+        return KMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=model_input(settings),
                       predictionCol=PREDICTION, initMode="k-means||")
-    return BisectingKMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=SCALED,
+    return BisectingKMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=model_input(settings),
                            predictionCol=PREDICTION)
 
 

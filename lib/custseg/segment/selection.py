@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config.model import SegmentSettings
-from custseg.segment.pipeline import PREDICTION, SCALED, clusterer
+from custseg.segment.pipeline import PREDICTION, clusterer, model_input
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class KResult:
 
 def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KResult]:
     """Fit and score each k in [k_min, k_max] on ``prepared`` (which holds the scaled vector)."""
-    evaluator = ClusteringEvaluator(featuresCol=SCALED, predictionCol=PREDICTION, metricName="silhouette",
+    evaluator = ClusteringEvaluator(featuresCol=model_input(settings), predictionCol=PREDICTION, metricName="silhouette",
                                     distanceMeasure="squaredEuclidean")
     total = prepared.count()
     results = []

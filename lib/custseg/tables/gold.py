@@ -156,6 +156,12 @@ SEGMENTATION_RUNS = register(TableSpec(
         ("smallest_share", "double", "Share of the smallest cluster", False),
         ("eligible", "boolean", "smallest_share >= segment.min_segment_share", False),
         ("chosen", "boolean", "This k was used", False),
+        ("pca_components", "int", "Principal components kept (null without PCA)", True),
+        ("explained_variance", "double", "Share of the variance those components retain", True),
+        ("stability_ari_mean", "double", "Chosen k: mean adjusted Rand index of bootstrap re-fits vs the full fit", True),
+        ("stability_ari_min", "double", "Chosen k: lowest of those indices", True),
+        ("holdout_ari", "double", "Chosen k: adjusted Rand index on held-out customers, model without them vs full model", True),
+        ("archetype_ari", "double", "Chosen k, generated data only: adjusted Rand index against the planted archetypes", True),
     ),
 ))
 

@@ -1,0 +1,13 @@
+"""Custom Spark ML stages (persistable, with Params)."""
+
+from custseg.ml.stages import (
+    CategoryModeImputer,
+    CategoryModeImputerModel,
+    FrequencyEncoder,
+    FrequencyEncoderModel,
+    VariancePCA,
+    components_for_share,
+)
+
+__all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel", "VariancePCA",
+           "components_for_share"]
