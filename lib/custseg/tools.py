@@ -47,3 +47,14 @@ def vacuum_tables(spark: SparkSession, config: Config, args: argparse.Namespace)
         verb = "would remove" if args.dry_run else "removed"
         print(f"{name}: {verb} {len(removed)} file(s) older than {hours}h and not in any recent version")
     return 0
+
+
+def print_segment_migration(spark: SparkSession, config: Config, args: argparse.Namespace) -> int:
+    from custseg.jobs import segments_diff
+    from custseg.segment.migration import render
+
+    result, rows = segments_diff.run(spark, config, args.from_version, args.to_version)
+    print(f"customer_segments version {args.from_version} (rows) -> version {args.to_version} (columns); "
+          f"{result.metrics['customers_moved']} customer(s) changed segment")
+    print(render(rows))
+    return 0

@@ -165,6 +165,22 @@ SEGMENTATION_RUNS = register(TableSpec(
     ),
 ))
 
+SEGMENT_MIGRATIONS = register(TableSpec(
+    name="segment_migrations", layer="gold", mode="append",
+    description="Transition matrices between two versions of customer_segments (custseg segments diff).",
+    columns=columns(
+        ("run_id", "string", "segments diff run", False),
+        ("from_version", "bigint", "Earlier customer_segments version", False),
+        ("to_version", "bigint", "Later customer_segments version", False),
+        ("from_segment", "int", "Segment in the earlier version (null: the customer was absent)", True),
+        ("from_name", "string", "Its name, or (absent)", False),
+        ("to_segment", "int", "Segment in the later version (null: the customer is absent)", True),
+        ("to_name", "string", "Its name, or (absent)", False),
+        ("customers", "bigint", "Customers making this move", False),
+        ("share_of_from", "double", "customers / customers of the earlier segment", False),
+    ),
+))
+
 MATCH_PAIRS = register(TableSpec(
     name="match_pairs", layer="gold",
     description="Every candidate pair scored by the Fellegi-Sunter model, with the evidence of each field.",
