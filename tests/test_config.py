@@ -121,3 +121,10 @@ def test_config_hash_changes_with_settings() -> None:
     first = load_config(CONF, "local").config_hash
     assert load_config(CONF, "local").config_hash == first
     assert load_config(CONF, "local", ["segment.k_max=9"]).config_hash != first
+
+
+def test_segment_features_must_be_customer_feature_columns() -> None:
+    with pytest.raises(ConfigError, match=r"segment.frequency_features: \['city'\] are not customer_features columns"):
+        load_config(CONF, "local", ["segment.frequency_features=[city]"])
+    assert load_config(CONF, "local", ["segment.categorical_features=[gender, region]"]).segment.categorical_features == [
+        "gender", "region"]

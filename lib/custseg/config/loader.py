@@ -78,7 +78,7 @@ def load_config(
             _set_path(data, key, value, problems)
     settings = typed.build(Settings, data, "", problems)
     if settings is not None and not problems:
-        problems += _rule_problems(settings)
+        problems += _rule_problems(settings) + _segment_problems(settings)
     if problems or settings is None:
         raise ConfigError(problems, source=f"configuration ({', '.join(files)})")
     return Config(
@@ -134,6 +134,20 @@ def _rule_problems(settings: Settings) -> list[str]:
                     unknown += [f"{rule.table}.{c}" for c in rule.to if c not in columns[rule.table]]
             if unknown:
                 problems.append(f"rules.{table}[{index}]: unknown column(s) {unknown}")
+    return problems
+
+
+def _segment_problems(settings: Settings) -> list[str]:
+    """Segment features must be customer_features columns (checked before Spark starts)."""
+    from custseg.catalog import declared_columns
+
+    known = declared_columns(settings.sources)["customer_features"]
+    segment = settings.segment
+    problems = []
+    for key in ("features", "categorical_features", "frequency_features"):
+        unknown = [c for c in getattr(segment, key) if c not in known]
+        if unknown:
+            problems.append(f"segment.{key}: {unknown} are not customer_features columns (see docs/data_dictionary.md)")
     return problems
 
 
