@@ -32,6 +32,14 @@ def _set_given(stage: Params, **values: Any) -> None:
     stage._set(**{name: value for name, value in values.items() if value is not None})
 
 
+class _ColumnsStage(HasInputCols, HasOutputCols, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+    """A stage mapping inputCols to outputCols one to one; persisted by the default Params writer."""
+
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None) -> None:
+        super().__init__()
+        _set_given(self, inputCols=inputCols, outputCols=outputCols)
+
+
 class _HasCategoryStats(Params):
     statistics = Param(Params._dummy(), "statistics", "JSON: {column: {value: statistic}} learnt by fit",
                        typeConverter=TypeConverters.toString)
@@ -55,12 +63,8 @@ def _category_counts(dataset: DataFrame, column: str) -> dict[str, int]:
     return {r.value: int(r["count"]) for r in rows}
 
 
-class CategoryModeImputer(Estimator, HasInputCols, HasOutputCols, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+class CategoryModeImputer(_ColumnsStage, Estimator):  # type: ignore[misc]
     """Missing values of string columns -> the most frequent value seen in training (ties: smallest)."""
-
-    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None) -> None:
-        super().__init__()
-        _set_given(self, inputCols=inputCols, outputCols=outputCols)
 
     def _fit(self, dataset: DataFrame) -> CategoryModeImputerModel:
         modes = {}
@@ -71,11 +75,7 @@ class CategoryModeImputer(Estimator, HasInputCols, HasOutputCols, DefaultParamsR
         return model._set(statistics=json.dumps(modes, sort_keys=True))
 
 
-class CategoryModeImputerModel(Model, HasInputCols, HasOutputCols, _HasCategoryStats, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
-    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None) -> None:
-        super().__init__()
-        _set_given(self, inputCols=inputCols, outputCols=outputCols)
-
+class CategoryModeImputerModel(_ColumnsStage, _HasCategoryStats, Model):  # type: ignore[misc]
     def _transform(self, dataset: DataFrame) -> DataFrame:
         modes = self.category_statistics()
         return dataset.withColumns({
@@ -84,12 +84,8 @@ class CategoryModeImputerModel(Model, HasInputCols, HasOutputCols, _HasCategoryS
         })
 
 
-class FrequencyEncoder(Estimator, HasInputCols, HasOutputCols, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+class FrequencyEncoder(_ColumnsStage, Estimator):  # type: ignore[misc]
     """Each category -> its share of the training rows (a double in [0, 1])."""
-
-    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None) -> None:
-        super().__init__()
-        _set_given(self, inputCols=inputCols, outputCols=outputCols)
 
     def _fit(self, dataset: DataFrame) -> FrequencyEncoderModel:
         total = dataset.count()
@@ -100,11 +96,7 @@ class FrequencyEncoder(Estimator, HasInputCols, HasOutputCols, DefaultParamsRead
         return model._set(statistics=json.dumps(shares, sort_keys=True))
 
 
-class FrequencyEncoderModel(Model, HasInputCols, HasOutputCols, _HasCategoryStats, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
-    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None) -> None:
-        super().__init__()
-        _set_given(self, inputCols=inputCols, outputCols=outputCols)
-
+class FrequencyEncoderModel(_ColumnsStage, _HasCategoryStats, Model):  # type: ignore[misc]
     def _transform(self, dataset: DataFrame) -> DataFrame:
         shares = self.category_statistics()
         return dataset.withColumns({
