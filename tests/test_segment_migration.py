@@ -43,8 +43,11 @@ def test_the_matrix_counts_moves_arrivals_departures_and_follows_merges(spark: S
         ("New customers", "(absent)"): (1, 1.0),                # g left
         ("(absent)", "New customers"): (1, 1.0),                # f arrived
     }
-    text = render([r.asDict() for r in matrix.collect()])
-    assert "0: High-value loyal" in text.splitlines()[1] or "0: High-value loyal" in text
+    lines = render([r.asDict() for r in matrix.collect()]).splitlines()
+    cells = {line.split(" | ")[0].strip(): [c.strip() for c in line.split(" | ")[1:]] for line in lines[1:]}
+    assert [c.strip() for c in lines[0].split(" | ")[1:]] == ["(absent)", "0: High-value loyal", "1: Churned", "2: New customers"]
+    assert cells == {"(absent)": ["0", "0", "0", "1"], "0: High-value loyal": ["0", "1", "1", "0"],
+                     "1: Churned": ["0", "0", "2", "0"], "2: New customers": ["1", "0", "0", "0"]}
 
 
 def test_segments_diff_reads_two_versions_and_appends_the_matrix(spark: SparkSession, config: Config) -> None:
