@@ -78,6 +78,27 @@ def test_oversized_blocks_are_skipped_and_the_budget_stops_early(spark: SparkSes
         enforce_budget([dataclasses.replace(report)], 0)
 
 
+def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:
+    d = dt.date(1971, 2, 3)
+    rows = [("crm", "r1", "ingrid", "goldridge", d, None, None, None, None, None, None, None),
+            ("web", "r2", "goldridge", "ingrid", d, None, None, None, None, None, None, None),      # swapped
+            ("web", "r3", "ingrid", "goldridge", dt.date(1971, 2, 4), None, None, None, None, None, None, None),
+            ("web", "r4", "ingrid", None, d, None, None, None, None, None, None, None)]              # one name is enough
+    rule = BlockingRule("birth_date_name_sound", "key", parts=["value:birth_date", "soundex:first_name|last_name"])
+    settings = _settings(blocking=[rule])
+    identities = _identities(spark, rows)
+    keys = all_block_keys(identities, settings)
+    blocks = sorted((r.block.replace("\u001f", " "), r.node) for r in keys[rule.name].collect())
+    node = {r.record_id: r.node for r in identities.collect()}
+    assert blocks == sorted([("1971-02-03 I526", node["r1"]), ("1971-02-03 G436", node["r1"]), ("1971-02-03 G436", node["r2"]),
+                             ("1971-02-03 I526", node["r2"]), ("1971-02-04 I526", node["r3"]), ("1971-02-04 G436", node["r3"]),
+                             ("1971-02-03 I526", node["r4"])])
+    pairs = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(keys, settings).collect()}
+    assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r4"), ("r2", "r4"))}
+    with pytest.raises(ValueError, match="only one part may list alternative roles"):
+        BlockingRule("x", "key", parts=["soundex:first_name|last_name", "prefix1:first_name|last_name"])
+
+
 def test_link_mode_only_pairs_records_of_different_sources(spark: SparkSession) -> None:
     rows = [_person(1, "a", "b", "x@y.com", "crm"), _person(2, "c", "d", "x@y.com", "crm"), _person(3, "e", "f", "x@y.com", "web")]
     settings = _settings(mode="link", blocking=[BlockingRule("email", "exact", ["email"])])

@@ -121,7 +121,9 @@ class BlockingRule:
     name: str
     type: Literal["exact", "minhash", "key"]
     fields: list[str] = field(default_factory=list)   # roles: exact and minhash
-    parts: list[str] = field(default_factory=list)    # key: "<transform>:<role>", transform in KEY_PARTS
+    # key: "<transform>:<role>", transform in KEY_PARTS; one part may name alternatives,
+    # "soundex:first_name|last_name", giving a key per alternative (finds swapped fields).
+    parts: list[str] = field(default_factory=list)
     shingle_size: int = 3
     bands: int = 20        # minhash: bands OR-ed ...
     rows: int = 4          # ... each the AND of this many hashes
@@ -134,9 +136,11 @@ class BlockingRule:
             if not self.parts:
                 raise ValueError(f"blocking rule {self.name}: needs `parts`")
             for part in self.parts:
-                transform, _, role = part.partition(":")
-                if transform not in KEY_PARTS or role not in IDENTITY_ROLES:
-                    raise ValueError(f"blocking rule {self.name}: part {part!r} is not <{'|'.join(KEY_PARTS)}>:<role>")
+                transform, _, roles = part.partition(":")
+                if transform not in KEY_PARTS or not all(role in IDENTITY_ROLES for role in roles.split("|")):
+                    raise ValueError(f"blocking rule {self.name}: part {part!r} is not <{'|'.join(KEY_PARTS)}>:<role>[|<role>...]")
+            if sum("|" in part for part in self.parts) > 1:
+                raise ValueError(f"blocking rule {self.name}: only one part may list alternative roles")
         for role in self.fields:
             if role not in IDENTITY_ROLES:
                 raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; roles: {', '.join(IDENTITY_ROLES)}")
@@ -192,7 +196,7 @@ class ResolveSettings:
         if len(set(names)) != len(names):
             raise ValueError("blocking: rule names must be unique")
         for rule in self.blocking:
-            used = set(rule.fields) | {p.partition(":")[2] for p in rule.parts}
+            used = set(rule.fields) | {role for p in rule.parts for role in p.partition(":")[2].split("|")}
             unmapped = sorted(used - set(self.columns) - ({"first_name", "last_name"} if "full_name" in self.columns else set()))
             if unmapped:
                 raise ValueError(f"blocking rule {rule.name}: field(s) {unmapped} are not mapped in `columns`")

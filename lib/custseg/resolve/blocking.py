@@ -1,7 +1,9 @@
 """Blocking: candidate pairs as the union of several rules, without quadratic blow-up.
 
 - exact: records sharing the values of the given fields;
-- key: records sharing a derived key ('soundex:last_name' + 'value:postcode', ...);
+- key: records sharing a derived key ('soundex:last_name' + 'value:postcode', ...); a part
+  may list alternatives ('soundex:first_name|last_name'): a record then has one key per
+  alternative, so a pair whose first and last names were swapped still meets;
 - minhash: character shingles of the fields, hashed by Spark ML's MinHashLSH into bands x rows
   signatures; records share a block when all `rows` hashes of one band agree. Only records
   holding every field of the rule take part. Spark's own
@@ -43,7 +45,16 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
     """(node, source, block) rows for one rule; records without a key are left out."""
     if rule.type == "minhash":
         return _minhash_keys(identities, rule, seed)
-    parts = [F.col(f) for f in rule.fields] if rule.type == "exact" else [_key_part(p) for p in rule.parts]
+    if rule.type == "exact":
+        parts = [F.col(f) for f in rule.fields]
+    else:
+        alternatives = [p for p in rule.parts if "|" in p]
+        if alternatives:
+            # One row per alternative value: the part becomes the exploded column `alternative`.
+            transform, _, roles = alternatives[0].partition(":")
+            values = F.array_distinct(F.array(*[_key_part(f"{transform}:{role}") for role in roles.split("|")]))
+            identities = identities.withColumn("alternative", F.explode(values))
+        parts = [F.col("alternative") if "|" in p else _key_part(p) for p in rule.parts]
     key = F.when(F.greatest(*[p.isNull() for p in parts]) if len(parts) > 1 else parts[0].isNull(), F.lit(None)).otherwise(
         F.concat_ws("\u001f", *[p.cast("string") for p in parts]))
     return identities.select("node", "source", key.alias("block")).filter(F.col("block").isNotNull() & (F.col("block") != ""))
