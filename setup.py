@@ -19,6 +19,7 @@ INSTALL_REQUIRES = [
     "phonenumbers>=8.13",
     "rapidfuzz>=3.6",
     "scikit-learn>=1.5",  # kNN imputation and isolation forest, fitted on a bounded sample
+    "scipy>=1.11",  # optimal matching of segment centres across runs
 ]
 
 EXTRAS_REQUIRE = {

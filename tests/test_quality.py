@@ -76,7 +76,7 @@ def test_drift_against_the_previous_version(spark: SparkSession, config: Config)
     schema = Catalog(config).spec("customer_segments").schema
 
     def rows(count: int, segments: int, null_region: bool) -> list[tuple[object, ...]]:
-        return [(f"c{i}", dt.date(2026, 1, 1), i % segments, "s", "active", "loyal", "25-34",
+        return [(f"c{i}", dt.date(2026, 1, 1), i % segments, "s", 0, "p", "active", "loyal", "25-34",
                  "unknown" if null_region and i % 2 else "US", "m") for i in range(count)]
 
     run_job(spark, config, "first", lambda ctx: ctx.write("customer_segments", spark.createDataFrame(rows(100, 5, False), schema)))

@@ -74,7 +74,7 @@ def test_missing_values_are_imputed_with_the_median(spark: SparkSession) -> None
 
 
 def _profile(segment_id: int, **stats: tuple[float, float]) -> dict[str, object]:
-    return {"segment_id": segment_id, "feature_stats": [
+    return {PREDICTION: segment_id, "feature_stats": [
         {"feature": f, "median": median, "lift": lift} for f, (median, lift) in stats.items()]}
 
 

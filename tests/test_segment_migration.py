@@ -18,9 +18,10 @@ NAMES = {0: "High-value loyal", 1: "Churned", 2: "New customers"}
 
 
 def _segments(spark: SparkSession, assignment: dict[str, int]):  # type: ignore[no-untyped-def]
-    rows = [(c, dt.date(2025, 1, 1), s, NAMES[s], "active", "champions", "25-34", "GB", "segment-x") for c, s in assignment.items()]
+    rows = [(c, dt.date(2025, 1, 1), s, NAMES[s], 0, NAMES[0], "active", "champions", "25-34", "GB", "segment-x")
+            for c, s in assignment.items()]
     return spark.createDataFrame(rows, "customer_id string, as_of_date date, segment_id int, segment_name string, "
-                                       "lifecycle_stage string, rfm_segment string, age_band string, region string, model_run_id string")
+                                       "parent_segment_id int, parent_segment_name string, lifecycle_stage string, rfm_segment string, age_band string, region string, model_run_id string")
 
 
 def _id_map(spark: SparkSession):  # type: ignore[no-untyped-def]

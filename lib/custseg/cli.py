@@ -24,6 +24,7 @@ JOB_HELP = {
     "resolve": "match source records into customers: customer_master and identity_crosswalk",
     "features": "compute per-customer features as of a date",
     "segment": "fit the segmentation pipeline, choose k, write segments and profiles",
+    "assign": "segment new and changed customers with a saved model, without refitting",
     "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
     "run_all": "run every job in order and print a summary",
 }
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--seed", type=int, help="random seed (generate.seed)")
         if job in ("features", "run_all"):
             sub.add_argument("--as-of", help="feature date, YYYY-MM-DD (features.as_of)")
+        if job == "assign":
+            sub.add_argument("--model-run", help="segment run whose model to use (default: the one behind segment_profiles)")
         if job == "resolve":
             sub.add_argument("--incremental", action="store_true",
                              help="match only new, changed and deleted records against the last run (resolve.incremental)")
@@ -134,6 +137,8 @@ def _config_from(args: argparse.Namespace) -> Config:
         overrides.append(f"features.as_of={args.as_of}")
     if getattr(args, "incremental", False):
         overrides.append("resolve.incremental=true")
+    if getattr(args, "model_run", None):
+        overrides.append(f"segment.model_run={args.model_run}")
     return load_config(args.conf_dir, args.env, overrides)
 
 

@@ -281,6 +281,13 @@ class SegmentSettings:
     # Validation of the chosen k: re-fits on bootstrap resamples, and a held-out share.
     bootstrap_samples: int = 5
     holdout_share: float = 0.2
+    # Parent level: segments merged bottom-up (Ward); null: the count with the best silhouette.
+    parent_segments: int | None = None
+    # A new segment keeps a previous segment's id when their centres are this close (root mean
+    # square distance in standard deviations of the model features).
+    match_max_distance: float = 0.5
+    # assign: the segment run whose saved model scores customers; null: the latest.
+    model_run: str | None = None
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -302,6 +309,10 @@ class SegmentSettings:
             raise ValueError(f"need 2 <= k_min <= k_max, got k_min={self.k_min} k_max={self.k_max}")
         if not 0.0 <= self.min_segment_share < 0.5:
             raise ValueError(f"min_segment_share must be in [0, 0.5), got {self.min_segment_share}")
+        if self.parent_segments is not None and self.parent_segments < 1:
+            raise ValueError(f"parent_segments must be >= 1 or null, got {self.parent_segments}")
+        if not self.match_max_distance > 0.0:
+            raise ValueError(f"match_max_distance must be > 0, got {self.match_max_distance}")
 
 
 @dataclass(frozen=True)

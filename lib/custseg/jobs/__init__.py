@@ -10,7 +10,7 @@ from custseg.config import Config
 from custseg.runtime import JobResult
 
 PIPELINE = ("generate", "ingest", "clean", "resolve", "features", "segment", "audit")
-
+STANDALONE = ("assign",)  # jobs outside run_all
 
 def run(name: str, spark: SparkSession, config: Config) -> list[JobResult]:
     """Run job ``name`` (or every stage, for ``run_all``); returns the results in order."""
@@ -18,7 +18,7 @@ def run(name: str, spark: SparkSession, config: Config) -> list[JobResult]:
         from custseg.jobs.run_all import run_all
 
         return run_all(spark, config)
-    if name not in PIPELINE:
-        raise ValueError(f"unknown job {name!r}; known: {', '.join(PIPELINE)}, run_all")
+    if name not in PIPELINE + STANDALONE:
+        raise ValueError(f"unknown job {name!r}; known: {', '.join(PIPELINE + STANDALONE)}, run_all")
     module = importlib.import_module(f"custseg.jobs.{name}")
     return [module.run(spark, config)]

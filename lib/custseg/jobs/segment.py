@@ -13,16 +13,10 @@ from pyspark.sql import functions as F
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.generate.rawfiles import remove
+from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
-from custseg.segment import (
-    PREDICTION,
-    choose,
-    evaluate_k_range,
-    full_model,
-    name_segments,
-    preprocessing,
-    profile_segments,
-)
+from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, preprocessing
+from custseg.segment.labels import LabelledSegments, label_segments
 from custseg.segment.validation import adjusted_rand_index, planted_archetypes, validate
 from custseg.tables.gold import SEGMENTATION_RUNS
 
@@ -36,34 +30,41 @@ def _segment(ctx: JobContext) -> None:
     features = ctx.read("customer_features")
     prep_model = preprocessing(settings).fit(features)
     prepared = prep_model.transform(features).persist(StorageLevel.MEMORY_AND_DISK)
+    frames = [prepared]
     try:
         results = evaluate_k_range(prepared, settings)
         best = choose(results)
         checked = validate(prepared, settings, best.k, best.model) if settings.bootstrap_samples else None
-        recovered = _archetype_recovery(ctx, best.model.transform(prepared))
+        predicted = best.model.transform(prepared).persist(StorageLevel.MEMORY_AND_DISK)
+        frames.append(predicted)
+        recovered = _archetype_recovery(ctx, predicted)
         components, explained = _pca_summary(prep_model)
-        model = full_model(prep_model, best.model)
-        assigned = best.model.transform(prepared).select(*features.columns, PREDICTION).persist(StorageLevel.MEMORY_AND_DISK)
-        profiles = profile_segments(assigned, settings.features, ctx.run_id)
-        names = name_segments([r.asDict(recursive=True) for r in profiles.collect()], ctx.config.features)  # k rows
-        name_map = F.create_map(*[F.lit(x) for sid, name in names.items() for x in (sid, name)])
-        ctx.write("segment_profiles", profiles.withColumn("segment_name", F.element_at(name_map, F.col(PREDICTION))))
-        ctx.write("customer_segments", assigned.select(
-            "customer_id", "as_of_date", PREDICTION, F.element_at(name_map, F.col(PREDICTION)).alias("segment_name"),
-            "lifecycle_stage", "rfm_segment", "age_band", "region", F.lit(ctx.run_id).alias("model_run_id"),
+        previous = ctx.read("segment_profiles") if ctx.table_exists("segment_profiles") else None
+        centres = best.model.clusterCenters()  # type: ignore[attr-defined]  # k-means and bisecting k-means models
+        segments = label_segments(predicted, centres, settings, ctx.config.features, previous, ctx.run_id)
+        model = full_model(prep_model, best.model, segments.labeler)
+        labelled = segments.labeler.transform(predicted)
+        ctx.write("segment_profiles", _profile_rows(ctx, segments))
+        ctx.write("customer_segments", labelled.select(
+            "customer_id", "as_of_date", *SEGMENT_LABELS, "lifecycle_stage", "rfm_segment", "age_band", "region",
+            F.lit(ctx.run_id).alias("model_run_id"),
         ))
         ctx.write(SEGMENTATION_RUNS.name, ctx.spark.createDataFrame(
             [(ctx.run_id, settings.algorithm, r.k, r.clusters_found, r.silhouette, r.cost, r.smallest_share,
               r.eligible, r is best, components, explained,
               *((checked.stability_mean, checked.stability_min, checked.holdout_ari) if checked and r is best else (None,) * 3),
-              recovered if r is best else None)
+              recovered if r is best else None,
+              *((segments.parent_count, segments.parent_silhouette) if r is best else (None, None)))
              for r in results], SEGMENTATION_RUNS.schema))
         model_path = join_path(ctx.config.models_dir, "segmentation", ctx.run_id)
         model.write().save(model_path)
         ctx.after_commit(lambda: None, on_failure=lambda: remove(ctx.spark, model_path))
-        sizes = {names[r[PREDICTION]]: r["customers"] for r in profiles.select(PREDICTION, "customers").collect()}
+        labels = segments.labeler.segment_labels()
+        sizes = {labels[r[PREDICTION]]["segment_name"]: r["customers"] for r in segments.profiles.select(PREDICTION, "customers").collect()}
+        kept = sum(1 for d in segments.carried.distances.values() if d is not None)
         ctx.metrics.update({"k": str(best.k), "silhouette": f"{best.silhouette:.4f}", "model_path": model_path,
-                            "segments": json.dumps(sizes)})
+                            "segments": json.dumps(sizes), "parent_segments": str(segments.parent_count),
+                            "segment_ids_carried_over": str(kept), "segment_ids_new": str(len(labels) - kept)})
         if components is not None:
             ctx.metrics.update({"pca_components": str(components), "explained_variance": f"{explained:.4f}"})
         if recovered is not None:
@@ -72,7 +73,20 @@ def _segment(ctx: JobContext) -> None:
             ctx.metrics.update({"stability_ari_mean": f"{checked.stability_mean:.4f}",
                                 "stability_ari_min": f"{checked.stability_min:.4f}", "holdout_ari": f"{checked.holdout_ari:.4f}"})
     finally:
-        prepared.unpersist()
+        for frame in frames:
+            frame.unpersist()
+
+
+def _profile_rows(ctx: JobContext, segments: LabelledSegments) -> DataFrame:
+    """segment_profiles rows: the per-cluster profile with its labels, centre and id bookkeeping."""
+    labels = segments.labeler.segment_labels()
+    extra = ctx.spark.createDataFrame(
+        [(cluster, label["segment_id"], label["segment_name"], label["parent_segment_id"], label["parent_segment_name"],
+          segments.centres[cluster], segments.carried.distances[cluster], segments.carried.next_segment_id)
+         for cluster, label in sorted(labels.items())],
+        f"{PREDICTION} int, segment_id int, segment_name string, parent_segment_id int, parent_segment_name string, "
+        "centroid map<string,double>, matched_distance double, next_segment_id int")
+    return segments.profiles.join(extra, PREDICTION)
 
 
 def _pca_summary(prep_model: PipelineModel) -> tuple[int | None, float | None]:

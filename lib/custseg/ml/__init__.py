@@ -5,9 +5,11 @@ from custseg.ml.stages import (
     CategoryModeImputerModel,
     FrequencyEncoder,
     FrequencyEncoderModel,
+    SegmentLabeler,
     VariancePCA,
     components_for_share,
 )
 
-__all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel", "VariancePCA",
+__all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel", "SegmentLabeler",
+           "VariancePCA",
            "components_for_share"]

@@ -5,6 +5,8 @@
   (unseen and missing values become 0), one number instead of thousands of one-hot columns.
 - ``VariancePCA``: principal components, as few as retain a given share of the variance.
   It fits Spark's own ``PCA`` and returns its ``PCAModel``, which persists natively.
+- ``SegmentLabeler``: the clusterer's run-local cluster index -> the stable segment id, its
+  name, and its parent segment, so a reloaded model writes the same labels the run wrote.
 
 The fitted category statistics are small (one entry per distinct value) and are stored as a
 JSON Param, so the default Params writer saves them with the pipeline and reloading needs no
@@ -142,3 +144,29 @@ def components_for_share(explained: list[float], share: float) -> int:
         if total >= share - 1e-12:
             return index
     return len(explained)
+
+
+SEGMENT_LABELS = ("segment_id", "segment_name", "parent_segment_id", "parent_segment_name")
+
+
+class SegmentLabeler(HasInputCol, DefaultParamsReadable, DefaultParamsWritable, Model):  # type: ignore[misc]
+    """Adds segment_id, segment_name, parent_segment_id and parent_segment_name from the cluster index."""
+
+    labels = Param(Params._dummy(), "labels", "JSON: {cluster index: {segment_id, segment_name, parent_segment_id, "
+                   "parent_segment_name}}", typeConverter=TypeConverters.toString)
+
+    def __init__(self, *, inputCol: str | None = None, labels: dict[int, dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        _set_given(self, inputCol=inputCol, labels=json.dumps({str(k): v for k, v in sorted(labels.items())}) if labels else None)
+
+    def segment_labels(self) -> dict[int, dict[str, Any]]:
+        return {int(k): v for k, v in json.loads(self.getOrDefault(self.labels)).items()}
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        labels = self.segment_labels()
+        index = F.col(self.getInputCol()).cast("int")
+        columns = {}
+        for name in SEGMENT_LABELS:
+            mapping = F.create_map(*[F.lit(x) for cluster, label in sorted(labels.items()) for x in (cluster, label[name])])
+            columns[name] = F.element_at(mapping, index)
+        return dataset.withColumns(columns)

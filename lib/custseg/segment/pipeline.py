@@ -29,7 +29,7 @@ from custseg.ml import CategoryModeImputer, FrequencyEncoder, VariancePCA
 
 SCALED = "features_scaled"
 COMPONENTS = "features_pca"
-PREDICTION = "segment_id"
+PREDICTION = "cluster_index"   # the clusterer's own numbering; SegmentLabeler maps it to stable ids
 
 
 def model_input(settings: SegmentSettings) -> str:
@@ -88,6 +88,13 @@ def clusterer(settings: SegmentSettings, k: int) -> BisectingKMeans | KMeans:
                            predictionCol=PREDICTION)
 
 
-def full_model(preprocessing_model: PipelineModel, cluster_model: Transformer) -> PipelineModel:
-    """One PipelineModel from the fitted preprocessing and the chosen clustering model."""
-    return PipelineModel(stages=[*preprocessing_model.stages, cluster_model])
+def full_model(preprocessing_model: PipelineModel, cluster_model: Transformer, *labeler: Transformer) -> PipelineModel:
+    """One PipelineModel from the fitted preprocessing, the chosen clustering model and the
+    stage that labels its clusters with stable segment ids and names."""
+    return PipelineModel(stages=[*preprocessing_model.stages, cluster_model, *labeler])
+
+
+def matching_column(feature: str) -> str:
+    """The column holding a model feature after the log transform and imputation: the space
+    where segment centres are compared across runs (it does not depend on the fitted scaler)."""
+    return f"{input_column(feature)}_imputed"

@@ -23,12 +23,13 @@ FEATURE_WORDS = {
 }
 
 
-def profile_segments(assigned: DataFrame, features: Sequence[str], run_id: str) -> DataFrame:
-    """``assigned``: customer_features columns plus ``segment_id``. Small output: one row per segment."""
+def profile_segments(assigned: DataFrame, features: Sequence[str], run_id: str, by: str = PREDICTION) -> DataFrame:
+    """``assigned``: customer_features columns plus the segment column ``by``. Small output: one
+    row per segment, keyed by ``by``."""
     total = assigned.count()
     base = assigned.agg(*[F.avg(f).alias(f) for f in features]).first()
     assert base is not None
-    per_segment = assigned.groupBy(PREDICTION).agg(
+    per_segment = assigned.groupBy(by).agg(
         F.count(F.lit(1)).alias("customers"),
         F.mode("lifecycle_stage", deterministic=True).alias("dominant_lifecycle_stage"),
         *[F.avg(f).alias(f"{f}__mean") for f in features],
@@ -44,18 +45,18 @@ def profile_segments(assigned: DataFrame, features: Sequence[str], run_id: str) 
         for f in features
     ])
     return per_segment.select(
-        PREDICTION, F.col("customers").cast("bigint"), (F.col("customers") / F.lit(total)).alias("share"),
+        by, F.col("customers").cast("bigint"), (F.col("customers") / F.lit(total)).alias("share"),
         "dominant_lifecycle_stage", stats.alias("feature_stats"), F.lit(run_id).alias("model_run_id"),
     )
 
 
-def name_segments(profiles: list[dict[str, object]], settings: FeatureSettings) -> dict[int, str]:
-    """Readable names from profile rows (segment_id, feature_stats); one name per segment."""
+def name_segments(profiles: list[dict[str, object]], settings: FeatureSettings, by: str = PREDICTION) -> dict[int, str]:
+    """Readable names from profile rows (``by``, feature_stats); one distinct name per segment."""
     names: dict[int, str] = {}
     for row in profiles:
         stats = {s["feature"]: s for s in row["feature_stats"]}  # type: ignore[attr-defined, union-attr]
-        names[int(row["segment_id"])] = _base_name(stats, settings)  # type: ignore[call-overload]
-    return _disambiguate(names, profiles)
+        names[int(row[by])] = _base_name(stats, settings)  # type: ignore[call-overload]
+    return _disambiguate(names, {int(r[by]): r for r in profiles})  # type: ignore[call-overload]
 
 
 def _base_name(stats: dict[str, dict[str, float]], settings: FeatureSettings) -> str:
@@ -84,9 +85,9 @@ def _base_name(stats: dict[str, dict[str, float]], settings: FeatureSettings) ->
     return "Occasional buyers"
 
 
-def _disambiguate(names: dict[int, str], profiles: list[dict[str, object]]) -> dict[int, str]:
-    lifts = {int(r["segment_id"]): {s["feature"]: s["lift"] or 1.0 for s in r["feature_stats"]}  # type: ignore[call-overload, attr-defined, index, union-attr]
-             for r in profiles}
+def _disambiguate(names: dict[int, str], profiles: dict[int, dict[str, object]]) -> dict[int, str]:
+    lifts = {segment: {s["feature"]: s["lift"] or 1.0 for s in r["feature_stats"]}  # type: ignore[attr-defined, index, union-attr]
+             for segment, r in profiles.items()}
     result = dict(names)
     for name in set(names.values()):
         same = [sid for sid, n in names.items() if n == name]

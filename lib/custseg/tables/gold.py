@@ -117,8 +117,10 @@ CUSTOMER_SEGMENTS = register(TableSpec(
     columns=columns(
         ("customer_id", "string", "Resolved customer", False),
         ("as_of_date", "date", "Feature date the segments describe", False),
-        ("segment_id", "int", "ML segment (cluster) id", False),
+        ("segment_id", "int", "ML segment id, stable across runs while the segment's centre stays put", False),
         ("segment_name", "string", "Readable name derived from the segment profile", False),
+        ("parent_segment_id", "int", "Coarser segment holding it (Ward merge of segments); its smallest segment id", False),
+        ("parent_segment_name", "string", "Name of the parent segment", False),
         ("lifecycle_stage", "string", "Rule-based lifecycle stage", False),
         ("rfm_segment", "string", "Rule-based RFM segment", False),
         ("age_band", "string", "Demographic band", False),
@@ -132,13 +134,19 @@ SEGMENT_PROFILES = register(TableSpec(
     description="Per ML segment: size, share, key features against the whole base, and its name.",
     primary_key=("segment_id",),
     columns=columns(
-        ("segment_id", "int", "ML segment id", False),
+        ("segment_id", "int", "ML segment id, carried over from the previous run when the centres match", False),
         ("segment_name", "string", "Readable name", False),
+        ("cluster_index", "int", "The model's own cluster number (meaningful within this run only)", False),
+        ("parent_segment_id", "int", "Coarser segment holding it", False),
+        ("parent_segment_name", "string", "Name of the parent segment", False),
         ("customers", "bigint", "Customers in the segment", False),
         ("share", "double", "Share of all customers", False),
         ("dominant_lifecycle_stage", "string", "Most common lifecycle stage", False),
         ("feature_stats", "array<struct<feature:string,mean:double,median:double,base_mean:double,lift:double>>",
          "Per feature: segment mean and median (original units), base mean, lift = mean / base mean", False),
+        ("centroid", "map<string,double>", "Centre per model feature after log transform and imputation (matched across runs)", False),
+        ("matched_distance", "double", "Distance to the previous run's centre whose id it kept (null: new id)", True),
+        ("next_segment_id", "int", "First segment id never issued; ids are not reused", False),
         ("model_run_id", "string", "Run that fitted the model", False),
     ),
 ))
@@ -162,6 +170,8 @@ SEGMENTATION_RUNS = register(TableSpec(
         ("stability_ari_min", "double", "Chosen k: lowest of those indices", True),
         ("holdout_ari", "double", "Chosen k: adjusted Rand index on held-out customers, model without them vs full model", True),
         ("archetype_ari", "double", "Chosen k, generated data only: adjusted Rand index against the planted archetypes", True),
+        ("parent_segments", "int", "Chosen k: segments at the parent level", True),
+        ("parent_silhouette", "double", "Chosen k: silhouette of the parent level (null when it equals the segments)", True),
     ),
 ))
 
