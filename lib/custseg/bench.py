@@ -210,6 +210,12 @@ def resolve_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _stage_parts(metrics: dict[str, str]) -> str:
+    """The parts of a stage worth seeing beside its total (segment: the k search and validation)."""
+    parts = {"k_search_seconds": "k search", "validation_seconds": "validation"}
+    return ", ".join(f"{label} {metrics[key]} s" for key, label in parts.items() if key in metrics)
+
+
 def _count_raw_records(stages: list[dict[str, Any]]) -> None:
     """Generate writes raw files that only ingest counts: credit them to generate's output."""
     by_name = {s["stage"]: s for s in stages}
@@ -237,12 +243,13 @@ def write_report(report: dict[str, Any], output_dir: Path) -> Path:
 
 
 def markdown_table(reports: list[dict]) -> str:  # type: ignore[type-arg]
-    lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB | of which |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     for report in reports:
         for stage in report["stages"]:
             lines.append(
                 f"| {report['started']} | {report['scale']:,} | {stage['stage']} | {stage['seconds']} | {stage['ratio']} "
-                f"| {stage['rows_in']:,} | {stage['rows_out']:,} | {stage['rows_per_second'] or '-':,} | {stage['peak_rss_mb']:,} |"
+                f"| {stage['rows_in']:,} | {stage['rows_out']:,} | {stage['rows_per_second'] or '-':,} | {stage['peak_rss_mb']:,} "
+                f"| {_stage_parts(stage.get('metrics', {}))} |"
             )
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
@@ -34,7 +35,9 @@ def _segment(ctx: JobContext) -> None:
     try:
         results = evaluate_k_range(prepared, settings)
         best = choose(results)
+        started = time.perf_counter()
         checked = validate(prepared, settings, best.k, best.model) if settings.bootstrap_samples else None
+        validation_seconds = time.perf_counter() - started
         predicted = best.model.transform(prepared).persist(StorageLevel.MEMORY_AND_DISK)
         frames.append(predicted)
         recovered = _archetype_recovery(ctx, predicted)
@@ -54,7 +57,7 @@ def _segment(ctx: JobContext) -> None:
               r.eligible, r is best, components, explained,
               *((checked.stability_mean, checked.stability_min, checked.holdout_ari) if checked and r is best else (None,) * 3),
               recovered if r is best else None,
-              *((segments.parent_count, segments.parent_silhouette) if r is best else (None, None)))
+              *((segments.parent_count, segments.parent_silhouette) if r is best else (None, None)), r.seconds)
              for r in results], SEGMENTATION_RUNS.schema))
         model_path = join_path(ctx.config.models_dir, "segmentation", ctx.run_id)
         model.write().save(model_path)
@@ -64,7 +67,9 @@ def _segment(ctx: JobContext) -> None:
         kept = sum(1 for d in segments.carried.distances.values() if d is not None)
         ctx.metrics.update({"k": str(best.k), "silhouette": f"{best.silhouette:.4f}", "model_path": model_path,
                             "segments": json.dumps(sizes), "parent_segments": str(segments.parent_count),
-                            "segment_ids_carried_over": str(kept), "segment_ids_new": str(len(labels) - kept)})
+                            "segment_ids_carried_over": str(kept), "segment_ids_new": str(len(labels) - kept),
+                            "k_search_seconds": f"{sum(r.seconds for r in results):.1f}",
+                            "validation_seconds": f"{validation_seconds:.1f}"})
         if components is not None:
             ctx.metrics.update({"pca_components": str(components), "explained_variance": f"{explained:.4f}"})
         if recovered is not None:

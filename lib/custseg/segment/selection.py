@@ -4,6 +4,7 @@ the choices whose smallest segment is not below the minimum share."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from pyspark.ml import Model
@@ -26,6 +27,7 @@ class KResult:
     smallest_share: float
     eligible: bool
     model: Model
+    seconds: float   # fit, assignment and silhouette of this k
 
 
 def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KResult]:
@@ -35,6 +37,7 @@ def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KRe
     total = prepared.count()
     results = []
     for k in range(settings.k_min, settings.k_max + 1):
+        started = time.perf_counter()
         model = clusterer(settings, k).fit(prepared)
         predicted = model.transform(prepared)
         sizes = [row["count"] for row in predicted.groupBy(PREDICTION).count().collect()]  # at most k rows
@@ -42,7 +45,7 @@ def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KRe
         silhouette = evaluator.evaluate(predicted) if found > 1 else -1.0
         smallest = min(sizes) / total if total else 0.0
         results.append(KResult(k, found, silhouette, float(model.summary.trainingCost), smallest,
-                               found > 1 and smallest >= settings.min_segment_share, model))
+                               found > 1 and smallest >= settings.min_segment_share, model, time.perf_counter() - started))
         log.info("segment: k=%d found %d clusters, silhouette %.4f, smallest share %.3f", k, found, silhouette, smallest)
     return results
 

@@ -172,6 +172,7 @@ SEGMENTATION_RUNS = register(TableSpec(
         ("archetype_ari", "double", "Chosen k, generated data only: adjusted Rand index against the planted archetypes", True),
         ("parent_segments", "int", "Chosen k: segments at the parent level", True),
         ("parent_silhouette", "double", "Chosen k: silhouette of the parent level (null when it equals the segments)", True),
+        ("fit_seconds", "double", "Wall time to fit this k, assign the customers and compute the silhouette", False),
     ),
 ))
 
