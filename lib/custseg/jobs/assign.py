@@ -1,11 +1,12 @@
 """Job `assign`: segment new and changed customers with a saved model, without refitting.
 
 The model is the one behind the current segment_profiles, or the segment run named by
-``--model-run`` (segment.model_run). A customer is scored when it is new, when its customer_features row differs
-from the row its current segment was computed from, or when its segment came from another
-model; everyone else keeps their row untouched. Customers gone from customer_features leave
-customer_segments. The saved PipelineModel carries the preprocessing, the clusterer and the
-segment labels, so a customer scored here gets exactly the segment the segment run would give.
+``--model-run`` (segment.model_run). A customer is scored when it is new, when its
+customer_features row differs from the row its current segment was computed from, or when
+its segment came from another model; everyone else keeps their row untouched. Customers gone
+from customer_features leave customer_segments. The saved PipelineModel carries the
+preprocessing, the clusterer and the segment labels, so a customer scored here gets exactly
+the segment the segment run would give.
 """
 
 from __future__ import annotations

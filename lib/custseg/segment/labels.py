@@ -63,8 +63,10 @@ def label_segments(predicted: DataFrame, cluster_centres: list[Any], settings: S
     parent_cluster = parent_of(partition)
     parent_id = {cluster: min(stable[c] for group in partition if cluster in group for c in group) for cluster in sizes}
 
-    profiles = profile_segments(predicted, settings.features, run_id)
-    names = name_segments([r.asDict(recursive=True) for r in profiles.collect()], feature_settings)  # k rows
+    computed = profile_segments(predicted, settings.features, run_id)
+    rows = computed.collect()  # k rows, kept so the profile is aggregated once
+    profiles = predicted.sparkSession.createDataFrame(rows, computed.schema)
+    names = name_segments([r.asDict(recursive=True) for r in rows], feature_settings)
     parent_names = _parent_names(predicted, parent_cluster, names, settings, feature_settings, run_id)
     labels = {cluster: {"segment_id": stable[cluster], "segment_name": names[cluster],
                         "parent_segment_id": parent_id[cluster], "parent_segment_name": parent_names[parent_cluster[cluster]]}
