@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import SparkSession
 
 from custseg.segment.continuity import carry_segment_ids, centre_distance
 from custseg.segment.hierarchy import parent_candidates, parent_of, ward_levels
+from custseg.segment.labels import previous_centres
 
 SCALE = {"x": 1.0, "y": 2.0}
 
@@ -58,3 +60,12 @@ def test_parent_candidates_offer_two_to_five_groups_or_the_requested_count() -> 
     assert [len(p) for p in parent_candidates(levels, 3)] == [3]
     two = ward_levels({0: [0.0], 1: [5.0]}, {0: 1, 1: 1})
     assert parent_candidates(two, None) == [[frozenset({0}), frozenset({1})]]
+
+
+def test_profiles_without_centres_give_nothing_to_match_but_reserve_their_ids(spark: SparkSession) -> None:
+    old = spark.createDataFrame([(3, "Churned"), (1, "Regulars")], "segment_id int, segment_name string")
+    assert previous_centres(old) == ({}, 4)
+    assert previous_centres(None) == ({}, 0)
+    current = spark.createDataFrame([(0, {"x": 1.0}, 2), (1, {"x": 5.0}, 7)],
+                                    "segment_id int, centroid map<string,double>, next_segment_id int")
+    assert previous_centres(current) == ({0: {"x": 1.0}, 1: {"x": 5.0}}, 7)

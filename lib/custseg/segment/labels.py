@@ -38,6 +38,10 @@ def previous_centres(profiles: DataFrame | None) -> tuple[dict[int, Centre], int
     """Segment id -> centre, and the first id never issued, from the last segment_profiles."""
     if profiles is None:
         return {}, 0
+    if not {"centroid", "next_segment_id"} <= set(profiles.columns):
+        # Profiles written before centres were kept: nothing to match, but never reuse an id.
+        highest = profiles.agg(F.max("segment_id")).first()
+        return {}, (int(highest[0]) + 1) if highest and highest[0] is not None else 0
     rows = profiles.select("segment_id", "centroid", "next_segment_id").collect()  # one row per segment
     centres: dict[int, Centre] = {int(r.segment_id): dict(r.centroid or {}) for r in rows}
     return centres, max((int(r.next_segment_id) for r in rows), default=0)
