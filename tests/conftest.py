@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def base_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     root = tmp_path_factory.mktemp("custseg-root")
     return load_config(PROJECT / "conf", "local", [
-        f"storage.root={root}", "spark.shuffle_partitions=2", "spark.driver_memory=2g",
+        f"storage.root={root}", "spark.shuffle_partitions=2", "spark.driver_memory=3g",  # one session runs every job of the suite
         "storage.delta_engine=auto",
     ])
 
