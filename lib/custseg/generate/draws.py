@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -62,7 +63,7 @@ def normal(u1: Column, u2: Column) -> Column:
     return F.sqrt(-2.0 * F.log(F.greatest(u1, F.lit(1e-12)))) * F.cos(2 * math.pi * u2)
 
 
-def lookup(mapping: Mapping[str, str], key: Column) -> Column:
+def lookup(mapping: Mapping[Any, Any], key: Column) -> Column:
     """Value for ``key`` in a literal mapping, null when absent."""
     pairs = [F.lit(x) for kv in mapping.items() for x in kv]
     return F.try_element_at(F.create_map(*pairs), key)

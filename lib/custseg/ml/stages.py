@@ -27,6 +27,8 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from custseg.generate.draws import lookup
+
 MAX_CATEGORIES = 100_000  # fitted statistics live in a Param: bounded, or use hashing instead
 
 
@@ -165,8 +167,5 @@ class SegmentLabeler(HasInputCol, DefaultParamsReadable, DefaultParamsWritable, 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         labels = self.segment_labels()
         index = F.col(self.getInputCol()).cast("int")
-        columns = {}
-        for name in SEGMENT_LABELS:
-            mapping = F.create_map(*[F.lit(x) for cluster, label in sorted(labels.items()) for x in (cluster, label[name])])
-            columns[name] = F.element_at(mapping, index)
-        return dataset.withColumns(columns)
+        return dataset.withColumns({name: lookup({cluster: label[name] for cluster, label in labels.items()}, index)
+                                    for name in SEGMENT_LABELS})

@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from custseg.config.model import FeatureSettings, SegmentSettings
+from custseg.generate.draws import lookup
 from custseg.ml import SegmentLabeler
 from custseg.segment.continuity import Centre, IdCarryOver, carry_segment_ids
 from custseg.segment.hierarchy import Partition, parent_candidates, parent_of, ward_levels
@@ -90,8 +91,7 @@ def _parent_partition(predicted: DataFrame, cluster_centres: list[Any], sizes: d
                                     distanceMeasure="squaredEuclidean")
     scored = []
     for partition in candidates:
-        mapping = F.create_map(*[F.lit(x) for cluster, parent in sorted(parent_of(partition).items()) for x in (cluster, parent)])
-        silhouette = evaluator.evaluate(predicted.withColumn(PARENT, F.element_at(mapping, F.col(PREDICTION))))
+        silhouette = evaluator.evaluate(predicted.withColumn(PARENT, lookup(parent_of(partition), F.col(PREDICTION))))
         logging.getLogger(__name__).info("segment: %d parents, silhouette %.4f", len(partition), silhouette)
         scored.append((silhouette, -len(partition), partition))
     silhouette, _, best = max(scored, key=lambda item: (item[0], item[1]))
@@ -106,7 +106,6 @@ def _parent_names(predicted: DataFrame, parent_cluster: dict[int, int], names: d
         members.setdefault(parent, []).append(cluster)
     if all(len(m) == 1 for m in members.values()):
         return {parent: names[m[0]] for parent, m in members.items()}
-    mapping = F.create_map(*[F.lit(x) for cluster, parent in sorted(parent_cluster.items()) for x in (cluster, parent)])
-    grouped = predicted.withColumn(PARENT, F.element_at(mapping, F.col(PREDICTION)))
+    grouped = predicted.withColumn(PARENT, lookup(parent_cluster, F.col(PREDICTION)))
     rows: list[Row] = profile_segments(grouped, settings.features, run_id, by=PARENT).collect()  # one row per parent
     return name_segments([r.asDict(recursive=True) for r in rows], feature_settings, by=PARENT)
