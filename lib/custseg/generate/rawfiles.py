@@ -116,6 +116,11 @@ def publish(spark: SparkSession, staging: str, target: str) -> None:
         raise OSError(f"could not move {staging} to {target}")
 
 
+def exists(spark: SparkSession, path: str) -> bool:
+    fs, hadoop_path = _filesystem(spark, path)
+    return bool(fs.exists(hadoop_path))
+
+
 def remove(spark: SparkSession, path: str) -> None:
     fs, hadoop_path = _filesystem(spark, path)
     if fs.exists(hadoop_path):

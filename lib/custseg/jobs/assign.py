@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
+from custseg.generate.rawfiles import exists
 from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import CUSTOMER_SEGMENTS
@@ -33,10 +34,10 @@ def _assign(ctx: JobContext) -> None:
     current = ctx.read("customer_segments") if ctx.table_exists("customer_segments") else None
     run_id = ctx.config.segment.model_run or _latest_model_run(ctx)
     path = join_path(ctx.config.models_dir, "segmentation", run_id)
-    try:
-        model = PipelineModel.load(path)
-    except Exception as exc:  # Spark raises a bare Py4J/Analysis error for a missing folder
-        raise InputDataError(f"assign: no segmentation model of run {run_id!r} at {path}: {exc}") from exc
+    if not exists(ctx.spark, path):
+        raise InputDataError(f"assign: no segmentation model of run {run_id!r} at {path}; "
+                             "name a run listed in segmentation_runs, or run `custseg segment`")
+    model = PipelineModel.load(path)
 
     ids = features.select("customer_id")
     if current is None:
