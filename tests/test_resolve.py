@@ -99,6 +99,25 @@ def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -
         BlockingRule("x", "key", parts=["soundex:first_name|last_name", "prefix1:first_name|last_name"])
 
 
+def test_the_mailbox_key_meets_one_mailbox_name_at_two_providers(spark: SparkSession) -> None:
+    rows = [_person(1, "ann", "lee", "ann.lee77@mail.com"), _person(2, "anne", "lee", "annlee77@web.de"),
+            _person(3, "ann", "lee", "ann_lee-77@web.de"), _person(4, "ann", "lee", "ann.lee78@mail.com"),
+            _person(5, "ann", "lee", None)]
+    rule = BlockingRule("email_mailbox", "key", parts=["mailbox:email"])
+    settings = _settings(blocking=[rule])
+    identities = _identities(spark, rows)
+    node = {r.record_id: r.node for r in identities.collect()}
+    keys = all_block_keys(identities, settings)
+    assert sorted((r.block, r.node) for r in keys[rule.name].collect()) == sorted(
+        [("annlee77", node["r1"]), ("annlee77", node["r2"]), ("annlee77", node["r3"]), ("annlee78", node["r4"])])
+    pairs = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(keys, settings).collect()}
+    assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r3"), ("r2", "r3"))}
+    # The comparison speaks the same language: one mailbox name is its own level.
+    pair_frame = spark.createDataFrame([(node["r1"], node[other]) for other in ("r2", "r4")], "node_l bigint, node_r bigint")
+    levels = {r.record_id_r: r.lvl_email for r in compare(pair_frame, identities, ROLES).collect()}
+    assert levels == {"r2": LEVELS["email"].index("same_mailbox_name"), "r4": LEVELS["email"].index("different")}
+
+
 def test_link_mode_only_pairs_records_of_different_sources(spark: SparkSession) -> None:
     rows = [_person(1, "a", "b", "x@y.com", "crm"), _person(2, "c", "d", "x@y.com", "crm"), _person(3, "e", "f", "x@y.com", "web")]
     settings = _settings(mode="link", blocking=[BlockingRule("email", "exact", ["email"])])

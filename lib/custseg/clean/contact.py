@@ -48,6 +48,12 @@ def email_key(email: Column) -> Column:
     return let(email, key)
 
 
+def mailbox_name(email: Column) -> Column:
+    """The part of an email before '@' without '.', '_' or '-': people keep one name across
+    providers and spell it with or without separators (ann.lee77@a.com, annlee77@b.org)."""
+    return F.regexp_replace(F.substring_index(email, "@", 1), "[._-]", "")
+
+
 @pandas_udf(StringType())  # type: ignore[call-overload]  # a type object: no SparkContext needed at import
 def _e164(numbers: pd.Series, regions: pd.Series) -> pd.Series:
     import phonenumbers

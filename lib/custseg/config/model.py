@@ -97,7 +97,7 @@ class CleanSettings:
 SURVIVORSHIP_RULES = ("most_recent", "most_frequent", "source_priority", "longest")
 IDENTITY_ROLES = ("first_name", "last_name", "full_name", "birth_date", "email", "phone", "national_id",
                   "street", "postcode", "city", "country")
-KEY_PARTS = ("value", "soundex", "prefix1", "prefix3", "year")
+KEY_PARTS = ("value", "soundex", "prefix1", "prefix3", "year", "mailbox")
 
 
 @dataclass(frozen=True)

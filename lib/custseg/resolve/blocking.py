@@ -1,9 +1,10 @@
 """Blocking: candidate pairs as the union of several rules, without quadratic blow-up.
 
 - exact: records sharing the values of the given fields;
-- key: records sharing a derived key ('soundex:last_name' + 'value:postcode', ...); a part
-  may list alternatives ('soundex:first_name|last_name'): a record then has one key per
-  alternative, so a pair whose first and last names were swapped still meets;
+- key: records sharing a derived key ('soundex:last_name' + 'value:postcode', or
+  'mailbox:email', the name before an email's '@'); a part may list alternatives
+  ('soundex:first_name|last_name'): a record then has one key per alternative, so a pair
+  whose first and last names were swapped still meets;
 - minhash: character shingles of the fields, hashed by Spark ML's MinHashLSH into bands x rows
   signatures; records share a block when all `rows` hashes of one band agree. Only records
   holding every field of the rule take part. Spark's own
@@ -24,6 +25,7 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from custseg.clean.contact import mailbox_name
 from custseg.config.model import BlockingRule, ResolveSettings
 from custseg.errors import CustsegError
 
@@ -71,6 +73,8 @@ def _key_part(part: str) -> Column:
         return F.substring(value, 1, 3)
     if transform == "year":
         return F.year(value).cast("string")
+    if transform == "mailbox":
+        return mailbox_name(value.cast("string"))
     return value.cast("string")
 
 

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
+from custseg.clean.contact import mailbox_name
 from custseg.reference.nicknames import name_groups
 
 LEVELS: dict[str, list[str]] = {
@@ -116,7 +117,7 @@ def _levels(roles: Sequence[str]) -> dict[str, Column]:
         .when(F.levenshtein(dob_l, dob_r) <= 1, 3)
         .when(F.abs(F.datediff(left("birth_date"), right("birth_date"))) <= 366, 4).otherwise(5),
         "email": F.when(null("email"), 0).when(left("email") == right("email"), 1)
-        .when(F.substring_index(left("email"), "@", 1) == F.substring_index(right("email"), "@", 1), 2).otherwise(3),
+        .when(mailbox_name(left("email")) == mailbox_name(right("email")), 2).otherwise(3),
         "phone": F.when(null("phone"), 0).when(left("phone") == right("phone"), 1)
         .when(F.right(left("phone"), F.lit(7)) == F.right(right("phone"), F.lit(7)), 2).otherwise(3),
         "national_id": F.when(null("national_id"), 0).when(left("national_id") == right("national_id"), 1)
