@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -64,9 +65,8 @@ def _resolve(ctx: JobContext) -> None:
     else:
         result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
     members = identities.select("node", "source", "record_id").join(result.clusters, "node", "inner")
-    previous_ids = previous_crosswalk.select("source", "record_id", "customer_id", "id_issued_at") if previous_crosswalk else None
-    assigned = assign_ids(members, previous_ids, dt.datetime.now(dt.UTC)).persist(StorageLevel.MEMORY_AND_DISK)
-    _write(ctx, result, identities, roles, members, assigned, previous_ids, frame, source_name)
+    ids = _carry_ids(members, previous_crosswalk, result.recomputed)
+    _write(ctx, result, identities, roles, ids, frame, source_name)
     metrics = _metrics(ctx, result, identities, records, labels)
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
@@ -75,16 +75,54 @@ def _resolve(ctx: JobContext) -> None:
     ctx.metrics["customers"] = str(ctx.rows_out["customer_master"])
 
 
-def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], members: DataFrame, assigned: DataFrame,  # type: ignore[no-untyped-def]
-           previous_ids: DataFrame | None, frame: DataFrame, source_name: str) -> None:
+@dataclass
+class CarriedIds:
+    """Customer ids of this run. Only the clusters built this run (all of them in a full run)
+    are matched against the previous crosswalk; an incremental run keeps the rows of every
+    cluster it left as it was."""
+
+    rebuilt: DataFrame            # node, source, record_id, component, weakest_link of the clusters built
+    previous: DataFrame | None    # source, record_id, customer_id, id_issued_at: their records' previous ids
+    assigned: DataFrame           # component, customer_id, id_issued_at of the clusters built
+    kept: DataFrame | None        # previous crosswalk rows of the clusters left as they were
+
+    def all_ids(self) -> DataFrame:
+        if self.kept is None:
+            return self.assigned
+        return self.assigned.unionByName(
+            self.kept.select(F.col("cluster_node").alias("component"), "customer_id", "id_issued_at").distinct())
+
+
+def _carry_ids(members: DataFrame, previous_crosswalk: DataFrame | None, recomputed: DataFrame | None) -> CarriedIds:
+    now = dt.datetime.now(dt.UTC)
+    if previous_crosswalk is None:
+        return CarriedIds(members, None, assign_ids(members, None, now).persist(StorageLevel.MEMORY_AND_DISK), None)
+    issued = previous_crosswalk.select("source", "record_id", "customer_id", "id_issued_at")
+    if recomputed is None:
+        return CarriedIds(members, issued, assign_ids(members, issued, now).persist(StorageLevel.MEMORY_AND_DISK), None)
+    # A cluster left as it was holds the same records, label, pairs and id as before; every
+    # id that moves lives in the recomputed clusters, whose records are all revisited here.
+    was_recomputed = recomputed.select(F.col("component").alias("cluster_node"))
+    kept = previous_crosswalk.join(was_recomputed, "cluster_node", "left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+    rebuilt = members.join(kept.select("source", "record_id"), ["source", "record_id"], "left_anti")
+    previous = previous_crosswalk.join(was_recomputed, "cluster_node", "left_semi").select(*issued.columns)
+    assigned = assign_ids(rebuilt, previous, now, issued=issued).persist(StorageLevel.MEMORY_AND_DISK)
+    return CarriedIds(rebuilt, previous, assigned, kept)
+
+
+def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids: CarriedIds,  # type: ignore[no-untyped-def]
+           frame: DataFrame, source_name: str) -> None:
     settings = ctx.config.resolve
     ctx.write("match_pairs", match_pair_rows(result.scored))
     ctx.write("review_queue", review_rows(result.scored, identities, roles))
-    crosswalk = ctx.write("identity_crosswalk", crosswalk_rows(members, result.scored, assigned))
+    crosswalk = crosswalk_rows(ids.rebuilt, result.scored, ids.assigned)
+    if ids.kept is not None:
+        crosswalk = crosswalk.unionByName(ids.kept.select(*crosswalk.columns))
+    crosswalk = ctx.write("identity_crosswalk", crosswalk)
     ctx.write("customer_master", golden_from_input(frame, settings, crosswalk, source_name))
-    changes = ctx.write("identity_changes", identity_changes(members, previous_ids, assigned, ctx.run_id))
+    changes = ctx.write("identity_changes", identity_changes(ids.rebuilt, ids.previous, ids.assigned, ctx.run_id))
     previous_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
-    ctx.write("customer_id_map", id_map(previous_map, changes, assigned, ctx.run_id))
+    ctx.write("customer_id_map", id_map(previous_map, changes, ids.all_ids(), ctx.run_id))
     ctx.write("resolution_identities", identities.select("node", "source", "record_id", *ROLES, "content_hash"))
     ctx.write("resolution_block_keys", result.keys)
     if result.diagnostics:

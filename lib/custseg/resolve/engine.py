@@ -55,6 +55,9 @@ class Resolution:
     candidates: DataFrame       # node_l, node_r
     model: FellegiSunterModel
     keys: DataFrame             # rule, block, node, source (state for incremental runs)
+    # Incremental runs: the previous clusters (component) that were recomputed; every other
+    # cluster is exactly as before. None: all clusters are new.
+    recomputed: DataFrame | None = None
 
 
 def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:
@@ -76,7 +79,9 @@ def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
     if model is None:
         model = train(compared, identities, comparisons_for(roles), settings)
     scored = score(compared, model, settings, labels).persist(StorageLevel.MEMORY_AND_DISK)
-    clusters = cluster(identities.select("node"), scored, settings)
+    # Every output table reads the clusters: computed once, and cut from the lineage above (a
+    # persisted frame would carry the plans of every cached frame into each later query).
+    clusters = cluster(identities.select("node"), scored, settings).checkpoint(eager=True)
     return Resolution(scored, clusters, diagnostics, candidates, model, keys_rows(keys))
 
 

@@ -76,10 +76,11 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
         .filter(F.col("decision") != F.col("before"))
     involved = touched.unionByName(flipped.select(F.col("node_l").alias("node"))).unionByName(flipped.select(F.col("node_r").alias("node"))) \
         .unionByName(extra.select(F.col("node_l").alias("node"))).unionByName(extra.select(F.col("node_r").alias("node")))
-    clusters = _update_clusters(identities, scored, previous.clusters, involved, delta, settings)
+    # Every output table reads the clusters: computed once, not once per table.
+    clusters, recomputed = _update_clusters(identities, scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
-    return Resolution(scored, clusters, [], candidates, model, keys), counts
+    return Resolution(scored, clusters, [], candidates, model, keys, recomputed), counts
 
 
 def _pairs_with(keys: DataFrame, touched: DataFrame, settings: ResolveSettings) -> DataFrame:
@@ -107,15 +108,19 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, settings: ResolveSettings) 
 
 
 def _update_clusters(identities: DataFrame, scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
-                     settings: ResolveSettings) -> DataFrame:
-    """Recompute the clusters holding an involved, changed or deleted record; keep the rest."""
+                     settings: ResolveSettings) -> tuple[DataFrame, DataFrame]:
+    """Recompute the clusters holding an involved, changed or deleted record; keep the rest.
+    Returns the clusters and the previous components that were recomputed."""
     involved = involved.unionByName(delta.select("node")).distinct()
-    affected_components = previous.join(involved, "node", "left_semi").select("component").distinct()
+    affected_components = previous.join(involved, "node", "left_semi").select("component").distinct().checkpoint(eager=True)
     affected = previous.join(affected_components, "component", "left_semi").select("node") \
         .unionByName(delta.filter(F.col("state") == "new").select("node")).distinct() \
         .join(identities.select("node"), "node", "left_semi")
     inside = scored.join(affected.withColumnRenamed("node", "node_l"), "node_l", "left_semi") \
         .join(affected.withColumnRenamed("node", "node_r"), "node_r", "left_semi")
-    recomputed = cluster(affected, inside, settings)
+    rebuilt = cluster(affected, inside, settings)
     unchanged = previous.join(affected_components, "component", "left_anti").join(identities.select("node"), "node", "left_semi")
-    return unchanged.select("node", "component", "weakest_link").unionByName(recomputed.select("node", "component", "weakest_link"))
+    clusters = unchanged.select("node", "component", "weakest_link").unionByName(rebuilt.select("node", "component", "weakest_link"))
+    # Every output table reads the clusters: computed once, and cut from the long lineage
+    # above (a persisted frame would carry that plan into every later query).
+    return clusters.checkpoint(eager=True), affected_components

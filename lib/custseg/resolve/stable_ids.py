@@ -21,9 +21,10 @@ def new_id(component: Column) -> Column:
     return F.concat(F.lit("CUST-"), F.lower(F.hex(component)))
 
 
-def assign_ids(members: DataFrame, previous: DataFrame | None, issued_at: dt.datetime) -> DataFrame:
+def assign_ids(members: DataFrame, previous: DataFrame | None, issued_at: dt.datetime, issued: DataFrame | None = None) -> DataFrame:
     """(component, customer_id, id_issued_at) for every component of ``members``
-    (node, source, record_id, component); ``previous``: the last crosswalk."""
+    (node, source, record_id, component); ``previous``: the last crosswalk (or the part of it
+    whose records are in ``members``); ``issued``: every id issued before (default: previous's)."""
     components = members.select("component").distinct()
     now = F.lit(issued_at).cast("timestamp")
     if previous is None:
@@ -32,7 +33,7 @@ def assign_ids(members: DataFrame, previous: DataFrame | None, issued_at: dt.dat
     kept = homes.groupBy("component").agg(F.min(F.struct("id_issued_at", "old_id")).alias("oldest")).select(
         "component", F.col("oldest.old_id").alias("kept_id"), F.col("oldest.id_issued_at").alias("kept_issued_at"))
     minted = new_id(F.col("component"))
-    taken = previous.select(F.col("customer_id").alias("taken")).distinct()
+    taken = (issued if issued is not None else previous).select(F.col("customer_id").alias("taken")).distinct()
     assigned = components.join(kept, "component", "left").join(taken, minted == F.col("taken"), "left")
     # A minted id equal to an id issued before (its records since moved) gets a run-specific one.
     fresh = F.when(F.col("taken").isNull(), minted).otherwise(
