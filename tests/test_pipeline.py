@@ -80,6 +80,9 @@ def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeli
     assert 3 <= segments[1] <= 6 and profiles[1] == segments[1]
     assert profiles[0] == pytest.approx(1.0)
     assert int(results[-2].metrics["k"]) == segments[1]
+    # Generated data: the planted archetypes are scored as a grouping of their own.
+    assert -1 <= float(results[-2].metrics["archetype_ari"]) <= 1
+    assert -1 <= float(results[-2].metrics["archetype_silhouette"]) <= 1
 
 
 def test_summary_reports_stages_accounting_segments_and_tables(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]

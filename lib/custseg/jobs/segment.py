@@ -7,17 +7,19 @@ import time
 
 from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import PCAModel
+from pyspark.ml.feature import PCAModel, StringIndexer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.config import Config
+from custseg.config.model import SegmentSettings
 from custseg.config.resolved import join_path
 from custseg.generate.rawfiles import remove
 from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, preprocessing
 from custseg.segment.labels import LabelledSegments, label_segments
+from custseg.segment.selection import silhouette_evaluator
 from custseg.segment.validation import adjusted_rand_index, planted_archetypes, validate
 from custseg.tables.gold import SEGMENTATION_RUNS
 
@@ -40,7 +42,7 @@ def _segment(ctx: JobContext) -> None:
         validation_seconds = time.perf_counter() - started
         predicted = best.model.transform(prepared).persist(StorageLevel.MEMORY_AND_DISK)
         frames.append(predicted)
-        recovered = _archetype_recovery(ctx, predicted)
+        recovered, planted_silhouette = _archetype_recovery(ctx, predicted, settings)
         components, explained = _pca_summary(prep_model)
         previous = ctx.read("segment_profiles") if ctx.table_exists("segment_profiles") else None
         centres = best.model.clusterCenters()  # type: ignore[attr-defined]  # k-means and bisecting k-means models
@@ -74,6 +76,8 @@ def _segment(ctx: JobContext) -> None:
             ctx.metrics.update({"pca_components": str(components), "explained_variance": f"{explained:.4f}"})
         if recovered is not None:
             ctx.metrics["archetype_ari"] = f"{recovered:.4f}"
+        if planted_silhouette is not None:
+            ctx.metrics["archetype_silhouette"] = f"{planted_silhouette:.4f}"
         if checked:
             ctx.metrics.update({"stability_ari_mean": f"{checked.stability_mean:.4f}",
                                 "stability_ari_min": f"{checked.stability_min:.4f}", "holdout_ari": f"{checked.holdout_ari:.4f}"})
@@ -102,9 +106,14 @@ def _pca_summary(prep_model: PipelineModel) -> tuple[int | None, float | None]:
     return None, None
 
 
-def _archetype_recovery(ctx: JobContext, predicted: DataFrame) -> float | None:
-    """On generated data, how well the segments recover the planted archetypes (ARI)."""
+def _archetype_recovery(ctx: JobContext, predicted: DataFrame, settings: SegmentSettings) -> tuple[float | None, float | None]:
+    """On generated data, how well the segments recover the planted archetypes (ARI), and the
+    silhouette the planted grouping itself has in the model's space: when it is below the
+    chosen k's, choosing k by silhouette cannot land on the archetypes."""
     if not all(ctx.table_exists(t) for t in ("truth_records", "truth_persons", "identity_crosswalk")):
-        return None
+        return None, None
     planted = planted_archetypes(ctx.read("identity_crosswalk"), ctx.read("truth_records"), ctx.read("truth_persons"))
-    return adjusted_rand_index(predicted.select("customer_id", PREDICTION).join(planted, "customer_id"), PREDICTION, "archetype")
+    joined = predicted.join(planted, "customer_id")
+    indexed = StringIndexer(inputCol="archetype", outputCol="archetype_index").fit(joined).transform(joined)
+    silhouette = silhouette_evaluator(settings, "archetype_index").evaluate(indexed)
+    return adjusted_rand_index(joined.select("customer_id", PREDICTION, "archetype"), PREDICTION, "archetype"), silhouette

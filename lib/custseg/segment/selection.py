@@ -30,10 +30,15 @@ class KResult:
     seconds: float   # fit, assignment and silhouette of this k
 
 
+def silhouette_evaluator(settings: SegmentSettings, prediction: str) -> ClusteringEvaluator:
+    """Silhouette of the grouping in column ``prediction`` over the model's input vector."""
+    return ClusteringEvaluator(featuresCol=model_input(settings), predictionCol=prediction, metricName="silhouette",
+                               distanceMeasure="squaredEuclidean")
+
+
 def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KResult]:
     """Fit and score each k in [k_min, k_max] on ``prepared`` (which holds the scaled vector)."""
-    evaluator = ClusteringEvaluator(featuresCol=model_input(settings), predictionCol=PREDICTION, metricName="silhouette",
-                                    distanceMeasure="squaredEuclidean")
+    evaluator = silhouette_evaluator(settings, PREDICTION)
     total = prepared.count()
     results = []
     for k in range(settings.k_min, settings.k_max + 1):
