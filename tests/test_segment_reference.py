@@ -12,12 +12,13 @@ from pyspark.ml.linalg import Vectors
 from pyspark.sql import DataFrame, SparkSession
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.decomposition import PCA as SkPCA
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from custseg.config.model import SegmentSettings
 from custseg.ml import VariancePCA, components_for_share
 from custseg.segment import PREDICTION, preprocessing
-from custseg.segment.pipeline import clusterer
+from custseg.segment.pipeline import SCALED, clusterer
+from custseg.segment.selection import grouping_silhouette
 from custseg.segment.validation import adjusted_rand_index, validate
 
 
@@ -133,3 +134,20 @@ def test_a_real_structure_is_stable_under_resampling_and_holdout(spark: SparkSes
     checked = validate(prepared, settings, 5, model)
     assert len(checked.bootstrap_ari) == 3
     assert checked.stability_min >= 0.95 and checked.holdout_ari >= 0.95
+
+
+def test_the_silhouette_of_a_named_grouping_equals_scikit_learn(spark: SparkSession) -> None:
+    points, labels = _blobs(11, per_blob=40, layout=SQUARE)
+    rng = np.random.default_rng(2)
+    mixed = np.where(rng.random(len(labels)) < 0.25, rng.integers(0, 4, size=len(labels)), labels)
+    names = np.array(["champion", "churned", "new", "regular"])
+    frame = _customers(spark, points, labels)
+    named = spark.createDataFrame([(f"c{i}", str(names[g])) for i, g in enumerate(mixed)], "customer_id string, grouping string")
+    settings = SegmentSettings(features=["x", "y", "z"], pca_variance_share=None)
+    prepared = preprocessing(settings).fit(frame).transform(frame).join(named, "customer_id")
+    rows = sorted(prepared.select("customer_id", SCALED, "grouping").collect(), key=lambda r: int(r.customer_id[1:]))
+    vectors = np.array([r[SCALED].toArray() for r in rows])
+    groups = np.array([r.grouping for r in rows])
+    ours = grouping_silhouette(prepared, settings, "grouping")
+    assert ours == pytest.approx(silhouette_score(vectors, groups, metric="sqeuclidean"), abs=1e-9)
+    assert ours < grouping_silhouette(prepared, settings, "blob")   # a muddled grouping scores below the true one

@@ -7,7 +7,7 @@ import time
 
 from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import PCAModel, StringIndexer
+from pyspark.ml.feature import PCAModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -19,7 +19,7 @@ from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, preprocessing
 from custseg.segment.labels import LabelledSegments, label_segments
-from custseg.segment.selection import silhouette_evaluator
+from custseg.segment.selection import grouping_silhouette
 from custseg.segment.validation import adjusted_rand_index, planted_archetypes, validate
 from custseg.tables.gold import SEGMENTATION_RUNS
 
@@ -114,6 +114,4 @@ def _archetype_recovery(ctx: JobContext, predicted: DataFrame, settings: Segment
         return None, None
     planted = planted_archetypes(ctx.read("identity_crosswalk"), ctx.read("truth_records"), ctx.read("truth_persons"))
     joined = predicted.join(planted, "customer_id")
-    indexed = StringIndexer(inputCol="archetype", outputCol="archetype_index").fit(joined).transform(joined)
-    silhouette = silhouette_evaluator(settings, "archetype_index").evaluate(indexed)
-    return adjusted_rand_index(joined.select("customer_id", PREDICTION, "archetype"), PREDICTION, "archetype"), silhouette
+    return adjusted_rand_index(joined, PREDICTION, "archetype"), grouping_silhouette(joined, settings, "archetype")

@@ -76,7 +76,6 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
         .filter(F.col("decision") != F.col("before"))
     involved = touched.unionByName(flipped.select(F.col("node_l").alias("node"))).unionByName(flipped.select(F.col("node_r").alias("node"))) \
         .unionByName(extra.select(F.col("node_l").alias("node"))).unionByName(extra.select(F.col("node_r").alias("node")))
-    # Every output table reads the clusters: computed once, not once per table.
     clusters, recomputed = _update_clusters(identities, scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")

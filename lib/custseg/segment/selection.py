@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pyspark.ml import Model
 from pyspark.ml.evaluation import ClusteringEvaluator
+from pyspark.ml.feature import StringIndexer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -34,6 +35,13 @@ def silhouette_evaluator(settings: SegmentSettings, prediction: str) -> Clusteri
     """Silhouette of the grouping in column ``prediction`` over the model's input vector."""
     return ClusteringEvaluator(featuresCol=model_input(settings), predictionCol=prediction, metricName="silhouette",
                                distanceMeasure="squaredEuclidean")
+
+
+def grouping_silhouette(prepared: DataFrame, settings: SegmentSettings, group: str) -> float:
+    """Silhouette of any labelled grouping (a string or number column ``group``) of the
+    prepared customers, in the space and by the measure the k search uses."""
+    indexed = StringIndexer(inputCol=group, outputCol="group_index", stringOrderType="alphabetAsc").fit(prepared).transform(prepared)
+    return float(silhouette_evaluator(settings, "group_index").evaluate(indexed))
 
 
 def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KResult]:
