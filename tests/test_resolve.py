@@ -18,9 +18,10 @@ from custseg.config import Config
 from custseg.config.model import BlockingRule, ResolveInput, ResolveSettings
 from custseg.errors import CustsegError, InputDataError
 from custseg.jobs import resolve as resolve_job
-from custseg.resolve.blocking import all_block_keys, block_caps, candidate_pairs, diagnose, enforce_budget
+from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget
 from custseg.resolve.comparisons import LEVELS, compare
 from custseg.resolve.evaluation import evaluate
+from custseg.resolve.identities import prepare_identities, reuse_identities
 from custseg.resolve.model import FellegiSunterModel, estimate_m, estimate_prior
 from custseg.runtime import table_store
 
@@ -44,6 +45,11 @@ def _settings(**overrides: object) -> ResolveSettings:
     return ResolveSettings(**values)  # type: ignore[arg-type]
 
 
+def _pairs(identities, settings: ResolveSettings, keys=None):  # type: ignore[no-untyped-def]
+    """Candidate pairs as the resolve job finds them, from given or freshly computed block keys."""
+    return candidate_pairs(keys or all_block_keys(identities, settings), identities, settings)
+
+
 def _person(i: int, first: str, last: str, email: str | None, source: str = "crm") -> tuple:  # type: ignore[type-arg]
     return (source, f"r{i}", first, last, None, email, None, None, None, None, None, None)
 
@@ -53,7 +59,7 @@ def test_minhash_bands_find_similar_names_and_skip_dissimilar_ones(spark: SparkS
             _person(3, "maria", "gonzalez", None), _person(4, "jonathan", "smithson", "a@x.com"),
             _person(5, "xavier", "quimby", "a@x.com")]
     identities = _identities(spark, rows)
-    pairs = {(r.node_l, r.node_r): r.blocked_by for r in candidate_pairs(all_block_keys(identities, _settings()), _settings()).collect()}
+    pairs = {(r.node_l, r.node_r): r.blocked_by for r in _pairs(identities, _settings()).collect()}
     node = {r.record_id: r.node for r in identities.collect()}
 
     def key(a: str, b: str) -> tuple[int, int]:
@@ -69,13 +75,42 @@ def test_oversized_blocks_are_skipped_and_the_budget_stops_early(spark: SparkSes
     rows = [_person(i, f"n{i}", f"m{i}", "shared@x.com") for i in range(12)] + [_person(99, "a", "b", "solo@x.com"),
                                                                                  _person(98, "c", "d", "solo@x.com")]
     settings = _settings(blocking=[BlockingRule("email", "exact", ["email"])], max_bucket_size=10)
-    keys = all_block_keys(_identities(spark, rows), settings)
-    (report,) = diagnose(keys, block_caps(settings))
-    assert (report.blocks, report.estimated_pairs, report.skipped_blocks, report.skipped_pairs) == (1, 1, 1, 66)
+    identities = _identities(spark, rows)
+    keys = all_block_keys(identities, settings)
+    (report,) = diagnose(keys, settings)
+    assert (report.blocks, report.estimated_pairs, report.windowed_blocks, report.skipped_blocks, report.skipped_pairs) == (1, 1, 0, 1, 66)
     assert report.largest[0] == ("shared@x.com", 12)
-    assert candidate_pairs(keys, settings).count() == 1
+    assert _pairs(identities, settings, keys).count() == 1
     with pytest.raises(CustsegError, match=r"about 1 candidate pairs, over resolve.pair_budget \(0\)"):
         enforce_budget([dataclasses.replace(report)], 0)
+
+
+def test_a_block_over_its_window_pairs_each_record_with_its_next_neighbours_only(spark: SparkSession) -> None:
+    # Twelve records share an email, in shuffled order; sorted by surname they are m00..m11.
+    order = [7, 2, 11, 0, 5, 9, 1, 4, 10, 3, 8, 6]
+    rows = [_person(i, "ann", f"m{i:02d}", "shared@x.com") for i in order] + [_person(90, "bo", "solo", "solo@x.com"),
+                                                                             _person(91, "bo", "solo", "solo@x.com")]
+    identities = _identities(spark, rows)
+    node = {r.record_id: r.node for r in identities.collect()}
+    settings = _settings(blocking=[BlockingRule("email", "exact", ["email"], window=3)], block_window=10)
+    keys = all_block_keys(identities, settings)
+    (report,) = diagnose(keys, settings)
+    # 2 x 12 - 3 = 21 neighbour pairs in the windowed block, and the small block's one pair.
+    assert (report.blocks, report.estimated_pairs, report.windowed_blocks, report.skipped_blocks) == (2, 22, 1, 0)
+    pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
+    neighbours = {frozenset((node[f"r{i}"], node[f"r{j}"])) for i in range(12) for j in (i + 1, i + 2) if j < 12}
+    assert pairs == neighbours | {frozenset((node["r90"], node["r91"]))}
+    # Ties in the sort order fall back to the record's node, so the result does not depend on input order.
+    tied = _identities(spark, [_person(i, "ann", "lee", "shared@x.com") for i in range(6)])
+    first = {(r.node_l, r.node_r) for r in _pairs(tied, settings).collect()}
+    again = {(r.node_l, r.node_r) for r in _pairs(tied.orderBy(F.desc("node")).repartition(3), settings).collect()}
+    assert first == again and len(first) == 2 * 6 - 3
+    # Only pairs holding a touched record, when asked (the incremental run's question).
+    touched = spark.createDataFrame([(node["r0"],)], "node bigint")
+    only = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(keys, identities, settings, touched).collect()}
+    assert only == {p for p in neighbours if node["r0"] in p}
+    with pytest.raises(ValueError, match="window must be >= 2"):
+        BlockingRule("x", "exact", ["email"], window=1)
 
 
 def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:
@@ -93,7 +128,7 @@ def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -
     assert blocks == sorted([("1971-02-03 I526", node["r1"]), ("1971-02-03 G436", node["r1"]), ("1971-02-03 G436", node["r2"]),
                              ("1971-02-03 I526", node["r2"]), ("1971-02-04 I526", node["r3"]), ("1971-02-04 G436", node["r3"]),
                              ("1971-02-03 I526", node["r4"])])
-    pairs = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(keys, settings).collect()}
+    pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
     assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r4"), ("r2", "r4"))}
     with pytest.raises(ValueError, match="only one part may list alternative roles"):
         BlockingRule("x", "key", parts=["soundex:first_name|last_name", "prefix1:first_name|last_name"])
@@ -110,7 +145,7 @@ def test_the_mailbox_key_meets_one_mailbox_name_at_two_providers(spark: SparkSes
     keys = all_block_keys(identities, settings)
     assert sorted((r.block, r.node) for r in keys[rule.name].collect()) == sorted(
         [("annlee77", node["r1"]), ("annlee77", node["r2"]), ("annlee77", node["r3"]), ("annlee78", node["r4"])])
-    pairs = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(keys, settings).collect()}
+    pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
     assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r3"), ("r2", "r3"))}
     # The comparison speaks the same language: one mailbox name is its own level.
     pair_frame = spark.createDataFrame([(node["r1"], node[other]) for other in ("r2", "r4")], "node_l bigint, node_r bigint")
@@ -118,10 +153,32 @@ def test_the_mailbox_key_meets_one_mailbox_name_at_two_providers(spark: SparkSes
     assert levels == {"r2": LEVELS["email"].index("same_mailbox_name"), "r4": LEVELS["email"].index("different")}
 
 
+def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: SparkSession) -> None:
+    settings = _settings(columns={"record_id": "id", "first_name": "given", "last_name": "family", "phone": "tel", "country": "cc"},
+                         blocking=[BlockingRule("names", "exact", ["first_name", "last_name"])])
+    schema = "id string, given string, family string, tel string, cc string"
+    before = spark.createDataFrame([("1", "Ann", "Lee", "020 7946 0001", "GB"), ("2", "Bo", "Ek", "030 1234567", "DE"),
+                                    ("3", "Cy", "Ng", None, "GB")], schema)
+    after = spark.createDataFrame([("1", "Ann", "Lee", "020 7946 0001", "GB"), ("2", "Bo", "Ek", "030 7654321", "DE"),
+                                   ("4", "Di", "Ro", "+44 20 7946 0004", "GB"), (None, "No", "Id", None, "GB")], schema)
+    # A mark on the stored state: a reused record keeps it, a standardized one cannot have it.
+    stored = prepare_identities(before, settings, "crm", "GB").withColumn("city", F.lit("stored"))
+    identities, input_records, standardized = reuse_identities(after, stored, settings, "crm", "GB")
+    reused = {r.record_id: r.asDict() for r in identities.collect()}
+    assert (input_records, standardized) == (3, 2)
+    assert {k: v["city"] for k, v in reused.items()} == {"1": "stored", "2": None, "4": None}   # 3 deleted, no-id row dropped
+    expected = {r.record_id: r.asDict() for r in prepare_identities(after, settings, "crm", "GB").collect()}
+    assert {k: {**v, "city": None} for k, v in reused.items()} == expected
+    assert reused["2"]["phone"] == "+49307654321" and reused["2"]["content_hash"] != stored.filter("record_id = '2'").first().content_hash
+    # Other settings that shape the matching form (here the default region): nothing is reused.
+    elsewhere = reuse_identities(after, stored, settings, "crm", "DE")[0].collect()
+    assert {r.record_id for r in elsewhere} == {"1", "2", "4"} and all(r.city is None for r in elsewhere)
+
+
 def test_link_mode_only_pairs_records_of_different_sources(spark: SparkSession) -> None:
     rows = [_person(1, "a", "b", "x@y.com", "crm"), _person(2, "c", "d", "x@y.com", "crm"), _person(3, "e", "f", "x@y.com", "web")]
     settings = _settings(mode="link", blocking=[BlockingRule("email", "exact", ["email"])])
-    assert candidate_pairs(all_block_keys(_identities(spark, rows), settings), settings).count() == 2
+    assert _pairs(_identities(spark, rows), settings).count() == 2
 
 
 def test_comparison_levels(spark: SparkSession) -> None:

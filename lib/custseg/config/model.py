@@ -128,6 +128,7 @@ class BlockingRule:
     bands: int = 20        # minhash: bands OR-ed ...
     rows: int = 4          # ... each the AND of this many hashes
     max_block_size: int | None = None   # this rule's block cap (default: resolve.max_bucket_size)
+    window: int | None = None           # this rule's block window (default: resolve.block_window)
 
     def __post_init__(self) -> None:
         if self.type in ("exact", "minhash") and not self.fields:
@@ -146,6 +147,8 @@ class BlockingRule:
                 raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; roles: {', '.join(IDENTITY_ROLES)}")
         if self.bands < 1 or self.rows < 1 or self.shingle_size < 1:
             raise ValueError(f"blocking rule {self.name}: bands, rows and shingle_size must be >= 1")
+        if self.window is not None and self.window < 2:
+            raise ValueError(f"blocking rule {self.name}: window must be >= 2, got {self.window}")
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ class ResolveSettings:
     default_region: str | None = None   # phone numbers without a country code; default: clean.default_region
     blocking: list[BlockingRule] = field(default_factory=list)
     max_bucket_size: int = 300          # larger blocks are skipped (and reported): one name cannot explode the job
+    # Blocks up to this size pair all their records; larger ones pair each record with its next
+    # block_window - 1 records in window_order (sorted neighbourhood). None: all pairs up to the cap.
+    block_window: int | None = None
+    window_order: list[str] = field(default_factory=lambda: ["last_name", "first_name", "birth_date", "postcode"])
     pair_budget: int = 50_000_000       # stop before scoring when blocking would produce more pairs
     u_sample_pairs: int = 1_000_000     # random pairs for estimating u probabilities
     em_max_iterations: int = 60
@@ -202,6 +209,12 @@ class ResolveSettings:
                 raise ValueError(f"blocking rule {rule.name}: field(s) {unmapped} are not mapped in `columns`")
         if self.max_bucket_size < 2 or self.pair_budget < 1 or self.u_sample_pairs < 1000:
             raise ValueError("max_bucket_size must be >= 2, pair_budget >= 1 and u_sample_pairs >= 1000")
+        if self.block_window is not None and self.block_window < 2:
+            raise ValueError(f"block_window must be >= 2 (or null), got {self.block_window}")
+        unknown_order = [role for role in self.window_order if role not in IDENTITY_ROLES or role == "full_name"]
+        if unknown_order or not self.window_order:
+            raise ValueError(f"window_order: give identity roles ({', '.join(r for r in IDENTITY_ROLES if r != 'full_name')}); "
+                             f"unknown: {unknown_order}")
         for name, survivorship in {"default_rule": self.default_rule, **self.survivorship}.items():
             if survivorship not in SURVIVORSHIP_RULES:
                 raise ValueError(f"survivorship rule {survivorship!r} for {name} is not one of {SURVIVORSHIP_RULES}")

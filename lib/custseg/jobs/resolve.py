@@ -25,7 +25,14 @@ from custseg.resolve import FellegiSunterModel, resolve
 from custseg.resolve.decisions import labelled_quality, read_decisions
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.golden_input import golden_from_input
-from custseg.resolve.identities import ROLES, check_mapping, mapped_roles, prepare_identities, read_input
+from custseg.resolve.identities import (
+    ROLES,
+    check_mapping,
+    mapped_roles,
+    prepare_identities,
+    read_input,
+    reuse_identities,
+)
 from custseg.resolve.incremental import PreviousState, resolve_incremental
 from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, match_pair_rows, review_rows
 from custseg.resolve.stable_ids import assign_ids, id_map, identity_changes
@@ -46,9 +53,15 @@ def _resolve(ctx: JobContext) -> None:
     frame = ctx.read(settings.input.table) if settings.input.table else read_input(ctx.spark, settings)
     check_mapping(frame, settings, source_name)
     region = settings.default_region or ctx.config.clean.default_region
-    identities = prepare_identities(frame, settings, source_name, region).persist(StorageLevel.MEMORY_AND_DISK)
+    if settings.incremental and ctx.table_exists("resolution_identities"):
+        identities, input_records, standardized = reuse_identities(frame, ctx.read("resolution_identities"), settings,
+                                                                   source_name, region)
+        ctx.metrics["incremental_standardized"] = str(standardized)
+    else:
+        identities, input_records = prepare_identities(frame, settings, source_name, region), None
+    identities = identities.persist(StorageLevel.MEMORY_AND_DISK)
     records = identities.count()
-    duplicated = records - identities.select("node").distinct().count()
+    duplicated = (input_records or records) - identities.select("node").distinct().count()
     if duplicated:
         raise InputDataError(f"resolve: {duplicated} record(s) of {source_name} share a (source, record_id) with another")
     if settings.input.path:
@@ -123,8 +136,14 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     changes = ctx.write("identity_changes", identity_changes(ids.rebuilt, ids.previous, ids.assigned, ctx.run_id))
     previous_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
     ctx.write("customer_id_map", id_map(previous_map, changes, ids.all_ids(), ctx.run_id))
-    ctx.write("resolution_identities", identities.select("node", "source", "record_id", *ROLES, "content_hash"))
-    ctx.write("resolution_block_keys", result.keys)
+    state = identities.select("node", "source", "record_id", *ROLES, "content_hash", "raw_hash")
+    if result.added_nodes is not None and result.added_keys is not None:
+        # Only new records: the state grows by their rows, and nothing stored changes.
+        ctx.write("resolution_identities", state.join(F.broadcast(result.added_nodes), "node", "left_semi"), mode="append")
+        ctx.write("resolution_block_keys", result.added_keys, mode="append")
+    else:
+        ctx.write("resolution_identities", state)
+        ctx.write("resolution_block_keys", result.keys)
     if result.diagnostics:
         ctx.write(BLOCKING_DIAGNOSTICS.name, ctx.spark.createDataFrame(
             diagnostics_rows(ctx.run_id, result.diagnostics, result.scored), BLOCKING_DIAGNOSTICS.schema))

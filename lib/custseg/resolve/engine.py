@@ -22,7 +22,6 @@ from custseg.errors import ConfigError
 from custseg.resolve.blocking import (
     RuleDiagnostics,
     all_block_keys,
-    block_caps,
     candidate_pairs,
     diagnose,
     enforce_budget,
@@ -58,6 +57,10 @@ class Resolution:
     # Incremental runs: the previous clusters (component) that were recomputed; every other
     # cluster is exactly as before. None: all clusters are new.
     recomputed: DataFrame | None = None
+    # Incremental runs that only added records: their nodes and block keys, which the state
+    # tables can take as an append. None: the state is rewritten.
+    added_nodes: DataFrame | None = None
+    added_keys: DataFrame | None = None
 
 
 def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:
@@ -71,9 +74,9 @@ def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
             model: FellegiSunterModel | None, labels: DataFrame | None) -> Resolution:
     check_model(model, roles)
     keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in all_block_keys(identities, settings).items()}
-    diagnostics = diagnose(keys, block_caps(settings))
+    diagnostics = diagnose(keys, settings)
     enforce_budget(diagnostics, settings.pair_budget)
-    candidates = candidate_pairs(keys, settings).persist(StorageLevel.MEMORY_AND_DISK)
+    candidates = candidate_pairs(keys, identities, settings).persist(StorageLevel.MEMORY_AND_DISK)
     pairs = with_labelled_pairs(candidates, labels)
     compared = compare(pairs, identities, roles).persist(StorageLevel.MEMORY_AND_DISK)
     if model is None:

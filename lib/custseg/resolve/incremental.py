@@ -7,7 +7,9 @@ and the clusters) and the saved model:
 3. a record is *touched* when it shares a block with a new, changed or deleted record. A pair
    of two untouched records keeps the same blocks, so its candidacy, provenance and score are
    unchanged and it is kept as scored. Every pair with a touched record is regenerated from all
-   blocks holding that record, under the same size caps, and scored with the saved model;
+   blocks holding that record, under the same size caps and windows (a window's neighbours
+   depend on every member of its block, and all of them are touched), and scored with the
+   saved model;
 4. clusters holding a touched, changed or deleted record are recomputed from the accepted pairs
    among their records; all others keep their labels (a component is named by its smallest
    node, so an untouched cluster is labelled as a full run would label it).
@@ -24,7 +26,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config.model import ResolveSettings
-from custseg.resolve.blocking import all_block_keys, block_caps, keys_rows
+from custseg.resolve.blocking import all_block_keys, candidate_pairs, keys_rows
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
 from custseg.resolve.model import FellegiSunterModel
@@ -60,7 +62,7 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
         .distinct().checkpoint(eager=True)
     touched = keys.join(F.broadcast(hit_blocks), ["rule", "block"], "left_semi").select("node") \
         .unionByName(delta.filter(F.col("state") != "deleted").select("node")).distinct().checkpoint(eager=True)
-    regenerated = _pairs_with(keys, touched, settings).checkpoint(eager=True)
+    regenerated = _pairs_with(keys, touched, identities, settings).checkpoint(eager=True)
     gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
     # Pairs only a person proposed are rebuilt from the current decisions, like a full run does.
     kept_pairs = previous.scored.filter(F.col("blocked_by") != "decision") \
@@ -79,31 +81,18 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     clusters, recomputed = _update_clusters(identities, scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
-    return Resolution(scored, clusters, [], candidates, model, keys, recomputed), counts
+    only_added = not counts.get("changed") and not counts.get("deleted")
+    added = delta.select("node") if only_added else None
+    return Resolution(scored, clusters, [], candidates, model, keys, recomputed, added, new_keys if only_added else None), counts
 
 
-def _pairs_with(keys: DataFrame, touched: DataFrame, settings: ResolveSettings) -> DataFrame:
-    """Candidate pairs with at least one touched record, from every block holding one, under
-    the same per-rule size caps as a full run; each pair tagged with its first rule."""
-    caps = block_caps(settings)
-    order = {name: index for index, name in enumerate(caps)}
-    rules = keys.sparkSession.createDataFrame([(name, order[name], cap) for name, cap in caps.items()],
-                                              "rule string, rule_index int, cap int")
+def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """Candidate pairs with at least one touched record, from every block holding one (whole),
+    under the same caps and windows as a full run; each pair tagged with its first rule."""
     blocks = keys.join(F.broadcast(touched), "node", "left_semi").select("rule", "block").distinct()
-    members = keys.join(F.broadcast(blocks), ["rule", "block"], "left_semi")
-    sizes = members.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("size")).join(F.broadcast(rules), "rule")
-    members = members.join(sizes.filter((F.col("size") > 1) & (F.col("size") <= F.col("cap"))), ["rule", "block"]) \
-        .join(F.broadcast(touched.withColumn("is_touched", F.lit(True))), "node", "left")
-    left, right = members.alias("l"), members.alias("r")
-    condition = (F.col("l.rule") == F.col("r.rule")) & (F.col("l.block") == F.col("r.block")) & (F.col("l.node") < F.col("r.node")) \
-        & (F.coalesce(F.col("l.is_touched"), F.lit(False)) | F.coalesce(F.col("r.is_touched"), F.lit(False)))
-    if settings.mode == "link":
-        condition = condition & (F.col("l.source") != F.col("r.source"))
-    pairs = left.join(right, condition, "inner").select(
-        F.col("l.node").alias("node_l"), F.col("r.node").alias("node_r"), F.col("l.rule_index").alias("rule_index"))
-    names = F.array(*[F.lit(n) for n in caps])
-    return pairs.groupBy("node_l", "node_r").agg(F.min("rule_index").alias("rule_index")).select(
-        "node_l", "node_r", F.element_at(names, F.col("rule_index") + 1).alias("blocked_by"))
+    members = keys.join(F.broadcast(blocks), ["rule", "block"], "left_semi").checkpoint(eager=True)  # read once per rule
+    by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
+    return candidate_pairs(by_rule, identities, settings, touched)
 
 
 def _update_clusters(identities: DataFrame, scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,

@@ -46,4 +46,4 @@ def crosswalk_rows(members: DataFrame, scored: DataFrame, assigned: DataFrame) -
 def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: DataFrame) -> list[tuple[object, ...]]:
     found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}  # one row per rule
     return [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
-             [(block, size) for block, size in d.largest], d.skipped_blocks, d.skipped_pairs) for d in diagnostics]
+             [(block, size) for block, size in d.largest], d.windowed_blocks, d.skipped_blocks, d.skipped_pairs) for d in diagnostics]

@@ -82,8 +82,8 @@ VALIDATION_RESULTS = register(TableSpec(
 
 RESOLUTION_IDENTITIES = register(TableSpec(
     name="resolution_identities", layer="ops",
-    description="State of identity resolution: each record's matching values and a content hash, so an incremental "
-                "run can tell new, changed and deleted records apart.",
+    description="State of identity resolution: each record's matching values, a hash of them and a hash of its raw input "
+                "row, so an incremental run can tell new, changed and deleted records apart and standardize only those.",
     primary_key=("node",),
     columns=columns(
         ("node", "bigint", "Record node: xxhash64(source, record_id)", False),
@@ -94,6 +94,8 @@ RESOLUTION_IDENTITIES = register(TableSpec(
         ("national_id", "string", "Matching form"), ("street", "string", "Matching form"), ("postcode", "string", "Matching form"),
         ("city", "string", "Matching form"), ("country", "string", "Matching form"),
         ("content_hash", "bigint", "Hash of the matching values", False),
+        ("raw_hash", "bigint", "Hash of the mapped input columns as read and of the settings that standardize them: "
+                               "an incremental run reuses the matching values of records whose raw hash is unchanged", False),
     ),
 ))
 
