@@ -51,6 +51,10 @@ def spark_properties(config: Config, app_name: str | None = None) -> dict[str, s
         "spark.hadoop.parquet.enable.summary-metadata": "false",
         "spark.sql.debug.maxToStringFields": "200",
         "spark.cleaner.referenceTracking.cleanCheckpoints": "true",
+        # The driver keeps every finished query's plan text and metrics for the UI; a resolve
+        # run issues hundreds of queries with large plans, so the default of 1000 held over a
+        # gigabyte of driver heap in one session running job after job.
+        "spark.sql.ui.retainedExecutions": "100",
     }
     properties.update(spark.conf)
     return properties
