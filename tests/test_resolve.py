@@ -18,7 +18,7 @@ from custseg.config import Config
 from custseg.config.model import BlockingRule, ResolveInput, ResolveSettings
 from custseg.errors import CustsegError, InputDataError
 from custseg.jobs import resolve as resolve_job
-from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget
+from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget, flag_touched
 from custseg.resolve.comparisons import LEVELS, compare
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.identities import prepare_identities, reuse_identities
@@ -107,7 +107,8 @@ def test_a_block_over_its_window_pairs_each_record_with_its_next_neighbours_only
     assert first == again and len(first) == 2 * 6 - 3
     # Only pairs holding a touched record, when asked (the incremental run's question).
     touched = spark.createDataFrame([(node["r0"],)], "node bigint")
-    only = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(keys, identities, settings, touched).collect()}
+    flagged = {name: flag_touched(frame, touched) for name, frame in keys.items()}
+    only = {frozenset((r.node_l, r.node_r)) for r in candidate_pairs(flagged, identities, settings).collect()}
     assert only == {p for p in neighbours if node["r0"] in p}
     with pytest.raises(ValueError, match="window must be >= 2"):
         BlockingRule("x", "exact", ["email"], window=1)

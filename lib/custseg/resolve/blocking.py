@@ -50,9 +50,11 @@ class RuleDiagnostics:
 
 
 def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFrame:
-    """(node, source, block) rows for one rule; records without a key are left out."""
+    """(node, source, block) rows for one rule, and the identities' sort_key when they have
+    one; records without a key are left out."""
+    carried = ["node", "source"] + (["sort_key"] if "sort_key" in identities.columns else [])
     if rule.type == "minhash":
-        return _minhash_keys(identities, rule, seed)
+        return _minhash_keys(identities, rule, seed, carried)
     if rule.type == "exact":
         parts = [F.col(f) for f in rule.fields]
     else:
@@ -65,7 +67,7 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
         parts = [F.col("alternative") if "|" in p else _key_part(p) for p in rule.parts]
     key = F.when(F.greatest(*[p.isNull() for p in parts]) if len(parts) > 1 else parts[0].isNull(), F.lit(None)).otherwise(
         F.concat_ws("\u001f", *[p.cast("string") for p in parts]))
-    return identities.select("node", "source", key.alias("block")).filter(F.col("block").isNotNull() & (F.col("block") != ""))
+    return identities.select(*carried, key.alias("block")).filter(F.col("block").isNotNull() & (F.col("block") != ""))
 
 
 def _key_part(part: str) -> Column:
@@ -84,19 +86,18 @@ def _key_part(part: str) -> Column:
     return value.cast("string")
 
 
-def _minhash_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFrame:
+def _minhash_keys(identities: DataFrame, rule: BlockingRule, seed: int, carried: list[str]) -> DataFrame:
     shingles = F.array_distinct(F.flatten(F.array(*[_shingles(f, rule.shingle_size) for f in rule.fields])))
     # Only records holding every field take part: a record without a birth date would
     # otherwise fall back to name-only similarity, and namesakes would fill huge blocks.
     complete = identities.dropna(subset=list(rule.fields))
-    shingled = complete.select("node", "source", shingles.alias("shingles")).filter(F.size("shingles") > 0)
+    shingled = complete.select(*carried, shingles.alias("shingles")).filter(F.size("shingles") > 0)
     vectors = HashingTF(inputCol="shingles", outputCol="vector", numFeatures=SHINGLE_FEATURES, binary=True).transform(shingled)
     lsh = MinHashLSH(inputCol="vector", outputCol="hashes", numHashTables=rule.bands * rule.rows, seed=seed).fit(vectors)
     signature = F.transform(F.col("hashes"), lambda v: vector_to_array(v)[0])
     bands = F.array(*[F.concat(F.lit(f"{band}:"), F.xxhash64(F.slice(F.col("signature"), band * rule.rows + 1, rule.rows)).cast("string"))
                       for band in range(rule.bands)])
-    return lsh.transform(vectors).select("node", "source", signature.alias("signature")).select(
-        "node", "source", F.explode(bands).alias("block"))
+    return lsh.transform(vectors).select(*carried, signature.alias("signature")).select(*carried, F.explode(bands).alias("block"))
 
 
 def _shingles(field: str, size: int) -> Column:
@@ -154,22 +155,21 @@ def enforce_budget(report: list[RuleDiagnostics], budget: int) -> None:
                            f"Per rule: {detail}")
 
 
-def candidate_pairs(keys: Mapping[str, DataFrame], identities: DataFrame, settings: ResolveSettings,
-                    touched: DataFrame | None = None) -> DataFrame:
+def candidate_pairs(keys: Mapping[str, DataFrame], identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """(node_l, node_r, blocked_by) with node_l < node_r, each pair once, with its first rule.
 
-    ``keys`` are, per rule, block, node, source rows holding every member of each block they
-    name. A block pairs all its records up to its rule's window; a larger one (up to the cap)
+    ``keys`` are, per rule, block, node, source and sort_key rows (the sort key is looked up
+    in ``identities`` when absent) holding every member of each block they name. A block pairs all its records up to its rule's window; a larger one (up to the cap)
     pairs each record with its next window - 1 neighbours in ``resolve.window_order`` (sorted
     neighbourhood), so a common name or a busy postcode costs pairs in proportion to its size,
-    not its square. With ``touched`` (node), only pairs holding a touched record are returned.
+    not its square. Keys carrying an ``is_touched`` column (see :func:`flag_touched`) give only
+    the pairs holding a touched record.
     Rules are paired one at a time: one join over all rules' keys shuffles them together and
     took 1.7 times as long at 1M records.
     """
     caps, windows = block_caps(settings), block_windows(settings)
     order = list(caps)
-    flags = F.broadcast(touched.select("node", F.lit(True).alias("is_touched"))) if touched is not None else None
-    found = [_rule_pairs(keys[name], order.index(name), caps[name], windows[name], identities, settings, flags)
+    found = [_rule_pairs(keys[name], order.index(name), caps[name], windows[name], identities, settings)
              for name in order if name in keys]
     union = found[0]
     for frame in found[1:]:
@@ -179,30 +179,32 @@ def candidate_pairs(keys: Mapping[str, DataFrame], identities: DataFrame, settin
         "node_l", "node_r", F.element_at(names, F.col("rule_index") + 1).alias("blocked_by"))
 
 
-def _rule_pairs(frame: DataFrame, rule_index: int, cap: int, window: int, identities: DataFrame, settings: ResolveSettings,
-                flags: DataFrame | None) -> DataFrame:
-    sizes = frame.groupBy("block").agg(F.count(F.lit(1)).alias("size")).filter((F.col("size") > 1) & (F.col("size") <= cap))
-    members = frame.select("block", "node", "source").join(sizes, "block")
-    members = members.join(flags, "node", "left").withColumn("is_touched", F.coalesce("is_touched", F.lit(False))) \
-        if flags is not None else members.withColumn("is_touched", F.lit(True))
-    small = members.filter(F.col("size") <= window) if window < cap else members
-    left, right = small.alias("l"), small.alias("r")
-    pairs = [left.join(right, (F.col("l.block") == F.col("r.block")) & (F.col("l.node") < F.col("r.node")), "inner")]
-    if window < cap:
-        large = members.filter(F.col("size") > window).join(identities.select("node", window_sort_key(settings)), "node")
-        ranked = large.withColumn("rank", F.row_number().over(Window.partitionBy("block").orderBy("sort_key", "node")))
-        ahead = ranked.select("block", "node", "source", "is_touched",
-                              F.explode(F.sequence(F.col("rank") + 1, F.col("rank") + window - 1)).alias("rank"))
-        pairs.append(ranked.alias("l").join(ahead.alias("r"), ["block", "rank"], "inner"))
-    found = []
-    for joined in pairs:
-        condition = F.col("l.is_touched") | F.col("r.is_touched")
-        if settings.mode == "link":
-            condition = condition & (F.col("l.source") != F.col("r.source"))
-        found.append(joined.filter(condition).select(
-            F.least("l.node", "r.node").alias("node_l"), F.greatest("l.node", "r.node").alias("node_r"),
-            F.lit(rule_index).alias("rule_index")))
-    return found[0] if len(found) == 1 else found[0].unionByName(found[1])
+def flag_touched(keys: DataFrame, touched: DataFrame) -> DataFrame:
+    """``keys`` with ``is_touched``: whether the row's node is one of ``touched`` (node)."""
+    flags = touched.select("node", F.lit(True).alias("is_touched"))
+    return keys.join(flags, "node", "left").withColumn("is_touched", F.coalesce("is_touched", F.lit(False)))
+
+
+def _rule_pairs(frame: DataFrame, rule_index: int, cap: int, window: int, identities: DataFrame,
+                settings: ResolveSettings) -> DataFrame:
+    if "sort_key" not in frame.columns:
+        frame = frame.join(identities.select("node", window_sort_key(settings)), "node")
+    touched = F.col("is_touched") if "is_touched" in frame.columns else F.lit(True)
+    block = Window.partitionBy("block")
+    members = frame.select("block", "node", "source", "sort_key", touched.alias("is_touched")) \
+        .withColumn("size", F.count(F.lit(1)).over(block)).filter((F.col("size") > 1) & (F.col("size") <= cap)) \
+        .withColumn("rank", F.row_number().over(block.orderBy("sort_key", "node")))
+    # One path for every block: each record meets the records ranked after it, up to window - 1
+    # of them, which in a block within the window is all of them, in any order.
+    ahead = members.filter(F.col("rank") < F.col("size")).select(
+        "node", "source", "is_touched", "block",
+        F.explode(F.sequence(F.col("rank") + 1, F.least(F.col("rank") + window - 1, F.col("size")))).alias("rank"))
+    condition = F.col("l.is_touched") | F.col("r.is_touched")
+    if settings.mode == "link":
+        condition = condition & (F.col("l.source") != F.col("r.source"))
+    return members.alias("l").join(ahead.alias("r"), ["block", "rank"]).filter(condition).select(
+        F.least("l.node", "r.node").alias("node_l"), F.greatest("l.node", "r.node").alias("node_r"),
+        F.lit(rule_index).alias("rule_index"))
 
 
 def window_sort_key(settings: ResolveSettings) -> Column:
@@ -212,7 +214,9 @@ def window_sort_key(settings: ResolveSettings) -> Column:
 
 
 def all_block_keys(identities: DataFrame, settings: ResolveSettings) -> dict[str, DataFrame]:
-    return {rule.name: block_keys(identities, rule, settings.seed + index) for index, rule in enumerate(settings.blocking)}
+    """Per rule, (node, source, block, sort_key) rows; the sort key orders windowed blocks."""
+    ordered = identities.withColumn("sort_key", window_sort_key(settings))
+    return {rule.name: block_keys(ordered, rule, settings.seed + index) for index, rule in enumerate(settings.blocking)}
 
 
 def keys_rows(keys: dict[str, DataFrame]) -> DataFrame:

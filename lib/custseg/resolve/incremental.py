@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config.model import ResolveSettings
-from custseg.resolve.blocking import all_block_keys, candidate_pairs, keys_rows
+from custseg.resolve.blocking import all_block_keys, candidate_pairs, flag_touched, keys_rows, window_sort_key
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
 from custseg.resolve.model import FellegiSunterModel
@@ -89,10 +89,12 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
 def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """Candidate pairs with at least one touched record, from every block holding one (whole),
     under the same caps and windows as a full run; each pair tagged with its first rule."""
-    blocks = keys.join(F.broadcast(touched), "node", "left_semi").select("rule", "block").distinct()
-    members = keys.join(F.broadcast(blocks), ["rule", "block"], "left_semi").checkpoint(eager=True)  # read once per rule
+    blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct()
+    # Flagged and ordered once, and stored, as every rule reads these rows.
+    members = flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched) \
+        .join(identities.select("node", window_sort_key(settings)), "node").checkpoint(eager=True)
     by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
-    return candidate_pairs(by_rule, identities, settings, touched)
+    return candidate_pairs(by_rule, identities, settings)
 
 
 def _update_clusters(identities: DataFrame, scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
