@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -24,8 +25,8 @@ COLUMNS = ("source", "record_id", "first_name", "last_name", "birth_date", "emai
 
 @pytest.fixture(scope="module")
 def batches(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Four snapshots of generated customer records: arrivals, changes and deletions between
-    them, then arrivals alone."""
+    """Five snapshots of generated customer records: arrivals, changes and deletions between
+    them, then arrivals alone, then input rows that change without changing any matching value."""
     root = tmp_path_factory.mktemp("incremental-source")
     source = config_at(base_config, root, generate=dataclasses.replace(base_config.generate, customers=800))
     for job in ("generate", "ingest", "clean"):
@@ -41,7 +42,9 @@ def batches(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.T
     last = records.filter(~bucket.between(10, 11) & ~bucket.between(40, 41)) \
         .withColumn("email", F.when(bucket.between(20, 21), changed_email).otherwise(F.col("email"))) \
         .withColumn("last_name", F.when(bucket == 50, F.concat("last_name", F.lit("-Hart"))).otherwise(F.col("last_name")))
-    snapshots += [last.filter(bucket < 95), last]   # the last batch only adds records
+    snapshots += [last.filter(bucket < 95), last]   # the fourth batch only adds records
+    # Upper-case emails: new input rows, the same matching values (emails match lower-cased).
+    snapshots.append(last.withColumn("email", F.when(bucket.between(60, 64), F.upper("email")).otherwise(F.col("email"))))
     paths = []
     for index, snapshot in enumerate(snapshots, start=1):
         path = str(root / f"batch-{index}")
@@ -59,8 +62,9 @@ def _config(base: Config, root: Path, batch: str, model: str = "train", incremen
     return config_at(base, root, resolve=settings, rules={})
 
 
-def _state(spark: SparkSession, config: Config, last_run: str) -> dict[str, set]:  # type: ignore[type-arg]
-    """What a run leaves behind, without the run ids and issue times that differ by design."""
+def _state(spark: SparkSession, config: Config, runs: list[str]) -> dict[str, Any]:
+    """What the runs leave behind, without the run ids and issue times that differ by design;
+    the id changes of each run."""
     store, catalog = table_store(spark, config), Catalog(config)
 
     def rows(table: str, *drop: str) -> set:  # type: ignore[type-arg]
@@ -70,10 +74,11 @@ def _state(spark: SparkSession, config: Config, last_run: str) -> dict[str, set]
 
     pairs = {(r.source_l, r.record_id_l, r.source_r, r.record_id_r, r.decision, round(r.match_probability, 9))
              for r in store.read(catalog.path("match_pairs")).collect()}
-    changes = store.read(catalog.path("identity_changes")).filter(F.col("run_id") == last_run)
+    changes = store.read(catalog.path("identity_changes"))
+    by_run = [{(r.change_type, r.customer_id, tuple(r.related_ids), r.records_moved, r.reason)
+               for r in changes.filter(F.col("run_id") == run).collect()} for run in runs]
     return {"pairs": pairs, "crosswalk": rows("identity_crosswalk", "id_issued_at"), "id_map": rows("customer_id_map", "as_of_run"),
-            "identities": rows("resolution_identities"), "keys": rows("resolution_block_keys"),
-            "changes": {(r.change_type, r.customer_id, tuple(r.related_ids), r.records_moved, r.reason) for r in changes.collect()}}
+            "identities": rows("resolution_identities"), "keys": rows("resolution_block_keys"), "changes": by_run}
 
 
 def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
@@ -84,11 +89,11 @@ def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Conf
         results.append(resolve_job.run(spark, _config(base_config, tmp_path / "a", batch, model, incremental=True)))
     fulls = [resolve_job.run(spark, _config(base_config, tmp_path / "b", batch, model)) for batch in batches]
 
-    incremental = _state(spark, _config(base_config, tmp_path / "a", batches[-1]), results[-1].run_id)
-    full = _state(spark, _config(base_config, tmp_path / "b", batches[-1]), fulls[-1].run_id)
+    incremental = _state(spark, _config(base_config, tmp_path / "a", batches[-1]), [r.run_id for r in results])
+    full = _state(spark, _config(base_config, tmp_path / "b", batches[-1]), [r.run_id for r in fulls])
     for table in ("pairs", "crosswalk", "id_map", "changes", "identities", "keys"):
         assert incremental[table] == full[table], table
-    assert incremental["changes"], "the last batch changes some ids"
+    assert incremental["changes"][2] and incremental["changes"][3], "the third and fourth batches change some ids"
     full_config = _config(base_config, tmp_path / "b", batches[-1])
     diagnostics = table_store(spark, full_config).read(Catalog(full_config).path("blocking_diagnostics"))
     assert diagnostics.filter(F.col("run_id") == fulls[-1].run_id).agg(F.sum("windowed_blocks")).first()[0] > 0
@@ -102,6 +107,12 @@ def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Conf
     assert int(fourth.metrics["incremental_standardized"]) == int(fourth.metrics["incremental_new"])
     assert int(second["incremental_standardized"]) == int(second["incremental_new"]) + int(second["incremental_changed"])
     assert fourth.rows_out["resolution_identities"] == int(fourth.metrics["incremental_new"])
+    # Changed input rows with the same matching values: no record changed, but they were
+    # standardized again and the state was rewritten with their new raw hashes.
+    fifth = results[4]
+    assert not any(k in fifth.metrics for k in ("incremental_new", "incremental_changed", "incremental_deleted"))
+    assert int(fifth.metrics["incremental_standardized"]) > 0
+    assert fifth.rows_out["resolution_identities"] == int(float(fifth.metrics["records"]))
 
 
 def test_incremental_needs_an_earlier_run(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:

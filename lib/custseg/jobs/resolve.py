@@ -9,9 +9,9 @@ the model as JSON for inspection and reuse.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -31,6 +31,7 @@ from custseg.resolve.identities import (
     mapped_roles,
     prepare_identities,
     read_input,
+    record_node,
     reuse_identities,
 )
 from custseg.resolve.incremental import PreviousState, resolve_incremental
@@ -58,7 +59,7 @@ def _resolve(ctx: JobContext) -> None:
                                                                    source_name, region)
         ctx.metrics["incremental_standardized"] = str(standardized)
     else:
-        identities, input_records = prepare_identities(frame, settings, source_name, region), None
+        identities, input_records, standardized = prepare_identities(frame, settings, source_name, region), None, None
     identities = identities.persist(StorageLevel.MEMORY_AND_DISK)
     records = identities.count()
     duplicated = (input_records or records) - identities.select("node").distinct().count()
@@ -75,6 +76,10 @@ def _resolve(ctx: JobContext) -> None:
         assert model is not None
         result, delta = resolve_incremental(identities, roles, settings, model, labels, previous)
         ctx.metrics.update({f"incremental_{k}": str(v) for k, v in delta.items()})
+        if standardized != delta.get("new", 0):
+            # An input row can change without changing its matching values (an email's case):
+            # its record is not "changed", but its stored raw hash must be, so no append.
+            result = dataclasses.replace(result, added_nodes=None, added_keys=None)
     else:
         result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
     members = identities.select("node", "source", "record_id").join(result.clusters, "node", "inner")
@@ -88,7 +93,7 @@ def _resolve(ctx: JobContext) -> None:
     ctx.metrics["customers"] = str(ctx.rows_out["customer_master"])
 
 
-@dataclass
+@dataclasses.dataclass
 class CarriedIds:
     """Customer ids of this run. Only the clusters built this run (all of them in a full run)
     are matched against the previous crosswalk; an incremental run keeps the rows of every
@@ -139,7 +144,7 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     state = identities.select("node", "source", "record_id", *ROLES, "content_hash", "raw_hash")
     if result.added_nodes is not None and result.added_keys is not None:
         # Only new records: the state grows by their rows, and nothing stored changes.
-        ctx.write("resolution_identities", state.join(F.broadcast(result.added_nodes), "node", "left_semi"), mode="append")
+        ctx.write("resolution_identities", state.join(result.added_nodes, "node", "left_semi"), mode="append")
         ctx.write("resolution_block_keys", result.added_keys, mode="append")
     else:
         ctx.write("resolution_identities", state)
@@ -157,11 +162,11 @@ def _previous_state(ctx: JobContext) -> PreviousState:
         raise InputDataError(f"resolve --incremental needs the state of an earlier resolve run (missing {missing}); "
                              "run `custseg resolve` once in full first")
     pairs = ctx.read("match_pairs").withColumns({
-        "node_l": F.xxhash64("source_l", "record_id_l"), "node_r": F.xxhash64("source_r", "record_id_r"),
+        "node_l": record_node(F.col("source_l"), F.col("record_id_l")), "node_r": record_node(F.col("source_r"), F.col("record_id_r")),
         "label": F.lit(None).cast("boolean"),
     })
     crosswalk = ctx.read("identity_crosswalk").select(
-        F.xxhash64("source", "record_id").alias("node"), F.col("cluster_node").alias("component"),
+        record_node(F.col("source"), F.col("record_id")).alias("node"), F.col("cluster_node").alias("component"),
         F.col("min_link_probability").alias("weakest_link"))
     return PreviousState(ctx.read("resolution_identities"), ctx.read("resolution_block_keys"), pairs, crosswalk)
 

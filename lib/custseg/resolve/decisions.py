@@ -7,6 +7,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.errors import InputDataError
+from custseg.resolve.identities import record_node
 
 COLUMNS = ["source_l", "record_id_l", "source_r", "record_id_r", "decision"]
 
@@ -26,7 +27,8 @@ def read_decisions(spark: SparkSession, path: str) -> DataFrame:
     if row is not None:
         raise InputDataError(f"resolve.decisions_file {path}: decision must be match or non_match, found {row['decision']!r} "
                              f"for {row['source_l']}:{row['record_id_l']} / {row['source_r']}:{row['record_id_r']}")
-    a, b = F.xxhash64("source_l", "record_id_l"), F.xxhash64("source_r", "record_id_r")
+    a = record_node(F.col("source_l").cast("string"), F.col("record_id_l").cast("string"))
+    b = record_node(F.col("source_r").cast("string"), F.col("record_id_r").cast("string"))
     return frame.select(F.least(a, b).alias("node_l"), F.greatest(a, b).alias("node_r"), (decision == "match").alias("label"))
 
 

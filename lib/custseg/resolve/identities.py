@@ -55,7 +55,7 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
     if "birth_date" in mapped and not isinstance(types[mapped["birth_date"]], (T.DateType, T.TimestampType)):
         birth, _ = dates.parse_mixed_date(birth.cast("string"), country)
     prepared = frame.select(
-        (F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)).alias("source"),
+        _source(settings, source_name).alias("source"),
         F.col(mapped["record_id"]).cast("string").alias("record_id"),
         names.name_key(first.cast("string")).alias("first_name"),
         names.name_key(last.cast("string")).alias("last_name"),
@@ -77,7 +77,7 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
         else F.lit(None).cast("string"),
     ).drop("phone_raw")
     return with_phone.withColumns({
-        "node": F.xxhash64("source", "record_id"),
+        "node": record_node(F.col("source"), F.col("record_id")),
         "content_hash": F.xxhash64(*[F.col(role).cast("string") for role in ROLES]),
     })
 
@@ -92,10 +92,19 @@ def _raw_hash(settings: ResolveSettings, default_region: str) -> Column:
     return F.xxhash64(F.lit(shaping), *[F.col(column).cast("string") for role, column in sorted(mapped.items()) if role != "record_id"])
 
 
-def _node(settings: ResolveSettings, source_name: str) -> Column:
+def record_node(source: Column, record_id: Column) -> Column:
+    """A record's 64-bit node id, from its source and record id as strings."""
+    return F.xxhash64(source, record_id)
+
+
+def _source(settings: ResolveSettings, source_name: str) -> Column:
     mapped = settings.columns
-    source = F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)
-    return F.xxhash64(source, F.col(mapped["record_id"]).cast("string"))
+    return F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)
+
+
+def _node(settings: ResolveSettings, source_name: str) -> Column:
+    """The node of an input row, before standardization."""
+    return record_node(_source(settings, source_name), F.col(settings.columns["record_id"]).cast("string"))
 
 
 def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSettings, source_name: str,
@@ -108,16 +117,15 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
         records = frame.filter(record_id.isNotNull()).count()
         return prepare_identities(frame, settings, source_name, default_region), records, records
-    # Narrow and computed once: the input's rows are read again only for the few records
-    # that changed, which pick them by a broadcast.
+    # Narrow and computed once: the input's rows are read again only to pick the records
+    # that changed.
     current = frame.filter(record_id.isNotNull()).select(
         _node(settings, source_name).alias("node"), _raw_hash(settings, default_region).alias("raw_hash")
     ).checkpoint(eager=True)
     stale = current.join(previous.select("node", "raw_hash"), ["node", "raw_hash"], "left_anti").select("node").distinct() \
         .checkpoint(eager=True)
     stale_rows = frame.filter(record_id.isNotNull()) \
-        .join(F.broadcast(stale.withColumnRenamed("node", "__stale_node")), _node(settings, source_name) == F.col("__stale_node"),
-              "left_semi")
+        .join(stale.withColumnRenamed("node", "__stale_node"), _node(settings, source_name) == F.col("__stale_node"), "left_semi")
     fresh = prepare_identities(stale_rows, settings, source_name, default_region)
     kept = previous.join(current, ["node", "raw_hash"], "left_semi")
     return kept.select(*fresh.columns).unionByName(fresh), current.count(), stale.count()

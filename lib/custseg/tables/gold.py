@@ -247,7 +247,7 @@ BLOCKING_DIAGNOSTICS = register(TableSpec(
         ("estimated_pairs", "bigint", "Pairs those blocks give (all pairs up to the window, sorted-neighbourhood pairs beyond), counting repeats across blocks", False),
         ("new_pairs", "bigint", "Candidate pairs this rule found first", False),
         ("largest_blocks", "array<struct<block:string,size:bigint>>", "The five largest blocks", False),
-        ("windowed_blocks", "bigint", "Blocks over the rule's window (resolve.block_window), paired by sorted neighbourhood", False),
+        ("windowed_blocks", "bigint", "Blocks over the rule's window (its window, else resolve.block_window), paired by sorted neighbourhood", False),
         ("skipped_blocks", "bigint", "Blocks over the rule's cap (max_block_size or resolve.max_bucket_size), skipped", False),
         ("skipped_pairs", "bigint", "Pairs those skipped blocks would have produced", False),
     ),
