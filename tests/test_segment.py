@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def test_missing_values_are_imputed_with_the_median(spark: SparkSession) -> None
     out = preprocessing(_settings()).fit(frame).transform(frame)
     imputed = {r.customer_id: (r["x__in_imputed"], r["y__in_imputed"]) for r in out.collect()}
     assert imputed == {"a": (1.0, 1.0), "b": (3.0, 3.0), "c": (5.0, 5.0), "d": (3.0, 3.0)}
+
+
+def test_missing_values_of_log_features_are_imputed_with_the_median_of_the_logs(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([("a", -4.0), ("b", None), ("c", math.e**2 - 1), ("d", math.e**3 - 1)],
+                                  "customer_id string, x double")
+    out = preprocessing(_settings(features=["x"], log_features=["x"])).fit(frame).transform(frame)
+    imputed = {r.customer_id: r["x__in_imputed"] for r in out.collect()}
+    # The negative clips to log1p(0) = 0, and the null gets the median of the logs 0, 2 and
+    # 3, not log1p(0) = 0 as if the customer had a zero.
+    assert imputed == pytest.approx({"a": 0.0, "b": 2.0, "c": 2.0, "d": 3.0})
 
 
 def _profile(segment_id: int, **stats: tuple[float, float]) -> dict[str, object]:

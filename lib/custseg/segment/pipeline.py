@@ -44,7 +44,7 @@ def input_column(feature: str) -> str:
 def preprocessing(settings: SegmentSettings) -> Pipeline:
     """Stages from raw customer_features columns to the vector the clusterer reads."""
     prepared = ", ".join(
-        f"LOG1P(GREATEST(CAST({f} AS DOUBLE), 0D)) AS {input_column(f)}" if f in settings.log_features
+        f"{_log1p_of_non_negative(f)} AS {input_column(f)}" if f in settings.log_features
         else f"CAST({f} AS DOUBLE) AS {input_column(f)}"
         for f in settings.features
     )
@@ -78,6 +78,14 @@ def preprocessing(settings: SegmentSettings) -> Pipeline:
     if settings.pca_variance_share is not None:
         stages.append(VariancePCA(inputCol=SCALED, outputCol=COMPONENTS, varianceShare=settings.pca_variance_share))
     return Pipeline(stages=stages)
+
+
+def _log1p_of_non_negative(feature: str) -> str:
+    """log(1 + x) with negatives clipped to 0, as SQL. A null stays null, so the Imputer fills
+    it with the median: GREATEST(x, 0) would skip the null and turn a customer who never
+    bought (no recency) into one who bought today."""
+    value = f"CAST({feature} AS DOUBLE)"
+    return f"LOG1P(IF({value} < 0D, 0D, {value}))"
 
 
 def clusterer(settings: SegmentSettings, k: int) -> BisectingKMeans | KMeans:
