@@ -41,11 +41,13 @@ def test_none_leaves_undefined_values_null(spark: SparkSession) -> None:
 
 
 def test_winsorizing_caps_and_flags(spark: SparkSession) -> None:
-    frame = spark.createDataFrame([(f"c{i}", float(i)) for i in range(1, 101)], "customer_id string, spend double")
+    values = [(f"c{i}", float(i)) for i in range(1, 101)] + [("none", None)]
+    frame = spark.createDataFrame(values, "customer_id string, spend double")
     treated = treat_features(frame, FeatureSettings(winsorize={"spend": [0.05, 0.95]}))
     rows = {r.customer_id: r for r in treated.features.collect()}
     assert (rows["c1"].spend, rows["c4"].spend, rows["c50"].spend, rows["c100"].spend) == (5.0, 5.0, 50.0, 95.0)
     assert rows["c1"].capped_columns == ["spend"] and rows["c50"].capped_columns == []
+    assert rows["none"].spend is None and rows["none"].capped_columns == []  # undefined stays undefined
     assert ("spend", "capped to [5, 95] (quantiles 0.05-0.95)", 9) in treated.log
 
 

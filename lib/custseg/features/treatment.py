@@ -122,8 +122,11 @@ def _winsorize(frame: DataFrame, bounds: dict[str, list[float]], types: dict[str
     counts = frame.agg(*[F.count_if(condition).alias(c) for c, condition in outside.items()]).first()
     assert counts is not None
     flagged = frame.withColumn("capped_columns", F.array_compact(F.array(*[F.when(cond, F.lit(c)) for c, cond in outside.items()])))
+    # when/otherwise, not least(greatest(...)): those skip nulls, and an undefined value (the
+    # order value of a customer who never bought) would become the lower bound.
     capped = flagged.withColumns({
-        c: F.least(F.greatest(F.col(c), F.lit(low)), F.lit(high)).cast(types[c]) for c, (low, high) in limits.items()
+        c: F.when(F.col(c) < low, F.lit(low)).when(F.col(c) > high, F.lit(high)).otherwise(F.col(c)).cast(types[c])
+        for c, (low, high) in limits.items()
     })
     entries = [(c, f"capped to [{limits[c][0]:g}, {limits[c][1]:g}] (quantiles {bounds[c][0]:g}-{bounds[c][1]:g})",
                 int(counts[c])) for c in columns]
