@@ -63,7 +63,7 @@ def test_saved_model_reloads_and_scores_identically(spark: SparkSession, tmp_pat
     after = {r.customer_id: r[PREDICTION] for r in loaded.transform(frame).collect()}
     assert before == after and len(set(before.values())) == 4
     assert [type(s).__name__ for s in loaded.stages] == [
-        "SQLTransformer", "ImputerModel", "VectorAssembler", "RobustScalerModel", "PCAModel", "BisectingKMeansModel"]
+        "SQLTransformer", "ImputerModel", "VectorAssembler", "RobustScalerModel", "PCAModel", "NearestCentreModel"]
 
 
 def test_missing_values_are_imputed_with_the_median(spark: SparkSession) -> None:

@@ -1,5 +1,6 @@
 """Custom Spark ML stages (persistable, with Params)."""
 
+from custseg.ml.clustering import NearestCentreBisectingKMeans, NearestCentreModel
 from custseg.ml.stages import (
     CategoryModeImputer,
     CategoryModeImputerModel,
@@ -10,6 +11,5 @@ from custseg.ml.stages import (
     components_for_share,
 )
 
-__all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel", "SegmentLabeler",
-           "VariancePCA",
-           "components_for_share"]
+__all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel",
+           "NearestCentreBisectingKMeans", "NearestCentreModel", "SegmentLabeler", "VariancePCA", "components_for_share"]

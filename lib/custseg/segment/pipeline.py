@@ -4,7 +4,7 @@ numeric: cast and log(1 + x) (SQLTransformer) -> median imputation (Imputer);
 categories: mode imputation -> StringIndexer + OneHotEncoder, or frequency encoding for
 high-cardinality columns; then VectorAssembler -> scaler (standard, min-max or robust) ->
 PCA keeping the fewest components that retain ``pca_variance_share`` of the variance ->
-bisecting k-means or k-means. The custom stages (custseg.ml) carry their fitted state in
+bisecting k-means (customers to their nearest centre) or k-means. The custom stages (custseg.ml) carry their fitted state in
 Params, so the PipelineModel saves and reloads with Spark's own readers and scores new
 customers exactly as it scored the training data.
 """
@@ -12,7 +12,7 @@ customers exactly as it scored the training data.
 from __future__ import annotations
 
 from pyspark.ml import Estimator, Pipeline, PipelineModel, Transformer
-from pyspark.ml.clustering import BisectingKMeans, KMeans
+from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import (
     Imputer,
     MinMaxScaler,
@@ -25,7 +25,7 @@ from pyspark.ml.feature import (
 )
 
 from custseg.config.model import SegmentSettings
-from custseg.ml import CategoryModeImputer, FrequencyEncoder, VariancePCA
+from custseg.ml import CategoryModeImputer, FrequencyEncoder, NearestCentreBisectingKMeans, VariancePCA
 
 SCALED = "features_scaled"
 COMPONENTS = "features_pca"
@@ -88,12 +88,14 @@ def _log1p_of_non_negative(feature: str) -> str:
     return f"LOG1P(IF({value} < 0D, 0D, {value}))"
 
 
-def clusterer(settings: SegmentSettings, k: int) -> BisectingKMeans | KMeans:
+def clusterer(settings: SegmentSettings, k: int) -> NearestCentreBisectingKMeans | KMeans:
+    """k-means, or bisecting k-means whose customers go to their nearest centre (see
+    custseg.ml.clustering for why not Spark's own tree-walking assignment)."""
     if settings.algorithm == "kmeans":
         return KMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=model_input(settings),
                       predictionCol=PREDICTION, initMode="k-means||")
-    return BisectingKMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=model_input(settings),
-                           predictionCol=PREDICTION)
+    return NearestCentreBisectingKMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations,
+                                        featuresCol=model_input(settings), predictionCol=PREDICTION)
 
 
 def full_model(preprocessing_model: PipelineModel, cluster_model: Transformer, *labeler: Transformer) -> PipelineModel:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.ml import Model
 from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.feature import StringIndexer
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from custseg.config.model import SegmentSettings
+from custseg.ml.clustering import squared_distances
 from custseg.segment.pipeline import PREDICTION, clusterer, model_input
 
 log = logging.getLogger(__name__)
@@ -53,14 +55,22 @@ def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KRe
         started = time.perf_counter()
         model = clusterer(settings, k).fit(prepared)
         predicted = model.transform(prepared)
-        sizes = [row["count"] for row in predicted.groupBy(PREDICTION).count().collect()]  # at most k rows
+        clusters = _sizes_and_costs(predicted, model_input(settings), model.clusterCenters())  # at most k rows
+        sizes = [row["customers"] for row in clusters]
         found = len(sizes)
         silhouette = evaluator.evaluate(predicted) if found > 1 else -1.0
         smallest = min(sizes) / total if total else 0.0
-        results.append(KResult(k, found, silhouette, float(model.summary.trainingCost), smallest,
+        cost = float(sum(row["cost"] for row in clusters))
+        results.append(KResult(k, found, silhouette, cost, smallest,
                                found > 1 and smallest >= settings.min_segment_share, model, time.perf_counter() - started))
         log.info("segment: k=%d found %d clusters, silhouette %.4f, smallest share %.3f", k, found, silhouette, smallest)
     return results
+
+
+def _sizes_and_costs(predicted: DataFrame, vector: str, centres: list[Any]) -> list[Row]:
+    """Per cluster: its customers and the sum of their squared distances to its centre."""
+    distance = F.element_at(squared_distances(F.col(vector), [list(map(float, c)) for c in centres]), F.col(PREDICTION) + 1)
+    return predicted.groupBy(PREDICTION).agg(F.count(F.lit(1)).alias("customers"), F.sum(distance).alias("cost")).collect()
 
 
 def choose(results: list[KResult]) -> KResult:
