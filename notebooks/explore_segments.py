@@ -43,7 +43,9 @@ rows = []
 for profile in profiles.itertuples():
     stats = {s["feature"]: s for s in profile.feature_stats}
     rows.append({"segment": profile.segment_name, "customers": profile.customers, "share": round(profile.share, 3),
-                 **{f"{f} (median)": round(s["median"], 1) for f, s in stats.items()}})
+                 # A median is null where no customer of the segment has the feature
+                 # (recency of customers who never bought).
+                 **{f"{f} (median)": None if s["median"] is None else round(s["median"], 1) for f, s in stats.items()}})
 print(pd.DataFrame(rows).to_string(index=False))
 
 # %% [markdown]

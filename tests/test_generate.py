@@ -111,10 +111,34 @@ def test_archetypes_behave_differently(sample) -> None:  # type: ignore[no-untyp
     people = sample.persons.groupBy("archetype").count()
     per_person = {r.archetype: r.orders / r["count"] for r in orders.join(people, "archetype").collect()}
     assert per_person["champion"] > 3 * per_person["loyal_regular"] / 2
-    assert per_person["window_shopper"] < 1 < per_person["new_customer"] + 1
+    assert "window_shopper" not in per_person and 1 <= per_person["new_customer"] <= 2  # browsers never buy
     sessions = {r.archetype: r.sessions for r in sample.events.filter("event_type = 'session_start'")
                 .join(sample.web.select("account_id", "person_id"), "account_id")
                 .join(sample.persons.select("person_id", "archetype"), "person_id")
                 .groupBy("archetype").agg(F.count(F.lit(1)).alias("sessions")).collect()}
     assert "churned" not in sessions  # churned persons have no recent web activity
     assert sessions["window_shopper"] > sessions["big_spender_at_risk"]
+
+
+def test_web_accounts_follow_the_archetype(sample, base_config: Config) -> None:  # type: ignore[no-untyped-def]
+    shares = {r.archetype: r.share for r in sample.persons.groupBy("archetype")
+              .agg(F.avg((F.col("web_accounts") > 0).cast("double")).alias("share")).collect()}
+    assert shares["window_shopper"] == 1.0  # browsing is what they do
+    assert shares["champion"] > 0.85 and shares["churned"] < 0.5 and shares["loyal_regular"] < 0.3
+    overall = sample.persons.filter("web_accounts > 0").count() / 2000
+    assert abs(overall - base_config.generate.web_account_rate) < 0.035
+
+
+@pytest.mark.parametrize("rate", [0.3, 0.65, 0.9])
+def test_web_account_shares_keep_the_overall_rate_and_the_order(rate: float) -> None:
+    mix = archetypes.weights({})
+    shares = archetypes.web_account_shares(rate, mix)
+    assert sum(mix[a] * shares[a] for a in mix) / sum(mix.values()) == pytest.approx(rate, abs=1e-9)
+    assert shares["window_shopper"] == 1.0
+    assert shares["bargain_hunter"] > shares["new_customer"] > shares["churned"] > shares["loyal_regular"] > 0.0
+
+
+def test_web_account_shares_at_the_ends_are_all_or_nothing() -> None:
+    mix = archetypes.weights({})
+    assert set(archetypes.web_account_shares(0.0, mix).values()) == {0.0}
+    assert set(archetypes.web_account_shares(1.0, mix).values()) == {1.0}

@@ -37,8 +37,9 @@ def generate_persons(spark: SparkSession, settings: GenerateSettings) -> DataFra
     def u(purpose: str) -> Column:
         return uniform(seed, purpose, "person_id")
 
+    mix = archetypes.weights(settings.archetype_weights)
     people = base.withColumns({
-        "archetype": weighted_choice(u("archetype"), archetypes.weights(settings.archetype_weights)),
+        "archetype": weighted_choice(u("archetype"), mix),
         "gender": F.when(u("gender") < 0.5, F.lit("female")).otherwise(F.lit("male")),
         "country": weighted_choice(u("country"), places.COUNTRY_WEIGHTS),
         "last_name": _last_name(seed),
@@ -56,7 +57,7 @@ def generate_persons(spark: SparkSession, settings: GenerateSettings) -> DataFra
         "email": _email(seed, settings.customers),
         "phone_e164": _phone(seed),
         "income": _income(seed),
-        **_record_counts(seed, settings),
+        **_record_counts(seed, settings, archetypes.web_account_shares(settings.web_account_rate, mix)),
     })
     return people.drop("age_years")
 
@@ -156,9 +157,10 @@ def _income(seed: int) -> Column:
     return F.round(median * F.exp(0.35 * noise), -3).cast("int")
 
 
-def _record_counts(seed: int, settings: GenerateSettings) -> dict[str, Column]:
-    """How many CRM records and web accounts each person has. Everyone has at least one."""
-    has_web = uniform(seed, "has_web", "person_id") < settings.web_account_rate
+def _record_counts(seed: int, settings: GenerateSettings, web_shares: dict[str, float]) -> dict[str, Column]:
+    """How many CRM records and web accounts each person has. Everyone has at least one; the
+    chance of a web account is the person's archetype's."""
+    has_web = uniform(seed, "has_web", "person_id") < lookup(web_shares, F.col("archetype"))
     has_crm = ~has_web | (uniform(seed, "has_crm", "person_id") < 0.85)
     duplicated = uniform(seed, "crm_dup", "person_id") < settings.duplicate_person_rate
     extra = integer_between(uniform(seed, "crm_dup_n", "person_id"), 1, 3)
