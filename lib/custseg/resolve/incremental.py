@@ -4,15 +4,19 @@ With the previous state (every record's matching values and block keys, the scor
 and the clusters) and the saved model:
 1. records are new, changed (their content hash differs), deleted or unchanged;
 2. block keys are computed for new and changed records only, and replace their old ones;
-3. a record is *touched* when it shares a block with a new, changed or deleted record. A pair
-   of two untouched records keeps the same blocks, so its candidacy, provenance and score are
-   unchanged and it is kept as scored. Every pair with a touched record is regenerated from all
-   blocks holding that record, under the same size caps and windows (a window's neighbours
-   depend on every member of its block, and all of them are touched), and scored with the
-   saved model;
-4. clusters holding a touched, changed or deleted record are recomputed from the accepted pairs
-   among their records; all others keep their labels (a component is named by its smallest
-   node, so an untouched cluster is labelled as a full run would label it).
+3. a block is *hit* when a new, changed or deleted record is in it, now or before. A record is
+   *touched* when it is new or changed, or a member of a hit block over its rule's window
+   before or after the change: a windowed block pairs records with their neighbours in sort
+   order, which depend on every member, and a block over its cap gives no pairs. A hit block
+   within its window on both sides pairs all its records either way, so its old members keep
+   their pairs with each other. A pair of two untouched records keeps its blocks, candidacy,
+   provenance and score, and is kept as scored. Every pair with a touched record is
+   regenerated from all blocks holding that record, under the same caps and windows, and
+   scored with the saved model;
+4. clusters holding a touched, changed or deleted record, or either end of a regenerated
+   pair, are recomputed from the accepted pairs among their records; all others keep their
+   labels (a component is named by its smallest node, so an untouched cluster is labelled as
+   a full run would label it).
 Given the same model (scores use its stored term frequencies), the candidate pairs, decisions
 and clusters equal a full run's on the same final data.
 """
@@ -26,7 +30,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config.model import ResolveSettings
-from custseg.resolve.blocking import all_block_keys, candidate_pairs, flag_touched, keys_rows, window_sort_key
+from custseg.generate.draws import lookup
+from custseg.resolve.blocking import (
+    all_block_keys,
+    block_windows,
+    candidate_pairs,
+    flag_touched,
+    keys_rows,
+    window_sort_key,
+)
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
 from custseg.resolve.model import FellegiSunterModel
@@ -57,11 +69,10 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     new_keys = keys_rows(all_block_keys(fresh, settings)).checkpoint(eager=True)
     old_keys = previous.keys.select("rule", "block", "node", "source")
     keys = old_keys.join(changed, "node", "left_anti").unionByName(new_keys)
-    # Blocks a new, changed or deleted record is in, now or before; their members are touched.
+    # Blocks a new, changed or deleted record is in, now or before.
     hit_blocks = new_keys.select("rule", "block").unionByName(old_keys.join(changed, "node", "left_semi").select("rule", "block")) \
         .distinct().checkpoint(eager=True)
-    touched = keys.join(F.broadcast(hit_blocks), ["rule", "block"], "left_semi").select("node") \
-        .unionByName(delta.filter(F.col("state") != "deleted").select("node")).distinct().checkpoint(eager=True)
+    touched = _touched(old_keys, new_keys, changed, hit_blocks, delta, settings).checkpoint(eager=True)
     regenerated = _pairs_with(keys, touched, identities, settings).checkpoint(eager=True)
     gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
     # Pairs only a person proposed are rebuilt from the current decisions, like a full run does.
@@ -76,14 +87,35 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     # Decisions that a label changed on untouched pairs re-cluster their records too.
     flipped = redecided.join(kept_pairs.select("node_l", "node_r", F.col("decision").alias("before")), ["node_l", "node_r"]) \
         .filter(F.col("decision") != F.col("before"))
-    involved = touched.unionByName(flipped.select(F.col("node_l").alias("node"))).unionByName(flipped.select(F.col("node_r").alias("node"))) \
-        .unionByName(extra.select(F.col("node_l").alias("node"))).unionByName(extra.select(F.col("node_r").alias("node")))
+    # Both ends of every rebuilt pair: an untouched record can gain a pair with a new one.
+    involved = touched
+    for frame in (regenerated, flipped, extra):
+        involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))).unionByName(frame.select(F.col("node_r").alias("node")))
     clusters, recomputed = _update_clusters(identities, scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
     only_added = not counts.get("changed") and not counts.get("deleted")
     added = delta.select("node") if only_added else None
     return Resolution(scored, clusters, [], candidates, model, keys, recomputed, added, new_keys if only_added else None), counts
+
+
+def _touched(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame, delta: DataFrame,
+             settings: ResolveSettings) -> DataFrame:
+    """Records whose pairs are rebuilt: every new and changed record, and every member of a hit
+    block that is over its rule's window before or after the change (whose neighbours in the
+    sorted neighbourhood, or whose being over the cap, depend on the other members). In a hit
+    block within its window on both sides, the old members keep their pairs with each other:
+    the block pairs all of its records either way."""
+    old_members = old_keys.join(F.broadcast(hit_blocks), ["rule", "block"], "left_semi").select("rule", "block", "node") \
+        .checkpoint(eager=True)   # one scan of the stored keys
+    members = old_members.join(changed, "node", "left_anti").unionByName(new_keys.select("rule", "block", "node"))
+    window = lookup(block_windows(settings), F.col("rule"))
+    sizes = old_members.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("before")) \
+        .join(members.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("after")), ["rule", "block"], "full")
+    unstable = sizes.filter((F.coalesce("before", F.lit(0)) > window) | (F.coalesce("after", F.lit(0)) > window)) \
+        .select("rule", "block")
+    return members.join(unstable, ["rule", "block"], "left_semi").select("node") \
+        .unionByName(delta.filter(F.col("state").isin("new", "changed")).select("node")).distinct()
 
 
 def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
