@@ -115,6 +115,38 @@ def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Conf
     assert fifth.rows_out["resolution_identities"] == int(float(fifth.metrics["records"]))
 
 
+def test_decisions_recorded_between_runs_move_untouched_pairs_as_in_a_full_run(
+        spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
+    first = resolve_job.run(spark, _config(base_config, tmp_path / "a", batches[0]))
+    model = first.metrics["model_path"]
+    pairs = table_store(spark, _config(base_config, tmp_path / "a", batches[0])).read(
+        Catalog(_config(base_config, tmp_path / "a", batches[0])).path("match_pairs"))
+    accepted = pairs.filter(F.col("decision") == "match").orderBy("record_id_l", "record_id_r").first()
+    rejected = pairs.filter(F.col("decision") == "non_match").orderBy("record_id_l", "record_id_r").first()
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("source_l,record_id_l,source_r,record_id_r,decision\n" + "".join(
+        f"{p.source_l},{p.record_id_l},{p.source_r},{p.record_id_r},{label}\n"
+        for p, label in ((accepted, "non_match"), (rejected, "match"))))
+
+    def labelled(root: Path, model_path: str, incremental: bool) -> Config:
+        config = _config(base_config, root, batches[0], model_path, incremental=incremental)
+        return config.with_overrides(resolve=dataclasses.replace(config.resolve, decisions_file=str(decisions)))
+
+    # The same data again: no record is touched, only the two decisions move pairs. Both
+    # roots start from the same first run, so ids are carried over alike.
+    resolve_job.run(spark, _config(base_config, tmp_path / "b", batches[0], model))
+    again = resolve_job.run(spark, labelled(tmp_path / "a", model, incremental=True))
+    full = resolve_job.run(spark, labelled(tmp_path / "b", model, incremental=False))
+    assert "incremental_new" not in again.metrics and "incremental_changed" not in again.metrics
+    incremental_state = _state(spark, labelled(tmp_path / "a", model, True), [again.run_id])
+    full_state = _state(spark, labelled(tmp_path / "b", model, False), [full.run_id])
+    for table in ("pairs", "crosswalk"):
+        assert incremental_state[table] == full_state[table], table
+    forced = {(p[1], p[3]): p[4] for p in incremental_state["pairs"]}
+    assert forced[(accepted.record_id_l, accepted.record_id_r)] == "forced_non_match"
+    assert forced[(rejected.record_id_l, rejected.record_id_r)] == "forced_match"
+
+
 def test_incremental_needs_an_earlier_run(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match=r"resolve --incremental needs the state of an earlier resolve run"):
         resolve_job.run(spark, _config(base_config, tmp_path / "c", batches[0], "train", incremental=True))

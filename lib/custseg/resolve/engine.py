@@ -179,8 +179,9 @@ def score(compared: DataFrame, model: FellegiSunterModel, settings: ResolveSetti
     return decide(weighted, settings, labels)
 
 
-def decide(weighted: DataFrame, settings: ResolveSettings, labels: DataFrame | None) -> DataFrame:
-    """Decision per pair from its probability and any label a person recorded."""
+def decide(weighted: DataFrame, settings: ResolveSettings, labels: DataFrame | None, keep: tuple[str, ...] = ()) -> DataFrame:
+    """Decision per pair from its probability and any label a person recorded; SCORED columns
+    and the columns named in ``keep``."""
     base = weighted.drop("label", "decision")
     if labels is not None:
         base = base.join(labels, ["node_l", "node_r"], "left")
@@ -192,7 +193,7 @@ def decide(weighted: DataFrame, settings: ResolveSettings, labels: DataFrame | N
         .when(F.col("match_probability") >= settings.match_threshold, F.lit("match"))
         .when(F.col("match_probability") >= low, F.lit("review")).otherwise(F.lit("non_match"))
     )
-    return base.withColumn("decision", decision).select(*SCORED)
+    return base.withColumn("decision", decision).select(*SCORED, *keep)
 
 
 def accepted_edges(scored: DataFrame) -> DataFrame:

@@ -79,14 +79,15 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     kept_pairs = previous.scored.filter(F.col("blocked_by") != "decision") \
         .join(gone.withColumnRenamed("node", "node_l"), "node_l", "left_anti") \
         .join(gone.withColumnRenamed("node", "node_r"), "node_r", "left_anti")
-    redecided = decide(kept_pairs.select(*SCORED), settings, labels)
+    # Decided again (the labels or thresholds may have changed), beside the stored decision.
+    decided = decide(kept_pairs.select(*SCORED, F.col("decision").alias("before")), settings, labels, keep=("before",))
+    redecided = decided.drop("before")
     candidates = kept_pairs.select("node_l", "node_r").unionByName(regenerated.select("node_l", "node_r"))
     extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels).filter(F.col("blocked_by") == "decision")
     new_scored = score(compare(regenerated.unionByName(extra), identities, roles), model, settings, labels)
     scored = redecided.unionByName(new_scored).persist(StorageLevel.MEMORY_AND_DISK)  # disjoint by construction
-    # Decisions that a label changed on untouched pairs re-cluster their records too.
-    flipped = redecided.join(kept_pairs.select("node_l", "node_r", F.col("decision").alias("before")), ["node_l", "node_r"]) \
-        .filter(F.col("decision") != F.col("before"))
+    # Decisions that changed on untouched pairs re-cluster their records too.
+    flipped = decided.filter(F.col("decision") != F.col("before"))
     # Both ends of every rebuilt pair: an untouched record can gain a pair with a new one.
     involved = touched
     for frame in (regenerated, flipped, extra):
