@@ -78,7 +78,8 @@ def _state(spark: SparkSession, config: Config, runs: list[str]) -> dict[str, An
     by_run = [{(r.change_type, r.customer_id, tuple(r.related_ids), r.records_moved, r.reason)
                for r in changes.filter(F.col("run_id") == run).collect()} for run in runs]
     return {"pairs": pairs, "crosswalk": rows("identity_crosswalk", "id_issued_at"), "id_map": rows("customer_id_map", "as_of_run"),
-            "identities": rows("resolution_identities"), "keys": rows("resolution_block_keys"), "changes": by_run}
+            "identities": rows("resolution_identities"), "keys": rows("resolution_block_keys"), "changes": by_run,
+            "master": rows("customer_master")}
 
 
 def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Conf
 
     incremental = _state(spark, _config(base_config, tmp_path / "a", batches[-1]), [r.run_id for r in results])
     full = _state(spark, _config(base_config, tmp_path / "b", batches[-1]), [r.run_id for r in fulls])
-    for table in ("pairs", "crosswalk", "id_map", "changes", "identities", "keys"):
+    for table in ("pairs", "crosswalk", "id_map", "changes", "identities", "keys", "master"):
         assert incremental[table] == full[table], table
     assert incremental["changes"][2] and incremental["changes"][3], "the third and fourth batches change some ids"
     full_config = _config(base_config, tmp_path / "b", batches[-1])

@@ -54,9 +54,11 @@ def _resolve(ctx: JobContext) -> None:
     frame = ctx.read(settings.input.table) if settings.input.table else read_input(ctx.spark, settings)
     check_mapping(frame, settings, source_name)
     region = settings.default_region or ctx.config.clean.default_region
+    stale: DataFrame | None = None   # incremental: nodes whose input row is new or changed
     if settings.incremental and ctx.table_exists("resolution_identities"):
-        identities, input_records, standardized = reuse_identities(frame, ctx.read("resolution_identities"), settings,
-                                                                   source_name, region)
+        identities, input_records, stale = reuse_identities(frame, ctx.read("resolution_identities"), settings,
+                                                            source_name, region)
+        standardized: int | None = stale.count()
         ctx.metrics["incremental_standardized"] = str(standardized)
     else:
         identities, input_records, standardized = prepare_identities(frame, settings, source_name, region), None, None
@@ -84,7 +86,7 @@ def _resolve(ctx: JobContext) -> None:
         result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
     members = identities.select("node", "source", "record_id").join(result.clusters, "node", "inner")
     ids = _carry_ids(members, previous_crosswalk, result.recomputed)
-    _write(ctx, result, identities, roles, ids, frame, source_name)
+    _write(ctx, result, identities, roles, ids, frame, source_name, stale)
     metrics = _metrics(ctx, result, identities, records, labels)
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
@@ -129,15 +131,14 @@ def _carry_ids(members: DataFrame, previous_crosswalk: DataFrame | None, recompu
 
 
 def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids: CarriedIds,  # type: ignore[no-untyped-def]
-           frame: DataFrame, source_name: str) -> None:
-    settings = ctx.config.resolve
+           frame: DataFrame, source_name: str, stale: DataFrame | None) -> None:
     ctx.write("match_pairs", match_pair_rows(result.scored))
     ctx.write("review_queue", review_rows(result.scored, identities, roles))
     crosswalk = crosswalk_rows(ids.rebuilt, result.scored, ids.assigned)
     if ids.kept is not None:
         crosswalk = crosswalk.unionByName(ids.kept.select(*crosswalk.columns))
     crosswalk = ctx.write("identity_crosswalk", crosswalk)
-    ctx.write("customer_master", golden_from_input(frame, settings, crosswalk, source_name))
+    ctx.write("customer_master", _golden_records(ctx, frame, crosswalk, ids, stale, source_name))
     changes = ctx.write("identity_changes", identity_changes(ids.rebuilt, ids.previous, ids.assigned, ctx.run_id))
     previous_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
     ctx.write("customer_id_map", id_map(previous_map, changes, ids.all_ids(), ctx.run_id))
@@ -154,6 +155,23 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
             diagnostics_rows(ctx.run_id, result.diagnostics, result.scored), BLOCKING_DIAGNOSTICS.schema))
     for change in changes.groupBy("change_type").count().collect():
         ctx.metrics[f"ids_{change.change_type}"] = str(change["count"])
+
+
+def _golden_records(ctx: JobContext, frame: DataFrame, crosswalk: DataFrame, ids: CarriedIds, stale: DataFrame | None,
+                    source_name: str) -> DataFrame:
+    """customer_master rows. An incremental run rebuilds the golden records of the customers
+    whose cluster it rebuilt or who hold a record whose input row changed (a golden record
+    is made of display values, which can change while the matching values do not), and
+    keeps the previous row of every other customer: their records and values are as before."""
+    settings = ctx.config.resolve
+    if ids.kept is None or stale is None or not ctx.table_exists("customer_master"):
+        return golden_from_input(frame, settings, crosswalk, source_name)
+    edited = crosswalk.join(stale, record_node(F.col("source"), F.col("record_id")) == F.col("node"), "left_semi")
+    refreshed = ids.assigned.select("customer_id").unionByName(edited.select("customer_id")).distinct()
+    rebuilt = golden_from_input(frame, settings, crosswalk.join(refreshed, "customer_id", "left_semi"), source_name)
+    kept = ctx.read("customer_master").join(crosswalk.select("customer_id").distinct(), "customer_id", "left_semi") \
+        .join(refreshed, "customer_id", "left_anti")
+    return rebuilt.unionByName(kept.select(*rebuilt.columns))
 
 
 def _previous_state(ctx: JobContext) -> PreviousState:

@@ -108,15 +108,15 @@ def _node(settings: ResolveSettings, source_name: str) -> Column:
 
 
 def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSettings, source_name: str,
-                     default_region: str) -> tuple[DataFrame, int, int]:
-    """Identities for an incremental run, the input's records with an id, and how many of them
-    were standardized: a record whose raw values and settings are as last run keeps its
-    stored matching values; only new and changed records are standardized (the phone parser,
-    a Python UDF, is the costliest step of reading the input)."""
+                     default_region: str) -> tuple[DataFrame, int, DataFrame]:
+    """Identities for an incremental run, the input's records with an id, and the nodes of
+    the records standardized (new, or whose input row changed): a record whose raw values and
+    settings are as last run keeps its stored matching values; only the others are
+    standardized (the phone parser, a Python UDF, is the costliest step of reading the input)."""
     record_id = F.col(settings.columns["record_id"])
     if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
-        records = frame.filter(record_id.isNotNull()).count()
-        return prepare_identities(frame, settings, source_name, default_region), records, records
+        identities = prepare_identities(frame, settings, source_name, default_region)
+        return identities, frame.filter(record_id.isNotNull()).count(), identities.select("node")
     # Narrow and computed once: the input's rows are read again only to pick the records
     # that changed.
     current = frame.filter(record_id.isNotNull()).select(
@@ -128,7 +128,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
         .join(stale.withColumnRenamed("node", "__stale_node"), _node(settings, source_name) == F.col("__stale_node"), "left_semi")
     fresh = prepare_identities(stale_rows, settings, source_name, default_region)
     kept = previous.join(current, ["node", "raw_hash"], "left_semi")
-    return kept.select(*fresh.columns).unionByName(fresh), current.count(), stale.count()
+    return kept.select(*fresh.columns).unionByName(fresh), current.count(), stale
 
 
 def mapped_roles(settings: ResolveSettings) -> list[str]:

@@ -68,10 +68,16 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     fresh = identities.join(F.broadcast(delta.filter(F.col("state").isin("new", "changed")).select("node")), "node", "left_semi")
     new_keys = keys_rows(all_block_keys(fresh, settings)).checkpoint(eager=True)
     old_keys = previous.keys.select("rule", "block", "node", "source")
-    keys = old_keys.join(changed, "node", "left_anti").unionByName(new_keys)
-    # Blocks a new, changed or deleted record is in, now or before.
-    hit_blocks = new_keys.select("rule", "block").unionByName(old_keys.join(changed, "node", "left_semi").select("rule", "block")) \
-        .distinct().checkpoint(eager=True)
+    # Blocks a new, changed or deleted record is in, now or before. When records only arrived,
+    # no stored key row names a record of the change set, and the stored keys are not scanned
+    # for them.
+    hit_blocks = new_keys.select("rule", "block")
+    if counts.get("changed") or counts.get("deleted"):
+        keys = old_keys.join(changed, "node", "left_anti").unionByName(new_keys)
+        hit_blocks = hit_blocks.unionByName(old_keys.join(changed, "node", "left_semi").select("rule", "block"))
+    else:
+        keys = old_keys.unionByName(new_keys)
+    hit_blocks = hit_blocks.distinct().checkpoint(eager=True)
     touched = _touched(old_keys, new_keys, changed, hit_blocks, delta, settings).checkpoint(eager=True)
     regenerated = _pairs_with(keys, touched, identities, settings).checkpoint(eager=True)
     gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
