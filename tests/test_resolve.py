@@ -154,6 +154,30 @@ def test_the_mailbox_key_meets_one_mailbox_name_at_two_providers(spark: SparkSes
     assert levels == {"r2": LEVELS["email"].index("same_mailbox_name"), "r4": LEVELS["email"].index("different")}
 
 
+def test_a_rule_that_needs_one_record_without_a_birth_date_skips_dated_namesakes(spark: SparkSession) -> None:
+    d = dt.date(1980, 5, 6)
+    rows = [("crm", "r1", "ann", "lee", d, None, None, None, None, None, None, None),
+            ("crm", "r2", "ann", "lee", dt.date(1966, 1, 2), None, None, None, None, None, None, None),
+            ("web", "r3", "ann", "lee", None, "ann@x.com", None, None, None, None, None, None),
+            ("web", "r4", "ann", "lee", None, "lee@y.com", None, None, None, None, None, None)]
+    rule = BlockingRule("full_name", "exact", ["first_name", "last_name"], only_if_one_lacks=["birth_date"])
+    settings = _settings(blocking=[rule])
+    identities = _identities(spark, rows)
+    node = {r.record_id: r.node for r in identities.collect()}
+    expected = {frozenset((node[a], node[b])) for a, b in (("r1", "r3"), ("r1", "r4"), ("r2", "r3"), ("r2", "r4"), ("r3", "r4"))}
+    assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings).collect()} == expected
+    # Keys stored without the flag (an incremental run's) look it up and give the same pairs.
+    stored = {name: frame.select("block", "node", "source") for name, frame in all_block_keys(identities, settings).items()}
+    assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, stored).collect()} == expected
+    # Without the condition the dated namesakes r1 and r2 meet too.
+    plain = _settings(blocking=[dataclasses.replace(rule, only_if_one_lacks=[])])
+    assert len(_pairs(identities, plain).collect()) == 6
+    with pytest.raises(ValueError, match="unknown field 'dob'"):
+        BlockingRule("x", "exact", ["email"], only_if_one_lacks=["dob"])
+    with pytest.raises(ValueError, match="not full_name"):
+        BlockingRule("x", "exact", ["email"], only_if_one_lacks=["full_name"])
+
+
 def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: SparkSession) -> None:
     settings = _settings(columns={"record_id": "id", "first_name": "given", "last_name": "family", "phone": "tel", "country": "cc"},
                          blocking=[BlockingRule("names", "exact", ["first_name", "last_name"])])

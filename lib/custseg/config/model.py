@@ -129,6 +129,10 @@ class BlockingRule:
     rows: int = 4          # ... each the AND of this many hashes
     max_block_size: int | None = None   # this rule's block cap (default: resolve.max_bucket_size)
     window: int | None = None           # this rule's block window (default: resolve.block_window)
+    # Pair two records only when at least one of them has none of these roles: a rule on
+    # names alone then meets a sparse record (a web account with a name and an email) and
+    # its full twin, not every two namesakes whose birth dates already tell them apart.
+    only_if_one_lacks: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.type in ("exact", "minhash") and not self.fields:
@@ -142,11 +146,13 @@ class BlockingRule:
                     raise ValueError(f"blocking rule {self.name}: part {part!r} is not <{'|'.join(KEY_PARTS)}>:<role>[|<role>...]")
             if sum("|" in part for part in self.parts) > 1:
                 raise ValueError(f"blocking rule {self.name}: only one part may list alternative roles")
-        for role in self.fields:
+        for role in [*self.fields, *self.only_if_one_lacks]:
             if role not in IDENTITY_ROLES:
                 raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; roles: {', '.join(IDENTITY_ROLES)}")
         if self.bands < 1 or self.rows < 1 or self.shingle_size < 1:
             raise ValueError(f"blocking rule {self.name}: bands, rows and shingle_size must be >= 1")
+        if "full_name" in self.only_if_one_lacks:
+            raise ValueError(f"blocking rule {self.name}: only_if_one_lacks names first_name or last_name, not full_name")
         if self.window is not None and self.window < 2:
             raise ValueError(f"blocking rule {self.name}: window must be >= 2, got {self.window}")
 

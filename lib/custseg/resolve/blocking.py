@@ -15,8 +15,11 @@ A block pairs all its records up to the rule's window (``resolve.block_window``)
 block sorts its records by ``resolve.window_order`` and pairs each with its next window - 1
 neighbours (sorted neighbourhood within the block), so pairs per record stay bounded however
 common a name or busy a postcode grows. Blocks larger than the rule's cap (``max_block_size``,
-default ``max_bucket_size``) are skipped and reported. Each pair appears once,
-tagged with the first rule (in configured order) that found it (after splink's blocking).
+default ``max_bucket_size``) are skipped and reported. A rule with ``only_if_one_lacks`` keeps
+a pair only when one of its records has none of those roles (namesakes that both carry a
+birth date are told apart by it, and the birth-date rules meet those that agree). Each pair
+appears once, tagged with the first rule (in configured order) that found it (after splink's
+blocking).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from custseg.errors import CustsegError
 
 log = logging.getLogger(__name__)
 SHINGLE_FEATURES = 1 << 20
+LACKS = "lacks_fields"   # key column: the record has none of its rule's only_if_one_lacks roles
 
 
 @dataclass
@@ -53,6 +57,9 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
     """(node, source, block) rows for one rule, and the identities' sort_key when they have
     one; records without a key are left out."""
     carried = ["node", "source"] + (["sort_key"] if "sort_key" in identities.columns else [])
+    if rule.only_if_one_lacks:
+        identities = identities.withColumn(LACKS, lacks_all(rule.only_if_one_lacks))
+        carried.append(LACKS)
     if rule.type == "minhash":
         return _minhash_keys(identities, rule, seed, carried)
     if rule.type == "exact":
@@ -68,6 +75,12 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
     key = F.when(F.greatest(*[p.isNull() for p in parts]) if len(parts) > 1 else parts[0].isNull(), F.lit(None)).otherwise(
         F.concat_ws("\u001f", *[p.cast("string") for p in parts]))
     return identities.select(*carried, key.alias("block")).filter(F.col("block").isNotNull() & (F.col("block") != ""))
+
+
+def lacks_all(roles: list[str]) -> Column:
+    """Whether a record has none of ``roles``."""
+    present = [F.col(role).isNotNull() for role in roles]
+    return ~F.greatest(*present) if len(present) > 1 else ~present[0]
 
 
 def _key_part(part: str) -> Column:
@@ -125,7 +138,9 @@ def block_pair_count(size: Column, window: Column) -> Column:
 
 
 def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[RuleDiagnostics]:
-    """Block counts, estimated pairs and the largest blocks per rule; small aggregates only."""
+    """Block counts, estimated pairs and the largest blocks per rule; small aggregates only.
+    For a rule with ``only_if_one_lacks`` the estimate is an upper bound: it counts every pair
+    the blocks could give, before pairs of two records that both have those roles are dropped."""
     caps, windows = block_caps(settings), block_windows(settings)
     report = []
     for name, frame in keys.items():
@@ -168,8 +183,9 @@ def candidate_pairs(keys: Mapping[str, DataFrame], identities: DataFrame, settin
     took 1.7 times as long at 1M records.
     """
     caps, windows = block_caps(settings), block_windows(settings)
+    rules = {rule.name: rule for rule in settings.blocking}
     order = list(caps)
-    found = [_rule_pairs(keys[name], order.index(name), caps[name], windows[name], identities, settings)
+    found = [_rule_pairs(keys[name], order.index(name), rules[name], caps[name], windows[name], identities, settings)
              for name in order if name in keys]
     union = found[0]
     for frame in found[1:]:
@@ -185,21 +201,26 @@ def flag_touched(keys: DataFrame, touched: DataFrame) -> DataFrame:
     return keys.join(flags, "node", "left").withColumn("is_touched", F.coalesce("is_touched", F.lit(False)))
 
 
-def _rule_pairs(frame: DataFrame, rule_index: int, cap: int, window: int, identities: DataFrame,
+def _rule_pairs(frame: DataFrame, rule_index: int, rule: BlockingRule, cap: int, window: int, identities: DataFrame,
                 settings: ResolveSettings) -> DataFrame:
-    if "sort_key" not in frame.columns:
-        frame = frame.join(identities.select("node", window_sort_key(settings)), "node")
+    # Stored keys (an incremental run's) carry neither the sort key nor the rule's flag.
+    looked_up = [window_sort_key(settings)] if "sort_key" not in frame.columns else []
+    if rule.only_if_one_lacks and LACKS not in frame.columns:
+        looked_up.append(lacks_all(rule.only_if_one_lacks).alias(LACKS))
+    if looked_up:
+        frame = frame.join(identities.select("node", *looked_up), "node")
     touched = F.col("is_touched") if "is_touched" in frame.columns else F.lit(True)
+    lacks = F.col(LACKS) if rule.only_if_one_lacks else F.lit(True)
     block = Window.partitionBy("block")
-    members = frame.select("block", "node", "source", "sort_key", touched.alias("is_touched")) \
+    members = frame.select("block", "node", "source", "sort_key", touched.alias("is_touched"), lacks.alias(LACKS)) \
         .withColumn("size", F.count(F.lit(1)).over(block)).filter((F.col("size") > 1) & (F.col("size") <= cap)) \
         .withColumn("rank", F.row_number().over(block.orderBy("sort_key", "node")))
     # One path for every block: each record meets the records ranked after it, up to window - 1
     # of them, which in a block within the window is all of them, in any order.
     ahead = members.filter(F.col("rank") < F.col("size")).select(
-        "node", "source", "is_touched", "block",
+        "node", "source", "is_touched", LACKS, "block",
         F.explode(F.sequence(F.col("rank") + 1, F.least(F.col("rank") + window - 1, F.col("size")))).alias("rank"))
-    condition = F.col("l.is_touched") | F.col("r.is_touched")
+    condition = (F.col("l.is_touched") | F.col("r.is_touched")) & (F.col(f"l.{LACKS}") | F.col(f"r.{LACKS}"))
     if settings.mode == "link":
         condition = condition & (F.col("l.source") != F.col("r.source"))
     return members.alias("l").join(ahead.alias("r"), ["block", "rank"]).filter(condition).select(
