@@ -15,6 +15,7 @@ help:
 	@echo "make test       install into $(VENV) and run the test suite"
 	@echo "make test-all   tests including the slow (heavy) ones"
 	@echo "make bench SCALE=N  time each stage at N customers; results in bench/results/"
+	@echo "                    STAGES='features segment' re-times those stages on that scale's data"
 	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
 	@echo "make lint typecheck  ruff and mypy"
 
@@ -42,7 +43,7 @@ test-all: venv java-check
 	$(BIN)/python -m pytest --run-slow $(ARGS)
 
 bench: venv java-check
-	$(BIN)/custseg bench --scale $(SCALE) --env $(ENV) $(ARGS)
+	$(BIN)/custseg bench --scale $(SCALE) --env $(ENV) $(if $(STAGES),--stages $(STAGES)) $(ARGS)
 
 RECORDS ?= 10000 100000 1000000
 bench-resolve: venv java-check

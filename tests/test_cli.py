@@ -57,3 +57,18 @@ def test_missing_java_is_one_clear_sentence(project_dir: Path, tmp_path: Path) -
         "custseg generate: Java was not found: install a Java 17 runtime "
         "(for example: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
     )
+
+
+def test_bench_refuses_an_unknown_stage_before_spark_starts(project_dir: Path, tmp_path: Path) -> None:
+    result = _run([str(BIN / "custseg"), "bench", "--scale", "10", "--stages", "segment", "featurs",
+                   "--output-dir", str(tmp_path)], project_dir)
+    assert result.returncode != 0
+    assert "unknown stage(s) featurs" in result.stderr
+    assert "SparkContext" not in result.stderr and not list(tmp_path.iterdir())
+
+
+def test_bench_runs_named_stages_in_pipeline_order() -> None:
+    from custseg.bench import pipeline_stages
+
+    assert pipeline_stages(["segment", "features"]) == ["features", "segment"]
+    assert pipeline_stages(None)[0] == "generate" and pipeline_stages([])[-1] == "audit"

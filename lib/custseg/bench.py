@@ -26,6 +26,7 @@ from custseg import __version__, jobs
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import ResolveInput
+from custseg.errors import CustsegError
 from custseg.runtime import table_store
 from custseg.session import build_spark_session
 
@@ -80,7 +81,11 @@ def reference_seconds(spark: SparkSession) -> float:
     return sorted(timings)[len(timings) // 2]
 
 
-def main(config: Config, scale: int, output_dir: str) -> int:
+def main(config: Config, scale: int, output_dir: str, stages: list[str] | None = None) -> int:
+    """Time ``stages`` (default: the whole pipeline) at ``scale`` customers. A subset runs on
+    the tables an earlier bench at the same scale left, so a late stage can be re-timed
+    without generating, ingesting and resolving again."""
+    names = pipeline_stages(stages)
     root = Path(config.root_dir) / f"bench-{scale}"
     config = config.with_overrides(
         generate=dataclasses.replace(config.generate, customers=scale),
@@ -90,19 +95,29 @@ def main(config: Config, scale: int, output_dir: str) -> int:
     try:
         reference_seconds(spark)  # warm-up: JIT and executor start
         reference = reference_seconds(spark)
-        stages = [_run_stage(spark, config, name, reference) for name in jobs.PIPELINE]
-        _count_raw_records(stages)
+        timed = [_run_stage(spark, config, name, reference) for name in names]
+        _count_raw_records(timed)
     finally:
         spark.stop()
     report = {
         "scale": scale, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "custseg": __version__, "master": config.spark.master, "cpus": os.cpu_count(), "python": platform.python_version(),
-        "reference_seconds": round(reference, 3), "stages": stages,
-        "total_seconds": round(sum(s["seconds"] for s in stages), 1),
+        "reference_seconds": round(reference, 3), "stages": timed,
+        "total_seconds": round(sum(s["seconds"] for s in timed), 1),
     }
     write_report(report, Path(output_dir))
     print(markdown_table([report]))
     return 0
+
+
+def pipeline_stages(requested: list[str] | None) -> list[str]:
+    """The requested stages in pipeline order (all of them when none are named)."""
+    if not requested:
+        return list(jobs.PIPELINE)
+    unknown = sorted(set(requested) - set(jobs.PIPELINE))
+    if unknown:
+        raise CustsegError(f"bench: unknown stage(s) {', '.join(unknown)}; stages are {', '.join(jobs.PIPELINE)}")
+    return [name for name in jobs.PIPELINE if name in requested]
 
 
 def _run_stage(spark: SparkSession, config: Config, name: str, reference: float) -> dict[str, Any]:

@@ -109,6 +109,8 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     _add_config_arguments(bench)
     bench.add_argument("--scale", type=int, required=True, help="customers to generate")
     bench.add_argument("--output-dir", default="bench/results")
+    bench.add_argument("--stages", nargs="+", metavar="STAGE",
+                       help="time only these stages, on the tables an earlier bench at this scale left (default: all)")
     bench.set_defaults(handler=_run_bench)
     bench_resolve = commands.add_parser("bench-resolve", help="time identity resolution at several record counts")
     _add_config_arguments(bench_resolve)
@@ -229,7 +231,7 @@ def _print_delta_coordinate(args: argparse.Namespace) -> int:
 def _run_bench(args: argparse.Namespace) -> int:
     from custseg import bench
 
-    return bench.main(_config_from(args), args.scale, args.output_dir)
+    return bench.main(_config_from(args), args.scale, args.output_dir, args.stages)
 
 
 def _configure_logging(verbose: bool) -> None:
