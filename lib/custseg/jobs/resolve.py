@@ -84,7 +84,8 @@ def _resolve(ctx: JobContext) -> None:
             result = dataclasses.replace(result, added_nodes=None, added_keys=None)
     else:
         result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
-    members = identities.select("node", "source", "record_id").join(result.clusters, "node", "inner")
+    built = result.clusters if result.rebuilt is None else result.rebuilt
+    members = identities.select("node", "source", "record_id").join(built, "node", "inner")
     ids = _carry_ids(members, previous_crosswalk, result.recomputed)
     _write(ctx, result, identities, roles, ids, frame, source_name, stale)
     metrics = _metrics(ctx, result, identities, records, labels)
@@ -114,6 +115,8 @@ class CarriedIds:
 
 
 def _carry_ids(members: DataFrame, previous_crosswalk: DataFrame | None, recomputed: DataFrame | None) -> CarriedIds:
+    """``members``: the records of the clusters built this run (every cluster in a full run),
+    with their cluster; ``recomputed``: in an incremental run, the previous clusters rebuilt."""
     now = dt.datetime.now(dt.UTC)
     if previous_crosswalk is None:
         return CarriedIds(members, None, assign_ids(members, None, now).persist(StorageLevel.MEMORY_AND_DISK), None)
@@ -124,7 +127,7 @@ def _carry_ids(members: DataFrame, previous_crosswalk: DataFrame | None, recompu
     # id that moves lives in the recomputed clusters, whose records are all revisited here.
     was_recomputed = recomputed.select(F.col("component").alias("cluster_node"))
     kept = previous_crosswalk.join(was_recomputed, "cluster_node", "left_anti").persist(StorageLevel.MEMORY_AND_DISK)
-    rebuilt = members.join(kept.select("source", "record_id"), ["source", "record_id"], "left_anti")
+    rebuilt = members.persist(StorageLevel.MEMORY_AND_DISK)   # ids, crosswalk and changes all read it
     previous = previous_crosswalk.join(was_recomputed, "cluster_node", "left_semi").select(*issued.columns)
     assigned = assign_ids(rebuilt, previous, now, issued=issued).persist(StorageLevel.MEMORY_AND_DISK)
     return CarriedIds(rebuilt, previous, assigned, kept)
@@ -134,7 +137,12 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
            frame: DataFrame, source_name: str, stale: DataFrame | None) -> None:
     ctx.write("match_pairs", match_pair_rows(result.scored))
     ctx.write("review_queue", review_rows(result.scored, identities, roles))
-    crosswalk = crosswalk_rows(ids.rebuilt, result.scored, ids.assigned)
+    scored = result.scored
+    if ids.kept is not None:
+        # An accepted pair joins two records of one cluster: the pairs of the clusters built
+        # are those whose left record is in one.
+        scored = scored.join(ids.rebuilt.select(F.col("node").alias("node_l")), "node_l", "left_semi")
+    crosswalk = crosswalk_rows(ids.rebuilt, scored, ids.assigned)
     if ids.kept is not None:
         crosswalk = crosswalk.unionByName(ids.kept.select(*crosswalk.columns))
     crosswalk = ctx.write("identity_crosswalk", crosswalk)
@@ -166,11 +174,16 @@ def _golden_records(ctx: JobContext, frame: DataFrame, crosswalk: DataFrame, ids
     settings = ctx.config.resolve
     if ids.kept is None or stale is None or not ctx.table_exists("customer_master"):
         return golden_from_input(frame, settings, crosswalk, source_name)
-    edited = crosswalk.join(stale, record_node(F.col("source"), F.col("record_id")) == F.col("node"), "left_semi")
+    edited = crosswalk.join(F.broadcast(stale), record_node(F.col("source"), F.col("record_id")) == F.col("node"), "left_semi")
     refreshed = ids.assigned.select("customer_id").unionByName(edited.select("customer_id")).distinct()
-    rebuilt = golden_from_input(frame, settings, crosswalk.join(refreshed, "customer_id", "left_semi"), source_name)
-    kept = ctx.read("customer_master").join(crosswalk.select("customer_id").distinct(), "customer_id", "left_semi") \
-        .join(refreshed, "customer_id", "left_anti")
+    # The records of the customers rebuilt: few next to the input, so each input row is
+    # matched to them by a broadcast join, not a shuffle of the whole input.
+    records = F.broadcast(crosswalk.join(F.broadcast(refreshed), "customer_id", "left_semi").checkpoint(eager=True))
+    rebuilt = golden_from_input(frame, settings, records, source_name)
+    # Every other customer keeps its row; an id that left the crosswalk was an id of a
+    # recomputed cluster, so dropping those ids drops every retired customer too.
+    replaced = refreshed.unionByName(ids.previous.select("customer_id")).distinct() if ids.previous is not None else refreshed
+    kept = ctx.read("customer_master").join(F.broadcast(replaced), "customer_id", "left_anti")
     return rebuilt.unionByName(kept.select(*rebuilt.columns))
 
 

@@ -57,6 +57,9 @@ class Resolution:
     # Incremental runs: the previous clusters (component) that were recomputed; every other
     # cluster is exactly as before. None: all clusters are new.
     recomputed: DataFrame | None = None
+    # Incremental runs: the clusters built this run (node, component, weakest_link), a part of
+    # ``clusters``: those holding a record of a recomputed cluster or a new record.
+    rebuilt: DataFrame | None = None
     # Incremental runs that only added records: their nodes and block keys, which the state
     # tables can take as an append. None: the state is rewritten.
     added_nodes: DataFrame | None = None

@@ -5,14 +5,15 @@ and the clusters) and the saved model:
 1. records are new, changed (their content hash differs), deleted or unchanged;
 2. block keys are computed for new and changed records only, and replace their old ones;
 3. a block is *hit* when a new, changed or deleted record is in it, now or before. A record is
-   *touched* when it is new or changed, or a member of a hit block over its rule's window
-   before or after the change: a windowed block pairs records with their neighbours in sort
-   order, which depend on every member, and a block over its cap gives no pairs. A hit block
-   within its window on both sides pairs all its records either way, so its old members keep
-   their pairs with each other. A pair of two untouched records keeps its blocks, candidacy,
-   provenance and score, and is kept as scored. Every pair with a touched record is
-   regenerated from all blocks holding that record, under the same caps and windows, and
-   scored with the saved model;
+   *touched* when it is new or changed, or an unchanged member of a hit block whose pairs with
+   the other unchanged members may differ: in a block over its rule's window (before or
+   after), those within window - 1 unchanged members of a change in sort order (a windowed
+   block pairs each record with its next neighbours, and a change shifts only the neighbours
+   around it); in a block crossing its cap, all of them. A hit block within its window on
+   both sides pairs all its records either way, so its old members keep their pairs with each
+   other. A pair of two untouched records keeps its blocks, candidacy, provenance and score,
+   and is kept as scored. Every pair with a touched record is regenerated from all blocks
+   holding that record, under the same caps and windows, and scored with the saved model;
 4. clusters holding a touched, changed or deleted record, or either end of a regenerated
    pair, are recomputed from the accepted pairs among their records; all others keep their
    labels (a component is named by its smallest node, so an untouched cluster is labelled as
@@ -26,13 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from custseg.config.model import ResolveSettings
 from custseg.generate.draws import lookup
 from custseg.resolve.blocking import (
     all_block_keys,
+    block_caps,
     block_windows,
     candidate_pairs,
     flag_touched,
@@ -42,6 +44,10 @@ from custseg.resolve.blocking import (
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
 from custseg.resolve.model import FellegiSunterModel
+
+# Blocks of touched records up to which their key rows are picked by a broadcast join: a
+# few dozen bytes each on the driver and on every executor.
+MAX_BROADCAST_BLOCKS = 1_000_000
 
 
 @dataclass
@@ -78,7 +84,7 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     else:
         keys = old_keys.unionByName(new_keys)
     hit_blocks = hit_blocks.distinct().checkpoint(eager=True)
-    touched = _touched(old_keys, new_keys, changed, hit_blocks, delta, settings).checkpoint(eager=True)
+    touched = _touched(old_keys, new_keys, changed, hit_blocks, delta, identities, previous.identities, settings).checkpoint(eager=True)
     regenerated = _pairs_with(keys, touched, identities, settings).checkpoint(eager=True)
     gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
     # Pairs only a person proposed are rebuilt from the current decisions, like a full run does.
@@ -98,37 +104,68 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     involved = touched
     for frame in (regenerated, flipped, extra):
         involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))).unionByName(frame.select(F.col("node_r").alias("node")))
-    clusters, recomputed = _update_clusters(identities, scored, previous.clusters, involved, delta, settings)
+    clusters, rebuilt, recomputed = _update_clusters(scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
     only_added = not counts.get("changed") and not counts.get("deleted")
     added = delta.select("node") if only_added else None
-    return Resolution(scored, clusters, [], candidates, model, keys, recomputed, added, new_keys if only_added else None), counts
+    return Resolution(scored, clusters, [], candidates, model, keys, recomputed, rebuilt, added,
+                      new_keys if only_added else None), counts
 
 
 def _touched(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame, delta: DataFrame,
-             settings: ResolveSettings) -> DataFrame:
-    """Records whose pairs are rebuilt: every new and changed record, and every member of a hit
-    block that is over its rule's window before or after the change (whose neighbours in the
-    sorted neighbourhood, or whose being over the cap, depend on the other members). In a hit
-    block within its window on both sides, the old members keep their pairs with each other:
-    the block pairs all of its records either way."""
+             identities: DataFrame, previous_identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """Records whose pairs are rebuilt: every new and changed record, and the unchanged members
+    of hit blocks whose pairs with each other may differ.
+
+    A block pairs records whose ranks (sort key, then node) differ by less than its rule's
+    window. Between two unchanged members a and b, the rank distance moves only by the change
+    items (new, changed or deleted records, each at its own sort key, old or new) that sit
+    between them; a pair whose status moves has a change item c between a and b and is within
+    the window, so each of a and b has fewer than window - 1 unchanged members between itself
+    and c. Those neighbours of each change item are touched; an unchanged member farther from
+    every change item keeps its pairs. A block within its window before and after pairs all
+    its records either way and touches none of its old members; a block that crosses its cap
+    gains or loses every pair and touches them all."""
     old_members = old_keys.join(F.broadcast(hit_blocks), ["rule", "block"], "left_semi").select("rule", "block", "node") \
         .checkpoint(eager=True)   # one scan of the stored keys
-    members = old_members.join(changed, "node", "left_anti").unionByName(new_keys.select("rule", "block", "node"))
-    window = lookup(block_windows(settings), F.col("rule"))
-    sizes = old_members.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("before")) \
-        .join(members.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("after")), ["rule", "block"], "full")
-    unstable = sizes.filter((F.coalesce("before", F.lit(0)) > window) | (F.coalesce("after", F.lit(0)) > window)) \
-        .select("rule", "block")
-    return members.join(unstable, ["rule", "block"], "left_semi").select("node") \
+    items = old_members.join(changed, "node", "left_anti").select("rule", "block", "node", F.lit("kept").alias("item")) \
+        .unionByName(old_members.join(changed, "node", "left_semi").select("rule", "block", "node", F.lit("old").alias("item"))) \
+        .unionByName(new_keys.select("rule", "block", "node", F.lit("new").alias("item")))
+    # Old items take their sort key from the previous identities, every other from the current.
+    sort_keys = identities.select("node", window_sort_key(settings), F.lit(False).alias("from_before")) \
+        .unionByName(previous_identities.join(changed, "node", "left_semi")
+                     .select("node", window_sort_key(settings), F.lit(True).alias("from_before")))
+    ordered = items.withColumn("from_before", F.col("item") == "old").join(sort_keys, ["node", "from_before"])
+    block = Window.partitionBy("rule", "block")
+    before = F.count(F.when(F.col("item") != "new", 1)).over(block)
+    after = F.count(F.when(F.col("item") != "old", 1)).over(block)
+    window, cap = lookup(block_windows(settings), F.col("rule")), lookup(block_caps(settings), F.col("rule"))
+    sized = ordered.withColumns({
+        "everyone": (before > cap) != (after > cap),
+        "neighbours": ((before > window) | (after > window)) & (before <= cap) & (after <= cap),
+        # Unchanged members up to and including this row: an unchanged member's rank among
+        # them, and for a change item the number of unchanged members before it.
+        "kept_rank": F.count(F.when(F.col("item") == "kept", 1)).over(
+            block.orderBy("sort_key", "node", "item").rowsBetween(Window.unboundedPreceding, Window.currentRow)),
+    }).filter(F.col("everyone") | F.col("neighbours")).checkpoint(eager=True)
+    kept = sized.filter(F.col("item") == "kept")
+    whole_blocks = kept.filter("everyone").select("node")
+    # Unchanged ranks kept_rank - window + 2 .. kept_rank + window - 1 around each change item.
+    near = sized.filter(~F.col("everyone") & (F.col("item") != "kept")).select(
+        "rule", "block", F.explode(F.sequence(F.col("kept_rank") - window + 2, F.col("kept_rank") + window - 1)).alias("kept_rank"))
+    neighbours = kept.filter(~F.col("everyone")).join(near.distinct(), ["rule", "block", "kept_rank"], "left_semi").select("node")
+    return whole_blocks.unionByName(neighbours) \
         .unionByName(delta.filter(F.col("state").isin("new", "changed")).select("node")).distinct()
 
 
 def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """Candidate pairs with at least one touched record, from every block holding one (whole),
     under the same caps and windows as a full run; each pair tagged with its first rule."""
-    blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct()
+    touched = F.broadcast(touched)
+    blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct().checkpoint(eager=True)
+    if blocks.count() <= MAX_BROADCAST_BLOCKS:
+        blocks = F.broadcast(blocks)   # a scan of the keys, rather than a shuffle of all of them
     # Flagged and ordered once, and stored, as every rule reads these rows.
     members = flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched) \
         .join(identities.select("node", window_sort_key(settings)), "node").checkpoint(eager=True)
@@ -136,20 +173,25 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     return candidate_pairs(by_rule, identities, settings)
 
 
-def _update_clusters(identities: DataFrame, scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
-                     settings: ResolveSettings) -> tuple[DataFrame, DataFrame]:
+def _update_clusters(scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
+                     settings: ResolveSettings) -> tuple[DataFrame, DataFrame, DataFrame]:
     """Recompute the clusters holding an involved, changed or deleted record; keep the rest.
-    Returns the clusters and the previous components that were recomputed."""
-    involved = involved.unionByName(delta.select("node")).distinct()
-    affected_components = previous.join(involved, "node", "left_semi").select("component").distinct().checkpoint(eager=True)
+    Returns all clusters, the clusters built, and the previous components that were recomputed."""
+    # Everything below but the clusters left as they were is of the size of the change set,
+    # and joined by broadcast: the stored clusters and pairs are scanned, never shuffled.
+    involved = F.broadcast(involved.unionByName(delta.select("node")).distinct())
+    affected_components = F.broadcast(previous.join(involved, "node", "left_semi").select("component").distinct()
+                                      .checkpoint(eager=True))
+    # A deleted record is involved, so its cluster is recomputed, without it.
+    deleted = F.broadcast(delta.filter(F.col("state") == "deleted").select("node"))
     affected = previous.join(affected_components, "component", "left_semi").select("node") \
         .unionByName(delta.filter(F.col("state") == "new").select("node")).distinct() \
-        .join(identities.select("node"), "node", "left_semi")
-    inside = scored.join(affected.withColumnRenamed("node", "node_l"), "node_l", "left_semi") \
-        .join(affected.withColumnRenamed("node", "node_r"), "node_r", "left_semi")
-    rebuilt = cluster(affected, inside, settings)
-    unchanged = previous.join(affected_components, "component", "left_anti").join(identities.select("node"), "node", "left_semi")
-    clusters = unchanged.select("node", "component", "weakest_link").unionByName(rebuilt.select("node", "component", "weakest_link"))
+        .join(deleted, "node", "left_anti").checkpoint(eager=True)
+    inside = scored.join(F.broadcast(affected.withColumnRenamed("node", "node_l")), "node_l", "left_semi") \
+        .join(F.broadcast(affected.withColumnRenamed("node", "node_r")), "node_r", "left_semi")
+    rebuilt = cluster(affected, inside, settings).select("node", "component", "weakest_link").checkpoint(eager=True)
+    unchanged = previous.join(affected_components, "component", "left_anti")
+    clusters = unchanged.select("node", "component", "weakest_link").unionByName(rebuilt)
     # Every output table reads the clusters: computed once, and cut from the long lineage
     # above (a persisted frame would carry that plan into every later query).
-    return clusters.checkpoint(eager=True), affected_components
+    return clusters.checkpoint(eager=True), rebuilt, affected_components
