@@ -33,12 +33,14 @@ from pyspark.sql import functions as F
 from custseg.config.model import ResolveSettings
 from custseg.generate.draws import lookup
 from custseg.resolve.blocking import (
+    LACKS,
     all_block_keys,
     block_caps,
     block_windows,
     candidate_pairs,
     flag_touched,
     keys_rows,
+    lacks_all,
     window_sort_key,
 )
 from custseg.resolve.comparisons import compare
@@ -71,7 +73,9 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     # The change set is small next to the data: broadcasting it keeps every pass below a scan
     # of the stored keys, with no shuffle of them.
     changed = F.broadcast(delta.select("node"))
-    fresh = identities.join(F.broadcast(delta.filter(F.col("state").isin("new", "changed")).select("node")), "node", "left_semi")
+    # Stored: each blocking rule reads these records, which are few next to the identities.
+    fresh = identities.join(F.broadcast(delta.filter(F.col("state").isin("new", "changed")).select("node")), "node", "left_semi") \
+        .checkpoint(eager=True)
     new_keys = keys_rows(all_block_keys(fresh, settings)).checkpoint(eager=True)
     old_keys = previous.keys.select("rule", "block", "node", "source")
     # Blocks a new, changed or deleted record is in, now or before. When records only arrived,
@@ -96,8 +100,11 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     redecided = decided.drop("before")
     candidates = kept_pairs.select("node_l", "node_r").unionByName(regenerated.select("node_l", "node_r"))
     extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels).filter(F.col("blocked_by") == "decision")
-    new_scored = score(compare(regenerated.unionByName(extra), identities, roles), model, settings, labels)
-    scored = redecided.unionByName(new_scored).persist(StorageLevel.MEMORY_AND_DISK)  # disjoint by construction
+    new_scored = score(compare(regenerated.unionByName(extra), identities, roles), model, settings, labels) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    # Disjoint by construction. Not stored whole: the kept pairs are most of it, and all but
+    # the match_pairs write read a few of their columns, cheaper to read again than to cache.
+    scored = redecided.unionByName(new_scored)
     # Decisions that changed on untouched pairs re-cluster their records too.
     flipped = decided.filter(F.col("decision") != F.col("before"))
     # Both ends of every rebuilt pair: an untouched record can gain a pair with a new one.
@@ -166,9 +173,16 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct().checkpoint(eager=True)
     if blocks.count() <= MAX_BROADCAST_BLOCKS:
         blocks = F.broadcast(blocks)   # a scan of the keys, rather than a shuffle of all of them
-    # Flagged and ordered once, and stored, as every rule reads these rows.
-    members = flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched) \
-        .join(identities.select("node", window_sort_key(settings)), "node").checkpoint(eager=True)
+    # Flagged, ordered and given each rule's only_if_one_lacks flag once, and stored, as every
+    # rule reads these rows (stored keys carry neither the sort key nor the flag).
+    flags = {f"{LACKS}_{rule.name}": (rule.name, lacks_all(rule.only_if_one_lacks)) for rule in settings.blocking
+             if rule.only_if_one_lacks}
+    lacks = F.lit(True)
+    for column, (name, _) in flags.items():
+        lacks = F.when(F.col("rule") == name, F.col(column)).otherwise(lacks)
+    looked_up = identities.select("node", window_sort_key(settings), *[flag.alias(column) for column, (_, flag) in flags.items()])
+    members = flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched).join(looked_up, "node") \
+        .withColumn(LACKS, lacks).drop(*flags).checkpoint(eager=True)
     by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
     return candidate_pairs(by_rule, identities, settings)
 
