@@ -18,10 +18,11 @@ from custseg.config import Config
 from custseg.config.model import BlockingRule, ResolveInput, ResolveSettings
 from custseg.errors import CustsegError, InputDataError
 from custseg.jobs import resolve as resolve_job
-from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget, flag_touched
+from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget, flag_touched, keys_rows
 from custseg.resolve.comparisons import LEVELS, compare
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.identities import prepare_identities, reuse_identities
+from custseg.resolve.incremental import touched_records
 from custseg.resolve.model import FellegiSunterModel, estimate_m, estimate_prior
 from custseg.runtime import table_store
 
@@ -112,6 +113,39 @@ def test_a_block_over_its_window_pairs_each_record_with_its_next_neighbours_only
     assert only == {p for p in neighbours if node["r0"] in p}
     with pytest.raises(ValueError, match="window must be >= 2"):
         BlockingRule("x", "exact", ["email"], window=1)
+
+
+def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_move(spark: SparkSession) -> None:
+    # Twelve records share an email, sorted by surname m00, m02, .., m22; r50 (m11) arrives
+    # between r5 (m10) and r6 (m12). With a window of 3, r4-r6 and r5-r7 lose their pair and
+    # the four gain one with r50; every other pair in the block stays.
+    old = [_person(i, "ann", f"m{2 * i:02d}", "shared@x.com") for i in range(12)]
+    previous, current = _identities(spark, old), _identities(spark, [*old, _person(50, "ann", "m11", "shared@x.com")])
+    node = {r.record_id: r.node for r in current.collect()}
+
+    def touched_by_arrival(settings: ResolveSettings) -> set[str]:
+        old_keys, new_keys = (keys_rows(all_block_keys(frame, settings)) for frame in
+                              (previous, current.filter(F.col("record_id") == "r50")))
+        delta = spark.createDataFrame([(node["r50"], "new")], "node bigint, state string")
+        touched = touched_records(old_keys, new_keys, delta.select("node"), new_keys.select("rule", "block").distinct(), delta,
+                           current, previous, settings)
+        name = {v: k for k, v in node.items()}
+        return {name[r.node] for r in touched.collect()}
+
+    settings = _settings(blocking=[BlockingRule("email", "exact", ["email"], window=3)])
+    touched = touched_by_arrival(settings)
+    assert touched == {"r4", "r5", "r6", "r7", "r50"}
+    # The pairs kept (both records untouched) and those rebuilt for the touched ones are a
+    # full run's pairs.
+    ids = {node[t] for t in touched}
+    kept = {(r.node_l, r.node_r) for r in _pairs(previous, settings).collect() if r.node_l not in ids and r.node_r not in ids}
+    flags = spark.createDataFrame([(n,) for n in ids], "node bigint")
+    rebuilt = {(r.node_l, r.node_r) for r in candidate_pairs(
+        {name: flag_touched(frame, flags) for name, frame in all_block_keys(current, settings).items()}, current, settings).collect()}
+    assert kept | rebuilt == {(r.node_l, r.node_r) for r in _pairs(current, settings).collect()}
+    # A block that grows past its cap loses every pair: all its members are touched.
+    capped = _settings(blocking=[BlockingRule("email", "exact", ["email"], window=3, max_block_size=12)])
+    assert touched_by_arrival(capped) == {f"r{i}" for i in [*range(12), 50]}
 
 
 def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:

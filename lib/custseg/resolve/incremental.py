@@ -88,7 +88,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     else:
         keys = old_keys.unionByName(new_keys)
     hit_blocks = hit_blocks.distinct().checkpoint(eager=True)
-    touched = _touched(old_keys, new_keys, changed, hit_blocks, delta, identities, previous.identities, settings).checkpoint(eager=True)
+    touched = touched_records(old_keys, new_keys, changed, hit_blocks, delta, identities, previous.identities, settings) \
+        .checkpoint(eager=True)
     regenerated = _pairs_with(keys, touched, identities, settings).checkpoint(eager=True)
     gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
     # Pairs only a person proposed are rebuilt from the current decisions, like a full run does.
@@ -120,8 +121,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
                       new_keys if only_added else None), counts
 
 
-def _touched(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame, delta: DataFrame,
-             identities: DataFrame, previous_identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame, delta: DataFrame,
+                    identities: DataFrame, previous_identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """Records whose pairs are rebuilt: every new and changed record, and the unchanged members
     of hit blocks whose pairs with each other may differ.
 
