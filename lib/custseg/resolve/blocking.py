@@ -201,14 +201,24 @@ def flag_touched(keys: DataFrame, touched: DataFrame) -> DataFrame:
     return keys.join(flags, "node", "left").withColumn("is_touched", F.coalesce("is_touched", F.lit(False)))
 
 
+def with_sort_key_and_flags(keys: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """Stored key rows (rule, block, node, ...) with what :func:`block_keys` gives fresh ones:
+    the sort key and, for a rule with ``only_if_one_lacks``, its flag (true for other rules).
+    Stored keys (an incremental run's) carry neither; one join with the identities adds both
+    for every rule."""
+    flags = {f"{LACKS}_{rule.name}": (rule.name, lacks_all(rule.only_if_one_lacks)) for rule in settings.blocking
+             if rule.only_if_one_lacks}
+    lacks = F.lit(True)
+    for column, (name, _) in flags.items():
+        lacks = F.when(F.col("rule") == name, F.col(column)).otherwise(lacks)
+    looked_up = identities.select("node", window_sort_key(settings), *[flag.alias(column) for column, (_, flag) in flags.items()])
+    return keys.drop("sort_key", LACKS).join(looked_up, "node").withColumn(LACKS, lacks).drop(*flags)
+
+
 def _rule_pairs(frame: DataFrame, rule_index: int, rule: BlockingRule, cap: int, window: int, identities: DataFrame,
                 settings: ResolveSettings) -> DataFrame:
-    # Stored keys (an incremental run's) carry neither the sort key nor the rule's flag.
-    looked_up = [window_sort_key(settings)] if "sort_key" not in frame.columns else []
-    if rule.only_if_one_lacks and LACKS not in frame.columns:
-        looked_up.append(lacks_all(rule.only_if_one_lacks).alias(LACKS))
-    if looked_up:
-        frame = frame.join(identities.select("node", *looked_up), "node")
+    if "sort_key" not in frame.columns or (rule.only_if_one_lacks and LACKS not in frame.columns):
+        frame = with_sort_key_and_flags(frame.withColumn("rule", F.lit(rule.name)), identities, settings).drop("rule")
     touched = F.col("is_touched") if "is_touched" in frame.columns else F.lit(True)
     lacks = F.col(LACKS) if rule.only_if_one_lacks else F.lit(True)
     block = Window.partitionBy("block")

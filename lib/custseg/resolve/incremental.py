@@ -33,15 +33,14 @@ from pyspark.sql import functions as F
 from custseg.config.model import ResolveSettings
 from custseg.generate.draws import lookup
 from custseg.resolve.blocking import (
-    LACKS,
     all_block_keys,
     block_caps,
     block_windows,
     candidate_pairs,
     flag_touched,
     keys_rows,
-    lacks_all,
     window_sort_key,
+    with_sort_key_and_flags,
 )
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
@@ -174,16 +173,9 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct().checkpoint(eager=True)
     if blocks.count() <= MAX_BROADCAST_BLOCKS:
         blocks = F.broadcast(blocks)   # a scan of the keys, rather than a shuffle of all of them
-    # Flagged, ordered and given each rule's only_if_one_lacks flag once, and stored, as every
-    # rule reads these rows (stored keys carry neither the sort key nor the flag).
-    flags = {f"{LACKS}_{rule.name}": (rule.name, lacks_all(rule.only_if_one_lacks)) for rule in settings.blocking
-             if rule.only_if_one_lacks}
-    lacks = F.lit(True)
-    for column, (name, _) in flags.items():
-        lacks = F.when(F.col("rule") == name, F.col(column)).otherwise(lacks)
-    looked_up = identities.select("node", window_sort_key(settings), *[flag.alias(column) for column, (_, flag) in flags.items()])
-    members = flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched).join(looked_up, "node") \
-        .withColumn(LACKS, lacks).drop(*flags).checkpoint(eager=True)
+    # Flagged, ordered and given each rule's flag once, and stored, as every rule reads these rows.
+    members = with_sort_key_and_flags(flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched), identities,
+                                      settings).checkpoint(eager=True)
     by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
     return candidate_pairs(by_rule, identities, settings)
 
