@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.catalog import Catalog
@@ -122,18 +122,19 @@ def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_
     old = [_person(i, "ann", f"m{2 * i:02d}", "shared@x.com") for i in range(12)]
     previous, current = _identities(spark, old), _identities(spark, [*old, _person(50, "ann", "m11", "shared@x.com")])
     node = {r.record_id: r.node for r in current.collect()}
+    name = {v: k for k, v in node.items()}
 
-    def touched_by_arrival(settings: ResolveSettings) -> set[str]:
-        old_keys, new_keys = (keys_rows(all_block_keys(frame, settings)) for frame in
-                              (previous, current.filter(F.col("record_id") == "r50")))
-        delta = spark.createDataFrame([(node["r50"], "new")], "node bigint, state string")
-        touched = touched_records(old_keys, new_keys, delta.select("node"), new_keys.select("rule", "block").distinct(), delta,
-                           current, previous, settings)
-        name = {v: k for k, v in node.items()}
+    def touched_between(before: DataFrame, after: DataFrame, settings: ResolveSettings) -> set[str]:
+        """The records touched_records names, for records that arrived in ``after`` or left ``before``."""
+        arrived, left = after.join(before, "node", "left_anti"), before.join(after, "node", "left_anti")
+        delta = arrived.select("node", F.lit("new").alias("state")).unionByName(left.select("node", F.lit("deleted").alias("state")))
+        old_keys, new_keys = keys_rows(all_block_keys(before, settings)), keys_rows(all_block_keys(arrived, settings))
+        hit = new_keys.unionByName(old_keys.join(left, "node", "left_semi")).select("rule", "block").distinct()
+        touched = touched_records(old_keys, new_keys, delta.select("node"), hit, delta, after, before, settings)
         return {name[r.node] for r in touched.collect()}
 
     settings = _settings(blocking=[BlockingRule("email", "exact", ["email"], window=3)])
-    touched = touched_by_arrival(settings)
+    touched = touched_between(previous, current, settings)
     assert touched == {"r4", "r5", "r6", "r7", "r50"}
     # The pairs kept (both records untouched) and those rebuilt for the touched ones are a
     # full run's pairs.
@@ -141,11 +142,14 @@ def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_
     kept = {(r.node_l, r.node_r) for r in _pairs(previous, settings).collect() if r.node_l not in ids and r.node_r not in ids}
     flags = spark.createDataFrame([(n,) for n in ids], "node bigint")
     rebuilt = {(r.node_l, r.node_r) for r in candidate_pairs(
-        {name: flag_touched(frame, flags) for name, frame in all_block_keys(current, settings).items()}, current, settings).collect()}
+        {rule: flag_touched(frame, flags) for rule, frame in all_block_keys(current, settings).items()}, current, settings).collect()}
     assert kept | rebuilt == {(r.node_l, r.node_r) for r in _pairs(current, settings).collect()}
+    # A departure: r5 leaves, r3-r6 and r4-r7 come within the window. Only those four move
+    # (a deleted record's own pairs go with it).
+    assert touched_between(previous, previous.filter(F.col("record_id") != "r5"), settings) == {"r3", "r4", "r6", "r7"}
     # A block that grows past its cap loses every pair: all its members are touched.
     capped = _settings(blocking=[BlockingRule("email", "exact", ["email"], window=3, max_block_size=12)])
-    assert touched_by_arrival(capped) == {f"r{i}" for i in [*range(12), 50]}
+    assert touched_between(previous, current, capped) == {f"r{i}" for i in [*range(12), 50]}
 
 
 def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:
