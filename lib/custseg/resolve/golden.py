@@ -28,12 +28,15 @@ def golden_records(members: DataFrame, rules: Mapping[str, str], default_rule: s
         f"{field}__count": F.when(F.col(field).isNotNull(), F.count(F.lit(1)).over(Window.partitionBy("customer_id", field)))
         for field in GOLDEN_FIELDS if rules.get(field, default_rule) == "most_frequent"
     }
-    prepared = members.withColumns({"_priority": priority, **frequencies})
+    # Every window and the aggregate group by customer: one shuffle by customer serves them
+    # all (a window over customer and field would otherwise shuffle the records once per field).
+    prepared = members.repartition("customer_id").withColumns({"_priority": priority, **frequencies})
     chosen = [_choose(field, rules.get(field, default_rule)).alias(field) for field in GOLDEN_FIELDS]
-    # 'unknown' is absent data, not a disagreement
+    # Two known values differ exactly when the smallest and the largest do: no distinct count,
+    # which would shuffle the records again. 'unknown' is absent data, not a disagreement.
+    known = {f: F.when(F.col(f).cast("string") != "unknown", F.col(f)) for f in CONFLICT_FIELDS}
     conflicts = F.array_compact(F.array(*[
-        F.when(F.count_distinct(F.when(F.col(f).cast("string") != "unknown", F.col(f))) > 1, F.lit(f"conflicting_{f}"))
-        for f in CONFLICT_FIELDS
+        F.when(F.min(value) != F.max(value), F.lit(f"conflicting_{f}")) for f, value in known.items()
     ]))
     return prepared.groupBy("customer_id").agg(
         *chosen,
