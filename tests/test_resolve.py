@@ -22,7 +22,7 @@ from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, 
 from custseg.resolve.comparisons import LEVELS, compare
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.identities import prepare_identities, reuse_identities
-from custseg.resolve.incremental import touched_records
+from custseg.resolve.incremental import changed_edges, touched_records
 from custseg.resolve.model import FellegiSunterModel, estimate_m, estimate_prior
 from custseg.runtime import table_store
 
@@ -150,6 +150,25 @@ def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_
     # A block that grows past its cap loses every pair: all its members are touched.
     capped = _settings(blocking=[BlockingRule("email", "exact", ["email"], window=3, max_block_size=12)])
     assert touched_between(previous, current, capped) == {f"r{i}" for i in [*range(12), 50]}
+
+
+def test_only_accepted_pairs_that_changed_send_their_clusters_to_be_rebuilt(spark: SparkSession) -> None:
+    pairs = "node_l long, node_r long, blocked_by string, match_probability double, decision string"
+    stored = spark.createDataFrame([
+        (1, 2, "email", 0.99, "match"),          # 1 is touched; the pair comes back as it was
+        (1, 3, "names", 0.10, "non_match"),      # rejected before and after: 3 keeps its cluster
+        (1, 4, "names", 0.95, "match"),          # accepted before, rejected now: lost
+        (1, 5, "phone", 0.97, "match"),          # accepted both times, found first by another rule now
+        (6, 7, "email", 0.99, "match"),          # neither end touched
+        (8, 9, "decision", 0.20, "forced_match"),  # a person's pair, not decided again this run
+    ], pairs)
+    rescored = spark.createDataFrame([
+        (1, 2, "email", 0.99, "match"), (1, 3, "names", 0.10, "non_match"), (1, 4, "names", 0.95, "non_match"),
+        (1, 5, "email", 0.97, "match"), (1, 10, "names", 0.93, "match"),   # gained with a new record
+    ], pairs)
+    gone = spark.createDataFrame([(1,)], "node long")
+    edges = {(r.node_l, r.node_r) for r in changed_edges(stored, rescored, gone).collect()}
+    assert edges == {(1, 4), (1, 5), (1, 10), (8, 9)}
 
 
 def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:

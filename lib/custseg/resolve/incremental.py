@@ -14,10 +14,12 @@ and the clusters) and the saved model:
    other. A pair of two untouched records keeps its blocks, candidacy, provenance and score,
    and is kept as scored. Every pair with a touched record is regenerated from all blocks
    holding that record, under the same caps and windows, and scored with the saved model;
-4. clusters holding a touched, changed or deleted record, or either end of a regenerated
-   pair, are recomputed from the accepted pairs among their records; all others keep their
-   labels (a component is named by its smallest node, so an untouched cluster is labelled as
-   a full run would label it).
+4. clusters holding a new, changed or deleted record, or an end of an accepted pair gained,
+   lost or changed (in first rule or probability) by the pairs rebuilt or by a decision, are
+   recomputed from the accepted pairs among their records; all others keep their labels (a
+   component is named by its smallest node, so an untouched cluster is labelled as a full run
+   would label it). A touched record whose accepted pairs came back as they were keeps its
+   cluster: most rebuilt pairs are rejected now and were before.
 Given the same model (scores use its stored term frequencies), the candidate pairs, decisions
 and clusters equal a full run's on the same final data.
 """
@@ -43,7 +45,16 @@ from custseg.resolve.blocking import (
     with_sort_key_and_flags,
 )
 from custseg.resolve.comparisons import compare
-from custseg.resolve.engine import SCORED, Resolution, check_model, cluster, decide, score, with_labelled_pairs
+from custseg.resolve.engine import (
+    ACCEPTED,
+    SCORED,
+    Resolution,
+    check_model,
+    cluster,
+    decide,
+    score,
+    with_labelled_pairs,
+)
 from custseg.resolve.model import FellegiSunterModel
 
 # Blocks of touched records up to which their key rows are picked by a broadcast join: a
@@ -107,9 +118,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     scored = redecided.unionByName(new_scored)
     # Decisions that changed on untouched pairs re-cluster their records too.
     flipped = decided.filter(F.col("decision") != F.col("before"))
-    # Both ends of every rebuilt pair: an untouched record can gain a pair with a new one.
-    involved = touched
-    for frame in (regenerated, flipped, extra):
+    involved = delta.select("node")
+    for frame in (changed_edges(previous.scored, new_scored, gone), flipped, extra):
         involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))).unionByName(frame.select(F.col("node_r").alias("node")))
     clusters, rebuilt, recomputed = _update_clusters(scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
@@ -118,6 +128,25 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     added = delta.select("node") if only_added else None
     return Resolution(scored, clusters, [], candidates, model, keys, recomputed, rebuilt, added,
                       new_keys if only_added else None), counts
+
+
+def changed_edges(before: DataFrame, rescored: DataFrame, gone: DataFrame) -> DataFrame:
+    """Accepted pairs (node_l, node_r) gained, lost or changed (first rule or probability) by
+    the pairs rebuilt. Clusters are made of accepted pairs and described by their rules and
+    weakest probability, so a cluster none of whose records ends such a pair is as it was:
+    a rebuilt pair that is rejected now and was rejected before changes nothing, though its
+    ends are touched. ``before``: the stored pairs; ``rescored``: the pairs scored this run;
+    ``gone``: the nodes whose stored pairs were replaced by rescored ones."""
+    edge = ("node_l", "node_r", "blocked_by", "match_probability")
+    accepted = F.col("decision").isin(*ACCEPTED)
+    stored = before.filter(accepted).select(*edge)
+    # The stored accepted pairs replaced this run: those of a node gone, and those only a
+    # person proposed (rebuilt from the current decisions every run).
+    replaced = stored.join(gone.withColumnRenamed("node", "node_l"), "node_l", "left_semi") \
+        .unionByName(stored.join(gone.withColumnRenamed("node", "node_r"), "node_r", "left_semi")) \
+        .unionByName(stored.filter(F.col("blocked_by") == "decision"))
+    now = rescored.filter(accepted).select(*edge)
+    return replaced.subtract(now).unionByName(now.subtract(replaced))
 
 
 def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame, delta: DataFrame,
@@ -198,7 +227,6 @@ def _update_clusters(scored: DataFrame, previous: DataFrame, involved: DataFrame
         .join(F.broadcast(affected.withColumnRenamed("node", "node_r")), "node_r", "left_semi")
     rebuilt = cluster(affected, inside, settings).select("node", "component", "weakest_link").checkpoint(eager=True)
     unchanged = previous.join(affected_components, "component", "left_anti")
+    # The output tables read only the clusters built; all of them are read only to evaluate.
     clusters = unchanged.select("node", "component", "weakest_link").unionByName(rebuilt)
-    # Every output table reads the clusters: computed once, and cut from the long lineage
-    # above (a persisted frame would carry that plan into every later query).
-    return clusters.checkpoint(eager=True), rebuilt, affected_components
+    return clusters, rebuilt, affected_components
