@@ -35,12 +35,15 @@ from custseg.resolve.identities import (
     reuse_identities,
 )
 from custseg.resolve.incremental import PreviousState, resolve_incremental
-from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, match_pair_rows, review_rows
+from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, match_pair_rows, review_pairs, review_rows
 from custseg.resolve.stable_ids import assign_ids, id_map, identity_changes
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import BLOCKING_DIAGNOSTICS, RESOLUTION_METRICS
 
 log = logging.getLogger(__name__)
+# Pairs under review up to which both records' values are found by broadcast joins: the
+# identities are then scanned once, not shuffled once per side.
+MAX_BROADCAST_REVIEW = 1_000_000
 STATE_TABLES = ("resolution_identities", "resolution_block_keys", "match_pairs", "identity_crosswalk")
 
 
@@ -87,8 +90,8 @@ def _resolve(ctx: JobContext) -> None:
     built = result.clusters if result.rebuilt is None else result.rebuilt
     members = identities.select("node", "source", "record_id").join(built, "node", "inner")
     ids = _carry_ids(members, previous_crosswalk, result.recomputed)
-    _write(ctx, result, identities, roles, ids, frame, source_name, stale)
-    metrics = _metrics(ctx, result, identities, records, labels)
+    scored = _write(ctx, result, identities, roles, ids, frame, source_name, stale)
+    metrics = _metrics(ctx, result, scored, identities, records, labels)
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
     _save_model(ctx, result.model)
@@ -128,21 +131,29 @@ def _carry_ids(members: DataFrame, previous_crosswalk: DataFrame | None, recompu
     was_recomputed = recomputed.select(F.col("component").alias("cluster_node"))
     kept = previous_crosswalk.join(was_recomputed, "cluster_node", "left_anti").persist(StorageLevel.MEMORY_AND_DISK)
     rebuilt = members.persist(StorageLevel.MEMORY_AND_DISK)   # ids, crosswalk and changes all read it
-    previous = previous_crosswalk.join(was_recomputed, "cluster_node", "left_semi").select(*issued.columns)
+    previous = previous_crosswalk.join(was_recomputed, "cluster_node", "left_semi").select(*issued.columns) \
+        .persist(StorageLevel.MEMORY_AND_DISK)   # ids, changes and golden records read it
     assigned = assign_ids(rebuilt, previous, now, issued=issued).persist(StorageLevel.MEMORY_AND_DISK)
     return CarriedIds(rebuilt, previous, assigned, kept)
 
 
 def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids: CarriedIds,  # type: ignore[no-untyped-def]
-           frame: DataFrame, source_name: str, stale: DataFrame | None) -> None:
-    ctx.write("match_pairs", match_pair_rows(result.scored))
-    ctx.write("review_queue", review_rows(result.scored, identities, roles))
-    scored = result.scored
+           frame: DataFrame, source_name: str, stale: DataFrame | None) -> DataFrame:
+    """Stage every output table; returns the scored pairs as staged."""
+    # Every table below reads the pairs back from the staged files: in an incremental run
+    # they are the stored pairs kept and re-decided plus the new ones, a plan that would
+    # otherwise run again for each.
+    scored = ctx.write("match_pairs", match_pair_rows(result.scored)).withColumns({
+        "node_l": record_node(F.col("source_l"), F.col("record_id_l")), "node_r": record_node(F.col("source_r"), F.col("record_id_r"))})
+    review = review_pairs(scored).checkpoint(eager=True)
+    ctx.write("review_queue", review_rows(F.broadcast(review) if review.count() <= MAX_BROADCAST_REVIEW else review,
+                                          identities, roles))
+    linking = scored
     if ids.kept is not None:
         # An accepted pair joins two records of one cluster: the pairs of the clusters built
         # are those whose left record is in one.
-        scored = scored.join(ids.rebuilt.select(F.col("node").alias("node_l")), "node_l", "left_semi")
-    crosswalk = crosswalk_rows(ids.rebuilt, scored, ids.assigned)
+        linking = scored.join(F.broadcast(ids.rebuilt.select(F.col("node").alias("node_l"))), "node_l", "left_semi")
+    crosswalk = crosswalk_rows(ids.rebuilt, linking, ids.assigned)
     if ids.kept is not None:
         crosswalk = crosswalk.unionByName(ids.kept.select(*crosswalk.columns))
     crosswalk = ctx.write("identity_crosswalk", crosswalk)
@@ -160,9 +171,10 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
         ctx.write("resolution_block_keys", result.keys)
     if result.diagnostics:
         ctx.write(BLOCKING_DIAGNOSTICS.name, ctx.spark.createDataFrame(
-            diagnostics_rows(ctx.run_id, result.diagnostics, result.scored), BLOCKING_DIAGNOSTICS.schema))
+            diagnostics_rows(ctx.run_id, result.diagnostics, scored), BLOCKING_DIAGNOSTICS.schema))
     for change in changes.groupBy("change_type").count().collect():
         ctx.metrics[f"ids_{change.change_type}"] = str(change["count"])
+    return scored
 
 
 def _golden_records(ctx: JobContext, frame: DataFrame, crosswalk: DataFrame, ids: CarriedIds, stale: DataFrame | None,
@@ -202,9 +214,14 @@ def _previous_state(ctx: JobContext) -> PreviousState:
     return PreviousState(ctx.read("resolution_identities"), ctx.read("resolution_block_keys"), pairs, crosswalk)
 
 
-def _metrics(ctx: JobContext, result, identities: DataFrame, records: int, labels: DataFrame | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    decisions = {r.decision: r["count"] for r in result.scored.groupBy("decision").count().collect()}
-    candidates = result.candidates.count()
+def _metrics(ctx: JobContext, result, scored: DataFrame, identities: DataFrame, records: int,  # type: ignore[no-untyped-def]
+             labels: DataFrame | None) -> dict[str, float]:
+    """``scored``: the pairs as staged, of which the candidates are those blocking proposed."""
+    by_decision = scored.groupBy("decision", (F.col("blocked_by") != "decision").alias("proposed")).count().collect()
+    decisions: dict[str, int] = {}
+    for row in by_decision:
+        decisions[row.decision] = decisions.get(row.decision, 0) + row["count"]
+    candidates = sum(row["count"] for row in by_decision if row.proposed)
     metrics: dict[str, float] = {
         "records": records, "prior": result.model.prior, "em_iterations": result.model.em_iterations,
         "candidate_pairs": candidates, "pairs_per_record": 2 * candidates / records if records else 0.0,
@@ -213,7 +230,7 @@ def _metrics(ctx: JobContext, result, identities: DataFrame, records: int, label
         "skipped_pairs": float(sum(d.skipped_pairs for d in result.diagnostics)),
     }
     if labels is not None:
-        metrics.update(labelled_quality(result.scored, labels, ctx.config.resolve.match_threshold))
+        metrics.update(labelled_quality(scored, labels, ctx.config.resolve.match_threshold))
     if ctx.config.resolve.evaluate and ctx.table_exists("truth_records"):
         truth = ctx.read("truth_records").select("source", "record_id", F.col("person_id").alias("person"))
         labelled = identities.join(truth, ["source", "record_id"], "inner").select("node", "person")

@@ -15,12 +15,16 @@ def match_pair_rows(scored: DataFrame) -> DataFrame:
     return scored.select(*KEYS, "blocked_by", "levels", "contributions", "match_weight", "match_probability", "decision")
 
 
-def review_rows(scored: DataFrame, identities: DataFrame, roles: list[str]) -> DataFrame:
+def review_pairs(scored: DataFrame) -> DataFrame:
+    return scored.filter(F.col("decision") == "review")
+
+
+def review_rows(review: DataFrame, identities: DataFrame, roles: list[str]) -> DataFrame:
+    """``review``: the pairs of ``review_pairs``, with the values of both records beside them."""
     def values(side: str) -> DataFrame:
         return identities.select(F.col("node").alias(f"node_{side}"), F.create_map(
             *[x for role in roles for x in (F.lit(role), F.col(role).cast("string"))]).alias(f"values_{side}"))
 
-    review = scored.filter(F.col("decision") == "review")
     return review.join(values("l"), "node_l", "inner").join(values("r"), "node_r", "inner").select(
         *KEYS, "match_probability", "values_l", "values_r", "levels", "contributions")
 
