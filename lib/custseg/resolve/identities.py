@@ -16,6 +16,8 @@ from custseg.config.model import IDENTITY_ROLES, ResolveSettings
 from custseg.errors import InputDataError
 from custseg.textnorm import fold_accents
 
+# Nodes (8 bytes each) up to which a set of records is joined by broadcast.
+MAX_BROADCAST_NODES = 1_000_000
 ROLES = ("first_name", "last_name", "birth_date", "email", "phone", "national_id", "street", "postcode", "city", "country")
 
 
@@ -122,12 +124,19 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     current = frame.filter(record_id.isNotNull()).select(
         _node(settings, source_name).alias("node"), _raw_hash(settings, default_region).alias("raw_hash")
     ).checkpoint(eager=True)
-    stale = current.join(previous.select("node", "raw_hash"), ["node", "raw_hash"], "left_anti").select("node").distinct() \
+    # One join of the hashes tells both sides: the input's records to standardize (new, or
+    # hashing otherwise) and the stored ones to drop (deleted, or hashing otherwise).
+    compared = current.join(previous.select("node", F.col("raw_hash").alias("stored_hash")), "node", "full") \
+        .filter(F.col("raw_hash").isNull() | F.col("stored_hash").isNull() | (F.col("raw_hash") != F.col("stored_hash"))) \
         .checkpoint(eager=True)
+    stale = compared.filter(F.col("raw_hash").isNotNull()).select("node").distinct().checkpoint(eager=True)
     stale_rows = frame.filter(record_id.isNotNull()) \
         .join(stale.withColumnRenamed("node", "__stale_node"), _node(settings, source_name) == F.col("__stale_node"), "left_semi")
     fresh = prepare_identities(stale_rows, settings, source_name, default_region)
-    kept = previous.join(current, ["node", "raw_hash"], "left_semi")
+    # The stored rows replaced are usually few next to the state: then dropped by a scan, not
+    # a shuffle of it (a changed setting replaces them all).
+    replaced = compared.filter(F.col("stored_hash").isNotNull()).select("node")
+    kept = previous.join(F.broadcast(replaced) if replaced.count() <= MAX_BROADCAST_NODES else replaced, "node", "left_anti")
     return kept.select(*fresh.columns).unionByName(fresh), current.count(), stale
 
 
