@@ -87,3 +87,21 @@ def test_the_id_map_follows_ids_across_runs(spark: SparkSession) -> None:
     scores = spark.createDataFrame([("CUST-B", 0.5), ("CUST-F", 0.9), ("CUST-Z", 0.1)], "customer_id string, score double")
     followed = {r.score: r.customer_id for r in follow_ids(scores, "customer_id", map2).collect()}
     assert followed == {0.5: "CUST-F", 0.9: "CUST-F", 0.1: "CUST-Z"}  # unknown ids pass through
+
+
+def test_the_id_map_takes_back_a_reissued_id_and_follows_deletions(spark: SparkSession) -> None:
+    previous_map = spark.createDataFrame(
+        [("CUST-b", "CUST-F"), ("CUST-F", "CUST-F"), ("CUST-G", "CUST-G"), ("CUST-H", "CUST-G"), ("CUST-D", "CUST-D"),
+         ("CUST-E", "CUST-D"), ("CUST-K", None)], "customer_id string, current_customer_id string")
+    changes = spark.createDataFrame([
+        ("new", "CUST-b", []),                 # a cluster took back the id it once had
+        ("retired", "CUST-G", ["CUST-F"]),     # merged into F
+        ("retired", "CUST-D", []),             # all its records deleted
+        ("new", "CUST-N", []),
+    ], "change_type string, customer_id string, related_ids array<string>")
+    assigned = spark.createDataFrame([("CUST-b",), ("CUST-F",), ("CUST-N",)], "customer_id string")
+    mapped = [(r.customer_id, r.current_customer_id, r.status) for r in id_map(previous_map, changes, assigned, "r3").collect()]
+    assert sorted(mapped, key=str) == sorted([
+        ("CUST-b", "CUST-b", "active"), ("CUST-F", "CUST-F", "active"), ("CUST-G", "CUST-F", "merged"),
+        ("CUST-H", "CUST-F", "merged"), ("CUST-D", None, "deleted"), ("CUST-E", None, "deleted"),
+        ("CUST-K", None, "deleted"), ("CUST-N", "CUST-N", "active")], key=str)

@@ -101,21 +101,26 @@ def identity_changes(members: DataFrame, previous: DataFrame | None, assigned: D
 
 
 def id_map(previous_map: DataFrame | None, changes: DataFrame, assigned: DataFrame, run_id: str) -> DataFrame:
-    """Every id ever issued -> the id holding its records now (null when all were deleted)."""
-    active = assigned.select(F.col("customer_id").alias("id"), F.col("customer_id").alias("current"))
+    """Every id ever issued -> the id holding its records now (null when all were deleted).
+    ``assigned``: the ids of this run; read only when there is no previous map."""
     retired = changes.filter(F.col("change_type") == "retired").select(
         F.col("customer_id").alias("id"), F.try_element_at("related_ids", F.lit(1)).alias("current"))  # successor or null
-    moves = active.unionByName(retired)
     if previous_map is None:
-        mapped = moves
+        active = assigned.select(F.col("customer_id").alias("id"), F.col("customer_id").alias("current"))
+        mapped = active.unionByName(retired)
     else:
+        # Every id current in the last map was active then, so it is active now or retired by
+        # this run. Each earlier row follows this run's retirements (A -> B before, B retired
+        # into C now: A -> C; an active id maps to itself, so a retired one takes its
+        # successor), and ids issued this run join, in place of an earlier row if a cluster
+        # took back the id it once had: only the changes are read, not every id.
         old = previous_map.select(F.col("customer_id").alias("id"), F.col("current_customer_id").alias("current"))
-        # follow each earlier id through this run's moves: A -> B before, B retired into C now: A -> C
-        followed = old.join(moves.select(F.col("id").alias("current"), F.col("current").alias("next")), "current", "left")
-        # Every id current in the last map was active then, so it is active or retired now.
-        earlier = followed.select("id", F.when(F.col("current").isNull(), F.lit(None)).otherwise(
-            F.col("next")).alias("current")).join(moves.select("id"), "id", "left_anti")
-        mapped = moves.unionByName(earlier)
+        moves = retired.select(F.col("id").alias("current"), F.col("current").alias("next"), F.lit(True).alias("moved"))
+        followed = old.join(moves, "current", "left").select(
+            "id", F.when(F.col("moved"), F.col("next")).otherwise(F.col("current")).alias("current"))
+        issued = changes.filter(F.col("change_type") == "new").select(F.col("customer_id").alias("id"),
+                                                                      F.col("customer_id").alias("current"))
+        mapped = followed.join(issued.select("id"), "id", "left_anti").unionByName(issued)
     return mapped.select(
         F.col("id").alias("customer_id"), F.col("current").alias("current_customer_id"),
         F.when(F.col("current").isNull(), F.lit("deleted")).when(F.col("current") == F.col("id"), F.lit("active"))
