@@ -203,6 +203,7 @@ def _bench_resolve_size(spark: SparkSession, config: Config, size: int, referenc
         "incremental_seconds": incremental["seconds"], "incremental_ratio": incremental["ratio"],
         "incremental_new_records": int(added.get("incremental_new", 0)),
         "incremental_touched_records": int(added.get("incremental_touched", 0)),
+        "incremental_rebuilt_records": int(added.get("incremental_rebuilt", 0)),
         "incremental_share": round(incremental["seconds"] / full["seconds"], 3),
         "reference_seconds": round(reference, 3), "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -122,7 +122,7 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     for frame in (changed_edges(previous.scored, new_scored, gone), flipped, extra):
         involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))).unionByName(frame.select(F.col("node_r").alias("node")))
     clusters, rebuilt, recomputed = _update_clusters(scored, previous.clusters, involved, delta, settings)
-    counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count()})
+    counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count(), "rebuilt": rebuilt.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
     only_added = not counts.get("changed") and not counts.get("deleted")
     added = delta.select("node") if only_added else None
