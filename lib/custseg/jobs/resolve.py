@@ -22,6 +22,7 @@ from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import move, write_text
 from custseg.resolve import FellegiSunterModel, resolve
+from custseg.resolve.broadcast import broadcast_if_small
 from custseg.resolve.decisions import labelled_quality, read_decisions
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.golden_input import golden_from_input
@@ -41,9 +42,6 @@ from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import BLOCKING_DIAGNOSTICS, RESOLUTION_METRICS
 
 log = logging.getLogger(__name__)
-# Pairs under review up to which both records' values are found by broadcast joins: the
-# identities are then scanned once, not shuffled once per side.
-MAX_BROADCAST_REVIEW = 1_000_000
 STATE_TABLES = ("resolution_identities", "resolution_block_keys", "match_pairs", "identity_crosswalk")
 
 
@@ -146,8 +144,10 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     scored = ctx.write("match_pairs", match_pair_rows(result.scored)).withColumns({
         "node_l": record_node(F.col("source_l"), F.col("record_id_l")), "node_r": record_node(F.col("source_r"), F.col("record_id_r"))})
     review = review_pairs(scored).checkpoint(eager=True)
-    ctx.write("review_queue", review_rows(F.broadcast(review) if review.count() <= MAX_BROADCAST_REVIEW else review,
-                                          identities, roles))
+    # The records under review are picked from the identities by a scan: only theirs are
+    # joined to the pairs, not all of them once per side.
+    shown = review.select(F.col("node_l").alias("node")).unionByName(review.select(F.col("node_r").alias("node"))).distinct()
+    ctx.write("review_queue", review_rows(review, identities.join(broadcast_if_small(shown), "node", "left_semi"), roles))
     linking = scored
     if ids.kept is not None:
         # An accepted pair joins two records of one cluster: the pairs of the clusters built

@@ -14,10 +14,9 @@ from pyspark.sql import types as T
 from custseg.clean import address, contact, dates, names
 from custseg.config.model import IDENTITY_ROLES, ResolveSettings
 from custseg.errors import InputDataError
+from custseg.resolve.broadcast import broadcast_if_small
 from custseg.textnorm import fold_accents
 
-# Nodes (8 bytes each) up to which a set of records is joined by broadcast.
-MAX_BROADCAST_NODES = 1_000_000
 ROLES = ("first_name", "last_name", "birth_date", "email", "phone", "national_id", "street", "postcode", "city", "country")
 
 
@@ -136,7 +135,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     # The stored rows replaced are usually few next to the state: then dropped by a scan, not
     # a shuffle of it (a changed setting replaces them all).
     replaced = compared.filter(F.col("stored_hash").isNotNull()).select("node")
-    kept = previous.join(F.broadcast(replaced) if replaced.count() <= MAX_BROADCAST_NODES else replaced, "node", "left_anti")
+    kept = previous.join(broadcast_if_small(replaced), "node", "left_anti")
     return kept.select(*fresh.columns).unionByName(fresh), current.count(), stale
 
 

@@ -44,6 +44,7 @@ from custseg.resolve.blocking import (
     window_sort_key,
     with_sort_key_and_flags,
 )
+from custseg.resolve.broadcast import broadcast_if_small
 from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import (
     ACCEPTED,
@@ -56,10 +57,6 @@ from custseg.resolve.engine import (
     with_labelled_pairs,
 )
 from custseg.resolve.model import FellegiSunterModel
-
-# Blocks of touched records up to which their key rows are picked by a broadcast join: a
-# few dozen bytes each on the driver and on every executor.
-MAX_BROADCAST_BLOCKS = 1_000_000
 
 
 @dataclass
@@ -200,8 +197,7 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     under the same caps and windows as a full run; each pair tagged with its first rule."""
     touched = F.broadcast(touched)
     blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct().checkpoint(eager=True)
-    if blocks.count() <= MAX_BROADCAST_BLOCKS:
-        blocks = F.broadcast(blocks)   # a scan of the keys, rather than a shuffle of all of them
+    blocks = broadcast_if_small(blocks)   # a scan of the keys, rather than a shuffle of all of them
     # Flagged, ordered and given each rule's flag once, and stored, as every rule reads these rows.
     members = with_sort_key_and_flags(flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched), identities,
                                       settings).checkpoint(eager=True)
