@@ -141,8 +141,7 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     # Every table below reads the pairs back from the staged files: in an incremental run
     # they are the stored pairs kept and re-decided plus the new ones, a plan that would
     # otherwise run again for each.
-    scored = ctx.write("match_pairs", match_pair_rows(result.scored)).withColumns({
-        "node_l": record_node(F.col("source_l"), F.col("record_id_l")), "node_r": record_node(F.col("source_r"), F.col("record_id_r"))})
+    scored = _with_nodes(ctx.write("match_pairs", match_pair_rows(result.scored)))
     review = review_pairs(scored).checkpoint(eager=True)
     # The records under review are picked from the identities by a scan: only theirs are
     # joined to the pairs, not all of them once per side.
@@ -199,15 +198,18 @@ def _golden_records(ctx: JobContext, frame: DataFrame, crosswalk: DataFrame, ids
     return rebuilt.unionByName(kept.select(*rebuilt.columns))
 
 
+def _with_nodes(pairs: DataFrame) -> DataFrame:
+    """match_pairs rows with the node ids of both records."""
+    return pairs.withColumns({"node_l": record_node(F.col("source_l"), F.col("record_id_l")),
+                              "node_r": record_node(F.col("source_r"), F.col("record_id_r"))})
+
+
 def _previous_state(ctx: JobContext) -> PreviousState:
     missing = [t for t in STATE_TABLES if not ctx.table_exists(t)]
     if missing:
         raise InputDataError(f"resolve --incremental needs the state of an earlier resolve run (missing {missing}); "
                              "run `custseg resolve` once in full first")
-    pairs = ctx.read("match_pairs").withColumns({
-        "node_l": record_node(F.col("source_l"), F.col("record_id_l")), "node_r": record_node(F.col("source_r"), F.col("record_id_r")),
-        "label": F.lit(None).cast("boolean"),
-    })
+    pairs = _with_nodes(ctx.read("match_pairs")).withColumn("label", F.lit(None).cast("boolean"))
     crosswalk = ctx.read("identity_crosswalk").select(
         record_node(F.col("source"), F.col("record_id")).alias("node"), F.col("cluster_node").alias("component"),
         F.col("min_link_probability").alias("weakest_link"))
