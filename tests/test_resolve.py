@@ -345,8 +345,13 @@ def own_file_config(config: Config, tmp_path: Path) -> Config:
 
 
 def test_resolve_a_users_own_file(spark: SparkSession, own_file_config: Config) -> None:
-    result = resolve_job.run(spark, own_file_config)
-    store, catalog = table_store(spark, own_file_config), Catalog(own_file_config)
+    # A loose rule (the phone's country code) proposes pairs of different people, and every
+    # pair under the threshold goes to review, so the queue has rows to check.
+    loose = BlockingRule("phone_country", "key", parts=["prefix3:phone"])
+    config = own_file_config.with_overrides(resolve=dataclasses.replace(
+        own_file_config.resolve, review_band=[0.0, 0.9], blocking=[*own_file_config.resolve.blocking, loose]))
+    result = resolve_job.run(spark, config)
+    store, catalog = table_store(spark, config), Catalog(config)
     customer = {r.record_id: r.customer_id for r in store.read(catalog.path("identity_crosswalk")).collect()}
     assert customer["1"] == customer["2"] and customer["3"] == customer["4"]
     assert len({customer["1"], customer["3"], customer["5"], customer["6"]}) == 4
@@ -354,6 +359,13 @@ def test_resolve_a_users_own_file(spark: SparkSession, own_file_config: Config) 
     explained = pairs.get(("1", "2")) or pairs[("2", "1")]
     assert explained.levels["email"] == "exact" and explained.contributions["email"] > 0  # six records: a weak u
     assert explained.levels["birth_date"] == "null"  # '02/04/1980' without a country is ambiguous
+    # The review queue: exactly the pairs decided 'review', with both records' values beside them.
+    review = {(r.record_id_l, r.record_id_r): r for r in store.read(catalog.path("review_queue")).collect()}
+    assert review and set(review) == {k for k, r in pairs.items() if r.decision == "review"}
+    surname = {"1": "whitworth", "2": "whitworth", "3": "raman", "4": "ramen", "5": "adeyemi", "6": "holbrook"}
+    for (left, right), row in review.items():
+        assert (row.values_l["last_name"], row.values_r["last_name"]) == (surname[left], surname[right])
+        assert row.levels == pairs[(left, right)].levels and row.match_probability < 0.9
     master = {r.customer_id: r for r in store.read(catalog.path("customer_master")).collect()}
     assert master[customer["3"]].record_count == 2 and master[customer["3"]].last_name in ("Raman", "Ramen")
     assert result.metrics["records"] == "6"
