@@ -245,15 +245,17 @@ def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: Spa
                                    ("4", "Di", "Ro", "+44 20 7946 0004", "GB"), (None, "No", "Id", None, "GB")], schema)
     # A mark on the stored state: a reused record keeps it, a standardized one cannot have it.
     stored = prepare_identities(before, settings, "crm", "GB").withColumn("city", F.lit("stored"))
-    identities, input_records, standardized = reuse_identities(after, stored, settings, "crm", "GB")
-    reused = {r.record_id: r.asDict() for r in identities.collect()}
-    assert input_records == 3 and {r.node for r in standardized.collect()} == {reused["2"]["node"], reused["4"]["node"]}
+    result = reuse_identities(after, stored, settings, "crm", "GB")
+    reused = {r.record_id: r.asDict() for r in result.identities.collect()}
+    assert result.input_records == 3 and {r.node for r in result.standardized.collect()} == {reused["2"]["node"], reused["4"]["node"]}
+    deleted = stored.filter("record_id = '3'").first().node
+    assert result.differing is not None and {r.node for r in result.differing.collect()} == {reused["2"]["node"], reused["4"]["node"], deleted}
     assert {k: v["city"] for k, v in reused.items()} == {"1": "stored", "2": None, "4": None}   # 3 deleted, no-id row dropped
     expected = {r.record_id: r.asDict() for r in prepare_identities(after, settings, "crm", "GB").collect()}
     assert {k: {**v, "city": None} for k, v in reused.items()} == expected
     assert reused["2"]["phone"] == "+49307654321" and reused["2"]["content_hash"] != stored.filter("record_id = '2'").first().content_hash
     # Other settings that shape the matching form (here the default region): nothing is reused.
-    elsewhere = reuse_identities(after, stored, settings, "crm", "DE")[0].collect()
+    elsewhere = reuse_identities(after, stored, settings, "crm", "DE").identities.collect()
     assert {r.record_id for r in elsewhere} == {"1", "2", "4"} and all(r.city is None for r in elsewhere)
 
 

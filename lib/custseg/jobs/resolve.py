@@ -55,10 +55,11 @@ def _resolve(ctx: JobContext) -> None:
     frame = ctx.read(settings.input.table) if settings.input.table else read_input(ctx.spark, settings)
     check_mapping(frame, settings, source_name)
     region = settings.default_region or ctx.config.clean.default_region
-    stale: DataFrame | None = None   # incremental: nodes whose input row is new or changed
+    stale: DataFrame | None = None      # incremental: nodes whose input row is new or changed
+    differing: DataFrame | None = None  # incremental: those and the nodes gone; all others as stored
     if settings.incremental and ctx.table_exists("resolution_identities"):
-        identities, input_records, stale = reuse_identities(frame, ctx.read("resolution_identities"), settings,
-                                                            source_name, region)
+        reused = reuse_identities(frame, ctx.read("resolution_identities"), settings, source_name, region)
+        identities, input_records, stale, differing = reused.identities, reused.input_records, reused.standardized, reused.differing
         standardized: int | None = stale.count()
         ctx.metrics["incremental_standardized"] = str(standardized)
     else:
@@ -77,7 +78,7 @@ def _resolve(ctx: JobContext) -> None:
         previous = _previous_state(ctx)
         model = _model(ctx, required=True)
         assert model is not None
-        result, delta = resolve_incremental(identities, roles, settings, model, labels, previous)
+        result, delta = resolve_incremental(identities, roles, settings, model, labels, previous, differing)
         ctx.metrics.update({f"incremental_{k}": str(v) for k, v in delta.items()})
         if standardized != delta.get("new", 0):
             # An input row can change without changing its matching values (an email's case):

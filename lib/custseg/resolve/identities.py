@@ -7,6 +7,8 @@ E.164 phones, parsed dates, address keys and canonical postcodes. Unmapped roles
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -108,16 +110,26 @@ def _node(settings: ResolveSettings, source_name: str) -> Column:
     return record_node(_source(settings, source_name), F.col(settings.columns["record_id"]).cast("string"))
 
 
+@dataclass
+class ReusedIdentities:
+    """An incremental run's identities: a record whose raw values and settings are as last run
+    keeps its stored matching values; only the others are standardized."""
+
+    identities: DataFrame
+    input_records: int         # the input's records with an id
+    standardized: DataFrame    # node: the records standardized (new, or whose input row changed)
+    differing: DataFrame | None  # node: those and the stored records gone; every other is as stored
+
+
 def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSettings, source_name: str,
-                     default_region: str) -> tuple[DataFrame, int, DataFrame]:
-    """Identities for an incremental run, the input's records with an id, and the nodes of
-    the records standardized (new, or whose input row changed): a record whose raw values and
-    settings are as last run keeps its stored matching values; only the others are
-    standardized (the phone parser, a Python UDF, is the costliest step of reading the input)."""
+                     default_region: str) -> ReusedIdentities:
+    """Identities for an incremental run, standardizing only the records whose raw values or
+    settings changed since the last run (the phone parser, a Python UDF, is the costliest step
+    of reading the input)."""
     record_id = F.col(settings.columns["record_id"])
     if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
         identities = prepare_identities(frame, settings, source_name, default_region)
-        return identities, frame.filter(record_id.isNotNull()).count(), identities.select("node")
+        return ReusedIdentities(identities, frame.filter(record_id.isNotNull()).count(), identities.select("node"), None)
     # Narrow and computed once: the input's rows are read again only to pick the records
     # that changed.
     current = frame.filter(record_id.isNotNull()).select(
@@ -136,7 +148,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     # a shuffle of it (a changed setting replaces them all).
     replaced = compared.filter(F.col("stored_hash").isNotNull()).select("node")
     kept = previous.join(broadcast_if_small(replaced), "node", "left_anti")
-    return kept.select(*fresh.columns).unionByName(fresh), current.count(), stale
+    return ReusedIdentities(kept.select(*fresh.columns).unionByName(fresh), current.count(), stale, compared.select("node"))
 
 
 def mapped_roles(settings: ResolveSettings) -> list[str]:

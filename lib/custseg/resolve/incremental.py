@@ -68,10 +68,16 @@ class PreviousState:
 
 
 def resolve_incremental(identities: DataFrame, roles: list[str], settings: ResolveSettings, model: FellegiSunterModel,
-                        labels: DataFrame | None, previous: PreviousState) -> tuple[Resolution, dict[str, int]]:
+                        labels: DataFrame | None, previous: PreviousState,
+                        differing: DataFrame | None = None) -> tuple[Resolution, dict[str, int]]:
+    """``differing``: when known, the nodes (node) that may be new, changed or deleted; every
+    other record is as stored, and neither side is then read whole to find the change set."""
     check_model(model, roles)
     current = identities.select("node", "content_hash")
     before = previous.identities.select("node", F.col("content_hash").alias("old_hash"))
+    if differing is not None:
+        differing = broadcast_if_small(differing)
+        current, before = current.join(differing, "node", "left_semi"), before.join(differing, "node", "left_semi")
     delta = current.join(before, "node", "full").select(
         "node", F.when(F.col("old_hash").isNull(), "new").when(F.col("content_hash").isNull(), "deleted")
         .when(F.col("content_hash") != F.col("old_hash"), "changed").otherwise("same").alias("state"),
@@ -108,7 +114,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     redecided = decided.drop("before")
     candidates = kept_pairs.select("node_l", "node_r").unionByName(regenerated.select("node_l", "node_r"))
     extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels).filter(F.col("blocked_by") == "decision")
-    new_scored = score(compare(regenerated.unionByName(extra), identities, roles), model, settings, labels) \
+    rescored = regenerated.unionByName(extra)
+    new_scored = score(compare(rescored, _records_of_pairs(identities, rescored), roles), model, settings, labels) \
         .persist(StorageLevel.MEMORY_AND_DISK)
     # Disjoint by construction. Not stored whole: the kept pairs are most of it, and all but
     # the match_pairs write read a few of their columns, cheaper to read again than to cache.
@@ -203,6 +210,14 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
                                       settings).checkpoint(eager=True)
     by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
     return candidate_pairs(by_rule, identities, settings)
+
+
+def _records_of_pairs(identities: DataFrame, rows: DataFrame) -> DataFrame:
+    """The identities of both records of the pairs ``rows`` (node_l, node_r). They are usually a
+    small part of the identities, so picking them by a broadcast set of node ids (a scan)
+    spares the comparison's two joins a shuffle of every identity, all columns."""
+    nodes = rows.select(F.col("node_l").alias("node")).unionByName(rows.select(F.col("node_r").alias("node")))
+    return identities.join(broadcast_if_small(nodes.distinct().checkpoint(eager=True)), "node", "left_semi")
 
 
 def _update_clusters(scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
