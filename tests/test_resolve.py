@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import BlockingRule, ResolveInput, ResolveSettings
+from custseg.delta.base import CommitInfo
 from custseg.errors import CustsegError, InputDataError
 from custseg.jobs import resolve as resolve_job
 from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget, flag_touched, keys_rows
@@ -181,13 +182,18 @@ def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -
     settings = _settings(blocking=[rule])
     identities = _identities(spark, rows)
     keys = all_block_keys(identities, settings)
-    blocks = sorted((r.block.replace("\u001f", " "), r.node) for r in keys[rule.name].collect())
+    blocks = sorted((r.key.replace("\u001f", " "), r.node) for r in keys[rule.name].collect())
     node = {r.record_id: r.node for r in identities.collect()}
     assert blocks == sorted([("1971-02-03 I526", node["r1"]), ("1971-02-03 G436", node["r1"]), ("1971-02-03 G436", node["r2"]),
                              ("1971-02-03 I526", node["r2"]), ("1971-02-04 I526", node["r3"]), ("1971-02-04 G436", node["r3"]),
                              ("1971-02-03 I526", node["r4"])])
     pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
     assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r4"), ("r2", "r4"))}
+    # A block's id names its rule: another rule with the same keys has blocks of its own.
+    twin = dataclasses.replace(rule, name="twin")
+    both = all_block_keys(identities, _settings(blocking=[rule, twin]))
+    assert {r.key for r in both["twin"].collect()} == {r.key for r in both[rule.name].collect()}
+    assert {r.block for r in both["twin"].collect()}.isdisjoint({r.block for r in both[rule.name].collect()})
     with pytest.raises(ValueError, match="only one part may list alternative roles"):
         BlockingRule("x", "key", parts=["soundex:first_name|last_name", "prefix1:first_name|last_name"])
 
@@ -201,7 +207,7 @@ def test_the_mailbox_key_meets_one_mailbox_name_at_two_providers(spark: SparkSes
     identities = _identities(spark, rows)
     node = {r.record_id: r.node for r in identities.collect()}
     keys = all_block_keys(identities, settings)
-    assert sorted((r.block, r.node) for r in keys[rule.name].collect()) == sorted(
+    assert sorted((r.key, r.node) for r in keys[rule.name].collect()) == sorted(
         [("annlee77", node["r1"]), ("annlee77", node["r2"]), ("annlee77", node["r3"]), ("annlee78", node["r4"])])
     pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
     assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r3"), ("r2", "r3"))}
@@ -406,6 +412,19 @@ def test_a_missing_mapped_column_is_named(spark: SparkSession, own_file_config: 
     settings = dataclasses.replace(own_file_config.resolve, columns={**own_file_config.resolve.columns, "city": "Town"})
     with pytest.raises(InputDataError, match=r"mapped column\(s\) missing from .*customers.csv: city -> 'Town'; its columns are cust_no, Given"):
         resolve_job.run(spark, own_file_config.with_overrides(resolve=settings))
+
+
+def test_an_incremental_run_refuses_block_keys_stored_as_text(spark: SparkSession, own_file_config: Config) -> None:
+    first = resolve_job.run(spark, own_file_config)
+    store, catalog = table_store(spark, own_file_config), Catalog(own_file_config)
+    path = catalog.path("resolution_block_keys")
+    # The state as an earlier version wrote it: the block keys' text, not their ids.
+    as_text = store.read(path).withColumn("block", F.col("block").cast("string"))
+    store.commit(store.stage(path, as_text, "overwrite", ["rule"]), CommitInfo("resolve", "earlier", {}))
+    incremental = own_file_config.with_overrides(resolve=dataclasses.replace(
+        own_file_config.resolve, incremental=True, model=first.metrics["model_path"]))
+    with pytest.raises(InputDataError, match=r"block keys as text.*run `custseg resolve` once in full"):
+        resolve_job.run(spark, incremental)
 
 
 def test_model_json_round_trip() -> None:

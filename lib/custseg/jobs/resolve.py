@@ -16,6 +16,7 @@ import logging
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from custseg.config import Config
 from custseg.config.resolved import join_path
@@ -210,11 +211,15 @@ def _previous_state(ctx: JobContext) -> PreviousState:
     if missing:
         raise InputDataError(f"resolve --incremental needs the state of an earlier resolve run (missing {missing}); "
                              "run `custseg resolve` once in full first")
+    keys = ctx.read("resolution_block_keys")
+    if keys.schema["block"].dataType != T.LongType():
+        raise InputDataError("resolve --incremental: resolution_block_keys holds its block keys as text, as written before "
+                             "they were stored as 64-bit ids; run `custseg resolve` once in full to rewrite the state")
     pairs = _with_nodes(ctx.read("match_pairs")).withColumn("label", F.lit(None).cast("boolean"))
     crosswalk = ctx.read("identity_crosswalk").select(
         record_node(F.col("source"), F.col("record_id")).alias("node"), F.col("cluster_node").alias("component"),
         F.col("min_link_probability").alias("weakest_link"))
-    return PreviousState(ctx.read("resolution_identities"), ctx.read("resolution_block_keys"), pairs, crosswalk)
+    return PreviousState(ctx.read("resolution_identities"), keys, pairs, crosswalk)
 
 
 def _metrics(ctx: JobContext, result, scored: DataFrame, identities: DataFrame, records: int,  # type: ignore[no-untyped-def]

@@ -167,8 +167,9 @@ def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame
     every change item keeps its pairs. A block within its window before and after pairs all
     its records either way and touches none of its old members; a block that crosses its cap
     gains or loses every pair and touches them all."""
-    old_members = old_keys.join(F.broadcast(hit_blocks), ["rule", "block"], "left_semi").select("rule", "block", "node") \
-        .checkpoint(eager=True)   # one scan of the stored keys
+    # One scan of the stored keys, looking blocks up by id alone (it names the rule too).
+    old_members = old_keys.join(F.broadcast(hit_blocks.select("block")), "block", "left_semi").select("rule", "block", "node") \
+        .checkpoint(eager=True)
     items = old_members.join(changed, "node", "left_anti").select("rule", "block", "node", F.lit("kept").alias("item")) \
         .unionByName(old_members.join(changed, "node", "left_semi").select("rule", "block", "node", F.lit("old").alias("item"))) \
         .unionByName(new_keys.select("rule", "block", "node", F.lit("new").alias("item")))
@@ -203,10 +204,10 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     """Candidate pairs with at least one touched record, from every block holding one (whole),
     under the same caps and windows as a full run; each pair tagged with its first rule."""
     touched = F.broadcast(touched)
-    blocks = keys.join(touched, "node", "left_semi").select("rule", "block").distinct().checkpoint(eager=True)
+    blocks = keys.join(touched, "node", "left_semi").select("block").distinct().checkpoint(eager=True)
     blocks = broadcast_if_small(blocks)   # a scan of the keys, rather than a shuffle of all of them
     # Flagged, ordered and given each rule's flag once, and stored, as every rule reads these rows.
-    members = with_sort_key_and_flags(flag_touched(keys.join(blocks, ["rule", "block"], "left_semi"), touched), identities,
+    members = with_sort_key_and_flags(flag_touched(keys.join(blocks, "block", "left_semi"), touched), identities,
                                       settings).checkpoint(eager=True)
     by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
     return candidate_pairs(by_rule, identities, settings)

@@ -104,7 +104,7 @@ RESOLUTION_BLOCK_KEYS = register(TableSpec(
     description="State of identity resolution: every record's blocking keys per rule, reused by incremental runs.",
     columns=columns(
         ("rule", "string", "Blocking rule", False),
-        ("block", "string", "Block key", False),
+        ("block", "bigint", "64-bit id of the block (xxhash64 of the rule and the key's text)", False),
         ("node", "bigint", "Record node", False),
         ("source", "string", "Record source", False),
     ),
