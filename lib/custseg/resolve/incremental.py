@@ -143,12 +143,14 @@ def changed_edges(before: DataFrame, rescored: DataFrame, gone: DataFrame) -> Da
     ``gone``: the nodes whose stored pairs were replaced by rescored ones."""
     edge = ("node_l", "node_r", "blocked_by", "match_probability")
     accepted = F.col("decision").isin(*ACCEPTED)
-    stored = before.filter(accepted).select(*edge)
     # The stored accepted pairs replaced this run: those of a node gone, and those only a
-    # person proposed (rebuilt from the current decisions every run).
-    replaced = stored.join(gone.withColumnRenamed("node", "node_l"), "node_l", "left_semi") \
-        .unionByName(stored.join(gone.withColumnRenamed("node", "node_r"), "node_r", "left_semi")) \
-        .unionByName(stored.filter(F.col("blocked_by") == "decision"))
+    # person proposed (rebuilt from the current decisions every run). Found in one scan of
+    # the stored pairs, and kept, as both differences read them.
+    gone_l = F.broadcast(gone.select(F.col("node").alias("node_l"), F.lit(True).alias("gone_l")))
+    gone_r = F.broadcast(gone.select(F.col("node").alias("node_r"), F.lit(True).alias("gone_r")))
+    replaced = before.filter(accepted).select(*edge).join(gone_l, "node_l", "left").join(gone_r, "node_r", "left") \
+        .filter(F.col("gone_l").isNotNull() | F.col("gone_r").isNotNull() | (F.col("blocked_by") == "decision")) \
+        .select(*edge).checkpoint(eager=True)
     now = rescored.filter(accepted).select(*edge)
     return replaced.subtract(now).unionByName(now.subtract(replaced))
 
