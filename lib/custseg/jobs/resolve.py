@@ -23,13 +23,13 @@ from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import move, write_text
 from custseg.resolve import FellegiSunterModel, resolve
-from custseg.resolve.broadcast import broadcast_if_small
 from custseg.resolve.decisions import labelled_quality, read_decisions
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.golden_input import golden_from_input
 from custseg.resolve.identities import (
     ROLES,
     check_mapping,
+    identities_of_pairs,
     mapped_roles,
     prepare_identities,
     read_input,
@@ -145,10 +145,7 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     # otherwise run again for each.
     scored = _with_nodes(ctx.write("match_pairs", match_pair_rows(result.scored)))
     review = review_pairs(scored).checkpoint(eager=True)
-    # The records under review are picked from the identities by a scan: only theirs are
-    # joined to the pairs, not all of them once per side.
-    shown = review.select(F.col("node_l").alias("node")).unionByName(review.select(F.col("node_r").alias("node"))).distinct()
-    ctx.write("review_queue", review_rows(review, identities.join(broadcast_if_small(shown), "node", "left_semi"), roles))
+    ctx.write("review_queue", review_rows(review, identities_of_pairs(identities, review), roles))
     linking = scored
     if ids.kept is not None:
         # An accepted pair joins two records of one cluster: the pairs of the clusters built

@@ -156,3 +156,11 @@ def mapped_roles(settings: ResolveSettings) -> list[str]:
     if "full_name" in roles:
         roles |= {"first_name", "last_name"}
     return [r for r in ROLES if r in roles]
+
+
+def identities_of_pairs(identities: DataFrame, pairs: DataFrame) -> DataFrame:
+    """The identities of both records of ``pairs`` (node_l, node_r). They are usually few next
+    to all identities: picked by a broadcast set of their nodes (a scan), so the joins that
+    follow do not shuffle every identity, all columns, once per side."""
+    nodes = pairs.select(F.col("node_l").alias("node")).unionByName(pairs.select(F.col("node_r").alias("node")))
+    return identities.join(broadcast_if_small(nodes.distinct().checkpoint(eager=True)), "node", "left_semi")

@@ -56,6 +56,7 @@ from custseg.resolve.engine import (
     score,
     with_labelled_pairs,
 )
+from custseg.resolve.identities import identities_of_pairs
 from custseg.resolve.model import FellegiSunterModel
 
 
@@ -115,7 +116,7 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     candidates = kept_pairs.select("node_l", "node_r").unionByName(regenerated.select("node_l", "node_r"))
     extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels).filter(F.col("blocked_by") == "decision")
     rescored = regenerated.unionByName(extra)
-    new_scored = score(compare(rescored, _records_of_pairs(identities, rescored), roles), model, settings, labels) \
+    new_scored = score(compare(rescored, identities_of_pairs(identities, rescored), roles), model, settings, labels) \
         .persist(StorageLevel.MEMORY_AND_DISK)
     # Disjoint by construction. Not stored whole: the kept pairs are most of it, and all but
     # the match_pairs write read a few of their columns, cheaper to read again than to cache.
@@ -213,14 +214,6 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
                                       settings).checkpoint(eager=True)
     by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
     return candidate_pairs(by_rule, identities, settings)
-
-
-def _records_of_pairs(identities: DataFrame, rows: DataFrame) -> DataFrame:
-    """The identities of both records of the pairs ``rows`` (node_l, node_r). They are usually a
-    small part of the identities, so picking them by a broadcast set of node ids (a scan)
-    spares the comparison's two joins a shuffle of every identity, all columns."""
-    nodes = rows.select(F.col("node_l").alias("node")).unionByName(rows.select(F.col("node_r").alias("node")))
-    return identities.join(broadcast_if_small(nodes.distinct().checkpoint(eager=True)), "node", "left_semi")
 
 
 def _update_clusters(scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
