@@ -2,7 +2,8 @@
 
 With the previous state (every record's matching values and block keys, the scored pairs
 and the clusters) and the saved model:
-1. records are new, changed (their content hash differs), deleted or unchanged;
+1. records are new, changed (their content hash differs), deleted or unchanged; when the
+   job knows which input rows hash otherwise than last run, only those records are compared;
 2. block keys are computed for new and changed records only, and replace their old ones;
 3. a block is *hit* when a new, changed or deleted record is in it, now or before. A record is
    *touched* when it is new or changed, or an unchanged member of a hit block whose pairs with
