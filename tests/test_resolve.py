@@ -241,6 +241,27 @@ def test_a_rule_that_needs_one_record_without_a_birth_date_skips_dated_namesakes
         BlockingRule("x", "exact", ["email"], only_if_one_lacks=["full_name"])
 
 
+def test_a_rule_skips_pairs_whose_birth_dates_differ_beyond_a_typo(spark: SparkSession) -> None:
+    born = dt.date(1980, 5, 6)
+    dates = {"r1": born, "r2": dt.date(1966, 1, 2), "r3": dt.date(1980, 6, 5), "r4": None, "r5": dt.date(1980, 5, 8)}
+    rows = [("crm", rid, "ann", "lee", dob, None, None, None, None, "N1 1AA", None, None) for rid, dob in dates.items()]
+    rule = BlockingRule("name_postcode", "exact", ["first_name", "last_name", "postcode"], skip_if_different=["birth_date"])
+    settings = _settings(blocking=[rule])
+    identities = _identities(spark, rows)
+    node = {r.record_id: r.node for r in identities.collect()}
+    # r2 is decades from the others; r3 has r1's day and month swapped, r5 one digit off; r4 has no date.
+    kept = (("r1", "r3"), ("r1", "r4"), ("r1", "r5"), ("r3", "r4"), ("r3", "r5"), ("r4", "r5"), ("r2", "r4"))
+    expected = {frozenset((node[a], node[b])) for a, b in kept}
+    assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings).collect()} == expected
+    # Keys stored without the dates (an incremental run's) look them up and give the same pairs.
+    stored = {name: frame.select("block", "node", "source") for name, frame in all_block_keys(identities, settings).items()}
+    assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, stored).collect()} == expected
+    plain = _settings(blocking=[dataclasses.replace(rule, skip_if_different=[])])
+    assert len(_pairs(identities, plain).collect()) == 10
+    with pytest.raises(ValueError, match=r"skip_if_different takes .* not \['street'\]"):
+        BlockingRule("x", "exact", ["email"], skip_if_different=["street"])
+
+
 def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: SparkSession) -> None:
     settings = _settings(columns={"record_id": "id", "first_name": "given", "last_name": "family", "phone": "tel", "country": "cc"},
                          blocking=[BlockingRule("names", "exact", ["first_name", "last_name"])])

@@ -98,6 +98,8 @@ SURVIVORSHIP_RULES = ("most_recent", "most_frequent", "source_priority", "longes
 IDENTITY_ROLES = ("first_name", "last_name", "full_name", "birth_date", "email", "phone", "national_id",
                   "street", "postcode", "city", "country")
 KEY_PARTS = ("value", "soundex", "prefix1", "prefix3", "year", "mailbox")
+# Roles whose comparison level follows from the two values alone (no similarity, no other field).
+VALUE_LEVEL_ROLES = ("birth_date", "email", "phone", "national_id", "postcode", "city")
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,9 @@ class BlockingRule:
     # names alone then meets a sparse record (a web account with a name and an email) and
     # its full twin, not every two namesakes whose birth dates already tell them apart.
     only_if_one_lacks: list[str] = field(default_factory=list)
+    # Skip a pair whose two values of these roles are both present and differ beyond a typo
+    # (the comparison's 'different' level): namesakes born decades apart are not worth scoring.
+    skip_if_different: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.type in ("exact", "minhash") and not self.fields:
@@ -151,6 +156,9 @@ class BlockingRule:
                 raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; roles: {', '.join(IDENTITY_ROLES)}")
         if self.bands < 1 or self.rows < 1 or self.shingle_size < 1:
             raise ValueError(f"blocking rule {self.name}: bands, rows and shingle_size must be >= 1")
+        if any(role not in VALUE_LEVEL_ROLES for role in self.skip_if_different):
+            raise ValueError(f"blocking rule {self.name}: skip_if_different takes {', '.join(VALUE_LEVEL_ROLES)}, "
+                             f"not {[r for r in self.skip_if_different if r not in VALUE_LEVEL_ROLES]}")
         if "full_name" in self.only_if_one_lacks:
             raise ValueError(f"blocking rule {self.name}: only_if_one_lacks names first_name or last_name, not full_name")
         if self.window is not None and self.window < 2:

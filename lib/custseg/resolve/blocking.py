@@ -17,9 +17,11 @@ neighbours (sorted neighbourhood within the block), so pairs per record stay bou
 common a name or busy a postcode grows. Blocks larger than the rule's cap (``max_block_size``,
 default ``max_bucket_size``) are skipped and reported. A rule with ``only_if_one_lacks`` keeps
 a pair only when one of its records has none of those roles (namesakes that both carry a
-birth date are told apart by it, and the birth-date rules meet those that agree). Each pair
-appears once, tagged with the first rule (in configured order) that found it (after splink's
-blocking).
+birth date are told apart by it, and the birth-date rules meet those that agree). A rule
+with ``skip_if_different`` drops a pair whose values of those roles are both present and at
+their comparison's 'different' level, beyond a typo (namesakes at one postcode born decades
+apart). Each pair appears once, tagged with the first rule (in configured order) that found
+it (after splink's blocking).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pyspark.sql import functions as F
 from custseg.clean.contact import mailbox_name
 from custseg.config.model import BlockingRule, ResolveSettings
 from custseg.errors import CustsegError
+from custseg.resolve.comparisons import differs
 
 log = logging.getLogger(__name__)
 SHINGLE_FEATURES = 1 << 20
@@ -66,6 +69,7 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
     if rule.only_if_one_lacks:
         identities = identities.withColumn(LACKS, lacks_all(rule.only_if_one_lacks))
         carried.append(LACKS)
+    carried += [role for role in rule.skip_if_different if role not in carried]
     if rule.type == "minhash":
         return _minhash_keys(identities, rule, seed, carried)
     if rule.type == "exact":
@@ -151,8 +155,8 @@ def block_pair_count(size: Column, window: Column) -> Column:
 
 def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[RuleDiagnostics]:
     """Block counts, estimated pairs and the largest blocks per rule; small aggregates only.
-    For a rule with ``only_if_one_lacks`` the estimate is an upper bound: it counts every pair
-    the blocks could give, before pairs of two records that both have those roles are dropped."""
+    For a rule with ``only_if_one_lacks`` or ``skip_if_different`` the estimate is an upper
+    bound: it counts every pair the blocks could give, before those conditions drop some."""
     caps, windows = block_caps(settings), block_windows(settings)
     report = []
     for name, frame in keys.items():
@@ -219,34 +223,40 @@ def flag_touched(keys: DataFrame, touched: DataFrame) -> DataFrame:
 
 def with_sort_key_and_flags(keys: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """Stored key rows (rule, block, node, ...) with what :func:`block_keys` gives fresh ones:
-    the sort key and, for a rule with ``only_if_one_lacks``, its flag (true for other rules).
-    Stored keys (an incremental run's) carry neither; one join with the identities adds both
-    for every rule."""
+    the sort key, for a rule with ``only_if_one_lacks`` its flag (true for other rules), and
+    the values of every rule's ``skip_if_different`` roles. Stored keys (an incremental run's)
+    carry none of them; one join with the identities adds them for every rule."""
     flags = {f"{LACKS}_{rule.name}": (rule.name, lacks_all(rule.only_if_one_lacks)) for rule in settings.blocking
              if rule.only_if_one_lacks}
     lacks = F.lit(True)
     for column, (name, _) in flags.items():
         lacks = F.when(F.col("rule") == name, F.col(column)).otherwise(lacks)
-    looked_up = identities.select("node", window_sort_key(settings), *[flag.alias(column) for column, (_, flag) in flags.items()])
-    return keys.drop("sort_key", LACKS).join(looked_up, "node").withColumn(LACKS, lacks).drop(*flags)
+    values = sorted({role for rule in settings.blocking for role in rule.skip_if_different})
+    looked_up = identities.select("node", window_sort_key(settings), *values,
+                                  *[flag.alias(column) for column, (_, flag) in flags.items()])
+    return keys.drop("sort_key", LACKS, *values).join(looked_up, "node").withColumn(LACKS, lacks).drop(*flags)
 
 
 def _rule_pairs(frame: DataFrame, rule_index: int, rule: BlockingRule, cap: int, window: int, identities: DataFrame,
                 settings: ResolveSettings) -> DataFrame:
-    if "sort_key" not in frame.columns or (rule.only_if_one_lacks and LACKS not in frame.columns):
+    needed = ["sort_key", *([LACKS] if rule.only_if_one_lacks else []), *rule.skip_if_different]
+    if any(column not in frame.columns for column in needed):
         frame = with_sort_key_and_flags(frame.withColumn("rule", F.lit(rule.name)), identities, settings).drop("rule")
     touched = F.col("is_touched") if "is_touched" in frame.columns else F.lit(True)
     lacks = F.col(LACKS) if rule.only_if_one_lacks else F.lit(True)
     block = Window.partitionBy("block")
-    members = frame.select("block", "node", "source", "sort_key", touched.alias("is_touched"), lacks.alias(LACKS)) \
+    values = list(rule.skip_if_different)
+    members = frame.select("block", "node", "source", "sort_key", touched.alias("is_touched"), lacks.alias(LACKS), *values) \
         .withColumn("size", F.count(F.lit(1)).over(block)).filter((F.col("size") > 1) & (F.col("size") <= cap)) \
         .withColumn("rank", F.row_number().over(block.orderBy("sort_key", "node")))
     # One path for every block: each record meets the records ranked after it, up to window - 1
     # of them, which in a block within the window is all of them, in any order.
     ahead = members.filter(F.col("rank") < F.col("size")).select(
-        "node", "source", "is_touched", LACKS, "block",
+        "node", "source", "is_touched", LACKS, *values, "block",
         F.explode(F.sequence(F.col("rank") + 1, F.least(F.col("rank") + window - 1, F.col("size")))).alias("rank"))
     condition = (F.col("l.is_touched") | F.col("r.is_touched")) & (F.col(f"l.{LACKS}") | F.col(f"r.{LACKS}"))
+    for role in values:
+        condition = condition & ~differs(role, F.col(f"l.{role}"), F.col(f"r.{role}"))
     if settings.mode == "link":
         condition = condition & (F.col("l.source") != F.col("r.source"))
     return members.alias("l").join(ahead.alias("r"), ["block", "rank"]).filter(condition).select(

@@ -18,6 +18,7 @@ from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
 from custseg.clean.contact import mailbox_name
+from custseg.config.model import VALUE_LEVEL_ROLES
 from custseg.reference.nicknames import name_groups
 
 LEVELS: dict[str, list[str]] = {
@@ -79,6 +80,35 @@ def _house_number(street: Column) -> Column:
     return F.regexp_extract(street, r"\b(\d+[a-z]?)\b", 1)
 
 
+def value_level(role: str, left: Column, right: Column) -> Column:
+    """The level of two values of ``role`` (one of VALUE_LEVEL_ROLES), an index of LEVELS[role];
+    blocking rules use it too, to skip pairs whose values differ beyond a typo."""
+    null = left.isNull() | right.isNull()
+    if role == "birth_date":
+        swapped = (F.year(left) == F.year(right)) & (F.month(left) == F.dayofmonth(right)) & (F.dayofmonth(left) == F.month(right))
+        digits_l, digits_r = F.date_format(left, "yyyyMMdd"), F.date_format(right, "yyyyMMdd")
+        level = F.when(null, 0).when(left == right, 1).when(swapped, 2).when(F.levenshtein(digits_l, digits_r) <= 1, 3) \
+            .when(F.abs(F.datediff(left, right)) <= 366, 4).otherwise(5)
+    elif role == "email":
+        level = F.when(null, 0).when(left == right, 1).when(mailbox_name(left) == mailbox_name(right), 2).otherwise(3)
+    elif role == "phone":
+        level = F.when(null, 0).when(left == right, 1).when(F.right(left, F.lit(7)) == F.right(right, F.lit(7)), 2).otherwise(3)
+    elif role == "national_id":
+        level = F.when(null, 0).when(left == right, 1).when(F.levenshtein(left, right) <= 1, 2).otherwise(3)
+    elif role == "postcode":
+        level = F.when(null, 0).when(left == right, 1).when(F.substring(left, 1, 3) == F.substring(right, 1, 3), 2).otherwise(3)
+    elif role == "city":
+        level = F.when(null, 0).when(left == right, 1).otherwise(2)
+    else:
+        raise ValueError(f"no level of {role!r} from its values alone; roles: {', '.join(VALUE_LEVEL_ROLES)}")
+    return level.cast("int")
+
+
+def differs(role: str, left: Column, right: Column) -> Column:
+    """Whether two values of ``role`` are both present and at its last level, 'different'."""
+    return value_level(role, left, right) == len(LEVELS[role]) - 1
+
+
 def comparisons_for(roles: Sequence[str]) -> list[str]:
     return [name for name in LEVELS if name in roles]
 
@@ -104,29 +134,15 @@ def _levels(roles: Sequence[str]) -> dict[str, Column]:
     groups_l = F.coalesce(F.col("first_groups_l"), F.array(left("first_name")))
     groups_r = F.when(swapped, F.array(right("last_name"))).otherwise(F.coalesce(F.col("first_groups_r"), F.array(right("first_name"))))
 
-    dob_l, dob_r = F.date_format(left("birth_date"), "yyyyMMdd"), F.date_format(right("birth_date"), "yyyyMMdd")
     levels = {
         "first_name": F.when(null("first_name") | first_other.isNull(), 0).when(left("first_name") == first_other, 1)
         .when(F.arrays_overlap(groups_l, groups_r), 2)
         .when(first_sim >= 0.92, 3).when(first_sim >= 0.80, 4).otherwise(5),
         "last_name": F.when(null("last_name") | last_other.isNull(), 0).when(left("last_name") == last_other, 1)
         .when(last_sim >= 0.92, 2).when(last_sim >= 0.80, 3).otherwise(4),
-        "birth_date": F.when(null("birth_date"), 0).when(left("birth_date") == right("birth_date"), 1)
-        .when((F.year(left("birth_date")) == F.year(right("birth_date"))) & (F.month(left("birth_date")) == F.dayofmonth(right("birth_date")))
-              & (F.dayofmonth(left("birth_date")) == F.month(right("birth_date"))), 2)
-        .when(F.levenshtein(dob_l, dob_r) <= 1, 3)
-        .when(F.abs(F.datediff(left("birth_date"), right("birth_date"))) <= 366, 4).otherwise(5),
-        "email": F.when(null("email"), 0).when(left("email") == right("email"), 1)
-        .when(mailbox_name(left("email")) == mailbox_name(right("email")), 2).otherwise(3),
-        "phone": F.when(null("phone"), 0).when(left("phone") == right("phone"), 1)
-        .when(F.right(left("phone"), F.lit(7)) == F.right(right("phone"), F.lit(7)), 2).otherwise(3),
-        "national_id": F.when(null("national_id"), 0).when(left("national_id") == right("national_id"), 1)
-        .when(F.levenshtein(left("national_id"), right("national_id")) <= 1, 2).otherwise(3),
+        **{role: value_level(role, left(role), right(role)) for role in VALUE_LEVEL_ROLES},
         "street": F.when(null("street"), 0).when(left("street") == right("street"), 1)
         .when((sim.street >= 0.90) & (_house_number(left("street")) == _house_number(right("street"))), 2)
         .when(sim.street >= 0.90, 3).otherwise(4),
-        "postcode": F.when(null("postcode"), 0).when(left("postcode") == right("postcode"), 1)
-        .when(F.substring(left("postcode"), 1, 3) == F.substring(right("postcode"), 1, 3), 2).otherwise(3),
-        "city": F.when(null("city"), 0).when(left("city") == right("city"), 1).otherwise(2),
     }
-    return {name: level.cast("int") for name, level in levels.items() if name in comparisons_for(roles)}
+    return {name: levels[name].cast("int") for name in comparisons_for(roles)}

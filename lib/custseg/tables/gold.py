@@ -244,7 +244,8 @@ BLOCKING_DIAGNOSTICS = register(TableSpec(
         ("run_id", "string", "resolve run", False),
         ("rule", "string", "Blocking rule", False),
         ("blocks", "bigint", "Blocks with two or more records within the size cap", False),
-        ("estimated_pairs", "bigint", "Pairs those blocks give (all pairs up to the window, sorted-neighbourhood pairs beyond), counting repeats across blocks", False),
+        ("estimated_pairs", "bigint", "Pairs those blocks give (all pairs up to the window, sorted-neighbourhood pairs beyond), counting repeats across blocks; "
+         "an upper bound for a rule with only_if_one_lacks or skip_if_different", False),
         ("new_pairs", "bigint", "Candidate pairs this rule found first", False),
         ("largest_blocks", "array<struct<block:string,size:bigint>>", "The five largest blocks", False),
         ("windowed_blocks", "bigint", "Blocks over the rule's window (its window, else resolve.block_window), paired by sorted neighbourhood", False),
