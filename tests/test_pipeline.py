@@ -10,6 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from custseg import jobs, summary
+from custseg.bench import RESOLVE_FIGURES, resolve_quality
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.runtime import table_store
@@ -61,6 +62,10 @@ def test_resolution_against_ground_truth(spark: SparkSession, pipeline) -> None:
     assert 2 * precision * recall / (precision + recall) >= 0.99
     assert float(metrics["blocking_pair_completeness"]) >= 0.995
     assert float(metrics["pairs_per_record"]) < 20 and float(metrics["reduction_ratio"]) > 0.99
+    # The benchmark measures quality from the written tables, outside the timed run: same figures.
+    from_tables = resolve_quality(spark, config)
+    for figure in RESOLVE_FIGURES:
+        assert from_tables[figure] == pytest.approx(float(metrics[figure]), abs=1e-4), figure  # metrics are rounded
 
 
 def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
