@@ -28,7 +28,7 @@ from custseg.config import Config
 from custseg.config.model import ResolveInput
 from custseg.errors import CustsegError
 from custseg.resolve.evaluation import evaluate
-from custseg.resolve.identities import record_node
+from custseg.resolve.identities import record_node, with_pair_nodes
 from custseg.runtime import table_store
 from custseg.session import build_spark_session
 
@@ -230,9 +230,7 @@ def resolve_quality(spark: SparkSession, config: Config) -> dict[str, float]:
                                                   F.col("cluster_node").alias("component"))
     truth = read("truth_records").select(record_node(F.col("source"), F.col("record_id")).alias("node"),
                                          F.col("person_id").alias("person"))
-    candidates = read("match_pairs").filter(F.col("blocked_by") != "decision").select(
-        record_node(F.col("source_l"), F.col("record_id_l")).alias("a"), record_node(F.col("source_r"), F.col("record_id_r")).alias("b")) \
-        .select(F.least("a", "b").alias("node_l"), F.greatest("a", "b").alias("node_r"))
+    candidates = with_pair_nodes(read("match_pairs").filter(F.col("blocked_by") != "decision")).select("node_l", "node_r")
     labelled = truth.join(crosswalk.select("node"), "node")
     return evaluate(labelled, crosswalk, candidates, crosswalk.count())
 

@@ -35,6 +35,7 @@ from custseg.resolve.identities import (
     read_input,
     record_node,
     reuse_identities,
+    with_pair_nodes,
 )
 from custseg.resolve.incremental import PreviousState, resolve_incremental
 from custseg.resolve.outputs import crosswalk_rows, diagnostics_rows, match_pair_rows, review_pairs, review_rows
@@ -143,7 +144,7 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     # Every table below reads the pairs back from the staged files: in an incremental run
     # they are the stored pairs kept and re-decided plus the new ones, a plan that would
     # otherwise run again for each.
-    scored = _with_nodes(ctx.write("match_pairs", match_pair_rows(result.scored)))
+    scored = with_pair_nodes(ctx.write("match_pairs", match_pair_rows(result.scored)))
     review = review_pairs(scored).checkpoint(eager=True)
     ctx.write("review_queue", review_rows(review, identities_of_pairs(identities, review), roles))
     linking = scored
@@ -197,12 +198,6 @@ def _golden_records(ctx: JobContext, frame: DataFrame, crosswalk: DataFrame, ids
     return rebuilt.unionByName(kept.select(*rebuilt.columns))
 
 
-def _with_nodes(pairs: DataFrame) -> DataFrame:
-    """match_pairs rows with the node ids of both records."""
-    return pairs.withColumns({"node_l": record_node(F.col("source_l"), F.col("record_id_l")),
-                              "node_r": record_node(F.col("source_r"), F.col("record_id_r"))})
-
-
 def _previous_state(ctx: JobContext) -> PreviousState:
     missing = [t for t in STATE_TABLES if not ctx.table_exists(t)]
     if missing:
@@ -212,7 +207,7 @@ def _previous_state(ctx: JobContext) -> PreviousState:
     if keys.schema["block"].dataType != T.LongType():
         raise InputDataError("resolve --incremental: resolution_block_keys holds its block keys as text, as written before "
                              "they were stored as 64-bit ids; run `custseg resolve` once in full to rewrite the state")
-    pairs = _with_nodes(ctx.read("match_pairs")).withColumn("label", F.lit(None).cast("boolean"))
+    pairs = with_pair_nodes(ctx.read("match_pairs")).withColumn("label", F.lit(None).cast("boolean"))
     crosswalk = ctx.read("identity_crosswalk").select(
         record_node(F.col("source"), F.col("record_id")).alias("node"), F.col("cluster_node").alias("component"),
         F.col("min_link_probability").alias("weakest_link"))

@@ -158,6 +158,12 @@ def mapped_roles(settings: ResolveSettings) -> list[str]:
     return [r for r in ROLES if r in roles]
 
 
+def with_pair_nodes(pairs: DataFrame) -> DataFrame:
+    """match_pairs rows with the node ids of both records (node_l < node_r, as they were scored)."""
+    return pairs.withColumns({"node_l": record_node(F.col("source_l"), F.col("record_id_l")),
+                              "node_r": record_node(F.col("source_r"), F.col("record_id_r"))})
+
+
 def identities_of_pairs(identities: DataFrame, pairs: DataFrame) -> DataFrame:
     """The identities of both records of ``pairs`` (node_l, node_r). They are usually few next
     to all identities: picked by a broadcast set of their nodes (a scan), so the joins that
