@@ -65,8 +65,8 @@ def _resolve(ctx: JobContext) -> None:
         standardized: int | None = stale.count()
         ctx.metrics["incremental_standardized"] = str(standardized)
     else:
-        identities, input_records, standardized = prepare_identities(frame, settings, source_name, region), None, None
-    identities = identities.persist(StorageLevel.MEMORY_AND_DISK)
+        identities = prepare_identities(frame, settings, source_name, region).persist(StorageLevel.MEMORY_AND_DISK)
+        input_records, standardized = None, None
     records = identities.count()
     duplicated = (input_records or records) - identities.select("node").distinct().count()
     if duplicated:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -128,7 +129,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     of reading the input)."""
     record_id = F.col(settings.columns["record_id"])
     if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
-        identities = prepare_identities(frame, settings, source_name, default_region)
+        identities = prepare_identities(frame, settings, source_name, default_region).persist(StorageLevel.MEMORY_AND_DISK)
         return ReusedIdentities(identities, frame.filter(record_id.isNotNull()).count(), identities.select("node"), None)
     # Narrow and computed once: the input's rows are read again only to pick the records
     # that changed.
@@ -142,8 +143,11 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
         .checkpoint(eager=True)
     stale = compared.filter(F.col("raw_hash").isNotNull()).select("node").distinct().checkpoint(eager=True)
     stale_rows = frame.filter(record_id.isNotNull()) \
-        .join(stale.withColumnRenamed("node", "__stale_node"), _node(settings, source_name) == F.col("__stale_node"), "left_semi")
-    fresh = prepare_identities(stale_rows, settings, source_name, default_region)
+        .join(broadcast_if_small(stale.withColumnRenamed("node", "__stale_node")), _node(settings, source_name) == F.col("__stale_node"),
+              "left_semi")
+    # Stored, as every step reads the identities; the rows kept are read from the state where
+    # needed (a scan of its columns), which costs less than storing a million rows again.
+    fresh = prepare_identities(stale_rows, settings, source_name, default_region).checkpoint(eager=True)
     # The stored rows replaced are usually few next to the state: then dropped by a scan, not
     # a shuffle of it (a changed setting replaces them all).
     replaced = compared.filter(F.col("stored_hash").isNotNull()).select("node")
