@@ -23,7 +23,7 @@ from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, 
 from custseg.resolve.comparisons import LEVELS, compare
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.identities import prepare_identities, reuse_identities
-from custseg.resolve.incremental import changed_edges, touched_records
+from custseg.resolve.incremental import changed_edges, stored_pair_changes, touched_records
 from custseg.resolve.model import FellegiSunterModel, estimate_m, estimate_prior
 from custseg.runtime import table_store
 
@@ -162,14 +162,21 @@ def test_only_accepted_pairs_that_changed_send_their_clusters_to_be_rebuilt(spar
         (1, 5, "phone", 0.97, "match"),          # accepted both times, found first by another rule now
         (6, 7, "email", 0.99, "match"),          # neither end touched
         (8, 9, "decision", 0.20, "forced_match"),  # a person's pair, not decided again this run
+        (11, 12, "email", 0.95, "review"),       # neither end touched; a match at today's threshold
     ], pairs)
     rescored = spark.createDataFrame([
         (1, 2, "email", 0.99, "match"), (1, 3, "names", 0.10, "non_match"), (1, 4, "names", 0.95, "non_match"),
         (1, 5, "email", 0.97, "match"), (1, 10, "names", 0.93, "match"),   # gained with a new record
     ], pairs)
     gone = spark.createDataFrame([(1,)], "node long")
-    edges = {(r.node_l, r.node_r) for r in changed_edges(stored, rescored, gone).collect()}
+    columns = {"source_l": "crm", "record_id_l": "l", "source_r": "crm", "record_id_r": "r", "levels": None,
+               "contributions": None, "match_weight": 0.0, "label": None}
+    stored = stored.withColumns({name: F.lit(value) for name, value in columns.items()})
+    changes = stored_pair_changes(stored, gone, _settings(match_threshold=0.9), None)
+    edges = {(r.node_l, r.node_r) for r in changed_edges(changes, rescored).collect()}
     assert edges == {(1, 4), (1, 5), (1, 10), (8, 9)}
+    flipped = [(r.node_l, r.node_r, r.before, r.decision) for r in changes.filter(~F.col("replaced")).collect()]
+    assert flipped == [(11, 12, "review", "match")]
 
 
 def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:

@@ -111,9 +111,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     kept_pairs = previous.scored.filter(F.col("blocked_by") != "decision") \
         .join(gone.withColumnRenamed("node", "node_l"), "node_l", "left_anti") \
         .join(gone.withColumnRenamed("node", "node_r"), "node_r", "left_anti")
-    # Decided again (the labels or thresholds may have changed), beside the stored decision.
-    decided = decide(kept_pairs.select(*SCORED, F.col("decision").alias("before")), settings, labels, keep=("before",))
-    redecided = decided.drop("before")
+    # Decided again: the labels or thresholds may have changed.
+    redecided = decide(kept_pairs.select(*SCORED), settings, labels)
     candidates = kept_pairs.select("node_l", "node_r").unionByName(regenerated.select("node_l", "node_r"))
     extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels).filter(F.col("blocked_by") == "decision")
     rescored = regenerated.unionByName(extra)
@@ -123,9 +122,9 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     # the match_pairs write read a few of their columns, cheaper to read again than to cache.
     scored = redecided.unionByName(new_scored)
     # Decisions that changed on untouched pairs re-cluster their records too.
-    flipped = decided.filter(F.col("decision") != F.col("before"))
+    changes = stored_pair_changes(previous.scored, gone, settings, labels)
     involved = delta.select("node")
-    for frame in (changed_edges(previous.scored, new_scored, gone), flipped, extra):
+    for frame in (changed_edges(changes, new_scored), changes.filter(~F.col("replaced")), extra):
         involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))).unionByName(frame.select(F.col("node_r").alias("node")))
     clusters, rebuilt, recomputed = _update_clusters(scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count(), "rebuilt": rebuilt.count()})
@@ -136,24 +135,36 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
                       new_keys if only_added else None), counts
 
 
-def changed_edges(before: DataFrame, rescored: DataFrame, gone: DataFrame) -> DataFrame:
+def stored_pair_changes(stored: DataFrame, gone: DataFrame, settings: ResolveSettings,
+                        labels: DataFrame | None) -> DataFrame:
+    """The stored pairs this run changes, found in one scan of them (both sets are few):
+    - ``replaced``: the accepted pairs replaced by the pairs scored this run, those of a node
+      ``gone`` and those only a person proposed (rebuilt from the current decisions every run);
+    - otherwise: the pairs kept whose decision changes now (the labels or thresholds may have).
+    Columns: node_l, node_r, blocked_by, match_probability, decision (as decided now), before
+    (as stored) and replaced."""
+    gone_l = F.broadcast(gone.select(F.col("node").alias("node_l"), F.lit(True).alias("gone_l")))
+    gone_r = F.broadcast(gone.select(F.col("node").alias("node_r"), F.lit(True).alias("gone_r")))
+    flagged = stored.join(gone_l, "node_l", "left").join(gone_r, "node_r", "left").withColumns({
+        "replaced": F.col("gone_l").isNotNull() | F.col("gone_r").isNotNull() | (F.col("blocked_by") == "decision"),
+        "before": F.col("decision"),
+    })
+    decided = decide(flagged, settings, labels, keep=("before", "replaced"))
+    changed = F.when(F.col("replaced"), F.col("before").isin(*ACCEPTED)).otherwise(F.col("decision") != F.col("before"))
+    return decided.filter(changed).select("node_l", "node_r", "blocked_by", "match_probability", "decision", "before",
+                                          "replaced").checkpoint(eager=True)
+
+
+def changed_edges(changes: DataFrame, rescored: DataFrame) -> DataFrame:
     """Accepted pairs (node_l, node_r) gained, lost or changed (first rule or probability) by
     the pairs rebuilt. Clusters are made of accepted pairs and described by their rules and
     weakest probability, so a cluster none of whose records ends such a pair is as it was:
     a rebuilt pair that is rejected now and was rejected before changes nothing, though its
-    ends are touched. ``before``: the stored pairs; ``rescored``: the pairs scored this run;
-    ``gone``: the nodes whose stored pairs were replaced by rescored ones."""
+    ends are touched. ``changes``: :func:`stored_pair_changes`, whose replaced rows are the
+    stored accepted pairs replaced; ``rescored``: the pairs scored this run."""
     edge = ("node_l", "node_r", "blocked_by", "match_probability")
-    accepted = F.col("decision").isin(*ACCEPTED)
-    # The stored accepted pairs replaced this run: those of a node gone, and those only a
-    # person proposed (rebuilt from the current decisions every run). Found in one scan of
-    # the stored pairs, and kept, as both differences read them.
-    gone_l = F.broadcast(gone.select(F.col("node").alias("node_l"), F.lit(True).alias("gone_l")))
-    gone_r = F.broadcast(gone.select(F.col("node").alias("node_r"), F.lit(True).alias("gone_r")))
-    replaced = before.filter(accepted).select(*edge).join(gone_l, "node_l", "left").join(gone_r, "node_r", "left") \
-        .filter(F.col("gone_l").isNotNull() | F.col("gone_r").isNotNull() | (F.col("blocked_by") == "decision")) \
-        .select(*edge).checkpoint(eager=True)
-    now = rescored.filter(accepted).select(*edge)
+    replaced = changes.filter(F.col("replaced")).select(*edge)
+    now = rescored.filter(F.col("decision").isin(*ACCEPTED)).select(*edge)
     return replaced.subtract(now).unionByName(now.subtract(replaced))
 
 
