@@ -269,6 +269,29 @@ def test_a_rule_skips_pairs_whose_birth_dates_differ_beyond_a_typo(spark: SparkS
         BlockingRule("x", "exact", ["email"], skip_if_different=["street"])
 
 
+def test_rules_paired_in_one_pass_give_the_pairs_of_each_rule_paired_alone(spark: SparkSession) -> None:
+    # An incremental run pairs all rules' keys in one pass; a full run pairs each rule alone.
+    # The rules here differ in every way a pass must tell apart: a skip condition, a lacks
+    # condition, and a window smaller than their shared block.
+    dates = [dt.date(1980, 5, 6), dt.date(1966, 1, 2), dt.date(1980, 6, 5), None, dt.date(1980, 5, 8), None, dt.date(1990, 1, 1)]
+    names = [("ann", "lee")] * 5 + [("bo", "ek"), ("bo", "ek")]
+    rows = [("crm", f"r{i}", first, last, dob, None, None, None, None, "N1 1AA", None, None)
+            for i, ((first, last), dob) in enumerate(zip(names, dates, strict=True))]
+    rows.append(("web", "r7", "ann", "lee", None, None, None, None, None, "E2 2BB", None, None))   # elsewhere, no date
+    settings = _settings(blocking=[
+        BlockingRule("name_postcode", "exact", ["first_name", "last_name", "postcode"], skip_if_different=["birth_date"]),
+        BlockingRule("full_name", "exact", ["first_name", "last_name"], only_if_one_lacks=["birth_date"]),
+        BlockingRule("postcode", "exact", ["postcode"], window=3),
+    ])
+    identities = _identities(spark, rows)
+    keys = all_block_keys(identities, settings)
+    apart = {(r.node_l, r.node_r, r.blocked_by) for r in _pairs(identities, settings, keys).collect()}
+    together = {(r.node_l, r.node_r, r.blocked_by) for r in candidate_pairs(keys_rows(keys), identities, settings).collect()}
+    assert together == apart
+    # Each rule found pairs first, and the conditions and the window left some out (of 28).
+    assert {rule for _, _, rule in apart} == {"name_postcode", "full_name", "postcode"} and len(apart) < 28
+
+
 def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: SparkSession) -> None:
     settings = _settings(columns={"record_id": "id", "first_name": "given", "last_name": "family", "phone": "tel", "country": "cc"},
                          blocking=[BlockingRule("names", "exact", ["first_name", "last_name"])])

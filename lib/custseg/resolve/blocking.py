@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 from custseg.clean.contact import mailbox_name
 from custseg.config.model import BlockingRule, ResolveSettings
 from custseg.errors import CustsegError
+from custseg.generate.draws import lookup
 from custseg.resolve.comparisons import differs
 
 log = logging.getLogger(__name__)
@@ -190,23 +191,26 @@ def enforce_budget(report: list[RuleDiagnostics], budget: int) -> None:
                            f"Per rule: {detail}")
 
 
-def candidate_pairs(keys: Mapping[str, DataFrame], identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+def candidate_pairs(keys: Mapping[str, DataFrame] | DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """(node_l, node_r, blocked_by) with node_l < node_r, each pair once, with its first rule.
 
     ``keys`` are, per rule, block, node, source and sort_key rows (the sort key is looked up
-    in ``identities`` when absent) holding every member of each block they name. A block pairs all its records up to its rule's window; a larger one (up to the cap)
-    pairs each record with its next window - 1 neighbours in ``resolve.window_order`` (sorted
-    neighbourhood), so a common name or a busy postcode costs pairs in proportion to its size,
-    not its square. Keys carrying an ``is_touched`` column (see :func:`flag_touched`) give only
-    the pairs holding a touched record.
-    Rules are paired one at a time: one join over all rules' keys shuffles them together and
-    took 1.7 times as long at 1M records.
+    in ``identities`` when absent) holding every member of each block they name, or one frame
+    of such rows of every rule with a ``rule`` column. A block pairs all its records up to its
+    rule's window; a larger one (up to the cap) pairs each record with its next window - 1
+    neighbours in ``resolve.window_order`` (sorted neighbourhood), so a common name or a busy
+    postcode costs pairs in proportion to its size, not its square. Keys carrying an
+    ``is_touched`` column (see :func:`flag_touched`) give only the pairs holding a touched record.
+    Rules given apart are paired one at a time: one join over all rules' keys shuffles them
+    together and took 1.7 times as long at 1M records. One frame (an incremental run's few
+    keys) is paired in one pass, as ten passes over few rows cost mostly their fixed overhead.
     """
-    caps, windows = block_caps(settings), block_windows(settings)
-    rules = {rule.name: rule for rule in settings.blocking}
-    order = list(caps)
-    found = [_rule_pairs(keys[name], order.index(name), rules[name], caps[name], windows[name], identities, settings)
-             for name in order if name in keys]
+    order = list(block_caps(settings))
+    if isinstance(keys, DataFrame):
+        found = [_rule_pairs(keys, order, identities, settings)]
+    else:
+        found = [_rule_pairs(keys[name].withColumn("rule", F.lit(name)), [name], identities, settings)
+                 for name in order if name in keys]
     union = found[0]
     for frame in found[1:]:
         union = union.unionByName(frame)
@@ -237,31 +241,46 @@ def with_sort_key_and_flags(keys: DataFrame, identities: DataFrame, settings: Re
     return keys.drop("sort_key", LACKS, *values).join(looked_up, "node").withColumn(LACKS, lacks).drop(*flags)
 
 
-def _rule_pairs(frame: DataFrame, rule_index: int, rule: BlockingRule, cap: int, window: int, identities: DataFrame,
-                settings: ResolveSettings) -> DataFrame:
-    needed = ["sort_key", *([LACKS] if rule.only_if_one_lacks else []), *rule.skip_if_different]
+def _rule_pairs(frame: DataFrame, names: list[str], identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+    """(node_l, node_r, rule_index) of the rules ``names`` from their key rows (with ``rule``)."""
+    rules = [rule for rule in settings.blocking if rule.name in names]
+    lacking = [rule.name for rule in rules if rule.only_if_one_lacks]
+    values = sorted({role for rule in rules for role in rule.skip_if_different})
+    needed = ["sort_key", *([LACKS] if lacking else []), *values]
     if any(column not in frame.columns for column in needed):
-        frame = with_sort_key_and_flags(frame.withColumn("rule", F.lit(rule.name)), identities, settings).drop("rule")
+        frame = with_sort_key_and_flags(frame, identities, settings)
+    caps, windows = block_caps(settings), block_windows(settings)
+    order = list(caps)
+    if len(rules) == 1:
+        only = rules[0].name
+        cap, window, rule_index = F.lit(caps[only]), F.lit(windows[only]), F.lit(order.index(only))
+    else:
+        rule_name = F.col("rule")
+        cap, window = lookup(caps, rule_name), lookup(windows, rule_name)
+        rule_index = lookup({name: order.index(name) for name in names}, rule_name)
     touched = F.col("is_touched") if "is_touched" in frame.columns else F.lit(True)
-    lacks = F.col(LACKS) if rule.only_if_one_lacks else F.lit(True)
-    block = Window.partitionBy("block")
-    values = list(rule.skip_if_different)
-    members = frame.select("block", "node", "source", "sort_key", touched.alias("is_touched"), lacks.alias(LACKS), *values) \
+    # Key rows of a rule without the condition carry true (see with_sort_key_and_flags).
+    lacks = F.col(LACKS) if lacking else F.lit(True)
+    block = Window.partitionBy("rule", "block")
+    members = frame.select("rule", "block", "node", "source", "sort_key", touched.alias("is_touched"), lacks.alias(LACKS),
+                           *values) \
         .withColumn("size", F.count(F.lit(1)).over(block)).filter((F.col("size") > 1) & (F.col("size") <= cap)) \
         .withColumn("rank", F.row_number().over(block.orderBy("sort_key", "node")))
     # One path for every block: each record meets the records ranked after it, up to window - 1
     # of them, which in a block within the window is all of them, in any order.
     ahead = members.filter(F.col("rank") < F.col("size")).select(
-        "node", "source", "is_touched", LACKS, *values, "block",
+        "node", "source", "is_touched", LACKS, *values, "rule", "block",
         F.explode(F.sequence(F.col("rank") + 1, F.least(F.col("rank") + window - 1, F.col("size")))).alias("rank"))
     condition = (F.col("l.is_touched") | F.col("r.is_touched")) & (F.col(f"l.{LACKS}") | F.col(f"r.{LACKS}"))
-    for role in values:
-        condition = condition & ~differs(role, F.col(f"l.{role}"), F.col(f"r.{role}"))
+    for skipping in rules:
+        for role in skipping.skip_if_different:
+            kept = ~differs(role, F.col(f"l.{role}"), F.col(f"r.{role}"))
+            condition = condition & (kept if len(rules) == 1 else (F.col("l.rule") != skipping.name) | kept)
     if settings.mode == "link":
         condition = condition & (F.col("l.source") != F.col("r.source"))
-    return members.alias("l").join(ahead.alias("r"), ["block", "rank"]).filter(condition).select(
+    return members.alias("l").join(ahead.alias("r"), ["rule", "block", "rank"]).filter(condition).select(
         F.least("l.node", "r.node").alias("node_l"), F.greatest("l.node", "r.node").alias("node_r"),
-        F.lit(rule_index).alias("rule_index"))
+        rule_index.alias("rule_index"))
 
 
 def window_sort_key(settings: ResolveSettings) -> Column:

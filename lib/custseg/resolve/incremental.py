@@ -224,8 +224,7 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     # Flagged, ordered and given each rule's flag once, and stored, as every rule reads these rows.
     members = with_sort_key_and_flags(flag_touched(keys.join(blocks, "block", "left_semi"), touched), identities,
                                       settings).checkpoint(eager=True)
-    by_rule = {rule.name: members.filter(F.col("rule") == rule.name).drop("rule") for rule in settings.blocking}
-    return candidate_pairs(by_rule, identities, settings)
+    return candidate_pairs(members, identities, settings)
 
 
 def _update_clusters(scored: DataFrame, previous: DataFrame, involved: DataFrame, delta: DataFrame,
