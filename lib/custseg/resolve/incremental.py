@@ -221,7 +221,8 @@ def _pairs_with(keys: DataFrame, touched: DataFrame, identities: DataFrame, sett
     touched = F.broadcast(touched)
     blocks = keys.join(touched, "node", "left_semi").select("block").distinct().checkpoint(eager=True)
     blocks = broadcast_if_small(blocks)   # a scan of the keys, rather than a shuffle of all of them
-    # Flagged, ordered and given each rule's flag once, and stored, as every rule reads these rows.
+    # Flagged, given their sort key and each rule's flags by one join with the identities, and
+    # stored; every rule is paired from these rows in one pass.
     members = with_sort_key_and_flags(flag_touched(keys.join(blocks, "block", "left_semi"), touched), identities,
                                       settings).checkpoint(eager=True)
     return candidate_pairs(members, identities, settings)
