@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from pyspark.sql import SparkSession
@@ -10,31 +11,52 @@ from pyspark.sql import SparkSession
 from custseg.errors import CustsegError
 from custseg.resolve import connected_components, golden_records
 
+# Both ways of labelling: the distributed rounds, and the driver's for a graph of few edges.
+DISTRIBUTED, ON_DRIVER = 0, 10_000
+labelling = pytest.mark.parametrize("local_max_edges", [DISTRIBUTED, ON_DRIVER], ids=["distributed", "on_driver"])
 
-def _components(spark: SparkSession, nodes: list[int], edges: list[tuple[int, int]]) -> dict[int, int]:
+
+def _components(spark: SparkSession, nodes: list[int], edges: list[tuple[int, int]], local_max_edges: int = DISTRIBUTED
+                ) -> dict[int, int]:
     node_df = spark.createDataFrame([(n,) for n in nodes], "node long")
     edge_df = spark.createDataFrame(edges or [(0, 0)], "src long, dst long").filter("src != 0" if not edges else "true")
-    return {r.node: r.component for r in connected_components(node_df, edge_df).collect()}
+    return {r.node: r.component for r in connected_components(node_df, edge_df, local_max_edges=local_max_edges).collect()}
 
 
-def test_components_of_chains_stars_cycles_and_singletons(spark: SparkSession) -> None:
+@labelling
+def test_components_of_chains_stars_cycles_and_singletons(spark: SparkSession, local_max_edges: int) -> None:
     chain = [(i, i + 1) for i in range(10, 30)]                # a long path: many rounds for label propagation
     star = [(50, n) for n in range(51, 60)]
     cycle = [(70, 71), (71, 72), (72, 73), (73, 70)]
     reversed_dupes = [(31, 30), (30, 31), (31, 31)]            # direction, repeats and self-loops do not matter
     nodes = list(range(10, 32)) + list(range(50, 60)) + [70, 71, 72, 73, 99, -5]
-    labels = _components(spark, nodes, chain + star + cycle + reversed_dupes)
+    labels = _components(spark, nodes, chain + star + cycle + reversed_dupes, local_max_edges)
     assert {labels[n] for n in range(10, 32)} == {10}
     assert {labels[n] for n in range(50, 60)} == {50}
     assert {labels[n] for n in (70, 71, 72, 73)} == {70}
     assert labels[99] == 99 and labels[-5] == -5
 
 
-def test_component_labels_do_not_depend_on_edge_order(spark: SparkSession) -> None:
+@labelling
+def test_component_labels_do_not_depend_on_edge_order(spark: SparkSession, local_max_edges: int) -> None:
     edges = [(5, 3), (3, 8), (8, 1), (20, 21)]
-    first = _components(spark, [1, 3, 5, 8, 20, 21], edges)
-    second = _components(spark, [21, 20, 8, 5, 3, 1], list(reversed([(b, a) for a, b in edges])))
+    first = _components(spark, [1, 3, 5, 8, 20, 21], edges, local_max_edges)
+    second = _components(spark, [21, 20, 8, 5, 3, 1], list(reversed([(b, a) for a, b in edges])), local_max_edges)
     assert first == second == {1: 1, 3: 1, 5: 1, 8: 1, 20: 20, 21: 20}
+
+
+def test_components_on_the_driver_equal_the_distributed_ones(spark: SparkSession) -> None:
+    """A random sparse graph of 600 edges over 500 nodes, signed 64-bit ids far apart (as the
+    node hashes are), has many components of many shapes; both ways label each node alike."""
+    rng = random.Random(7)
+    ids = list({rng.randrange(-2**62, 2**62) for _ in range(500)})
+    edges = [(rng.choice(ids), rng.choice(ids)) for _ in range(600)]
+    nodes = ids + [rng.randrange(2**62) for _ in range(20)]  # some with no edge at all
+    on_driver = _components(spark, nodes, edges, ON_DRIVER)
+    assert on_driver == _components(spark, nodes, edges, DISTRIBUTED)
+    assert len(set(on_driver.values())) > 50 and all(on_driver[n] <= n for n in nodes)
+    # Over the limit the driver does not label: still the same labels.
+    assert _components(spark, nodes, edges, local_max_edges=100) == on_driver
 
 
 def test_components_stop_with_a_clear_error_when_rounds_run_out(spark: SparkSession) -> None:

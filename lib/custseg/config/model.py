@@ -195,6 +195,9 @@ class ResolveSettings:
     incremental: bool = False           # match only new/changed records against the last run's state
     seed: int = 42
     max_iterations: int = 40            # connected-components rounds
+    # Clusters of at most this many accepted pairs are labelled on the driver (one collect of
+    # the pairs); more go through the distributed rounds. 0: always distributed.
+    local_components_max_edges: int = 1_000_000
     default_rule: str = "most_recent"   # golden records
     survivorship: dict[str, str] = field(default_factory=dict)
     source_priority: list[str] = field(default_factory=lambda: ["crm_customers", "web_accounts"])
@@ -221,6 +224,8 @@ class ResolveSettings:
             unmapped = sorted(used - set(self.columns) - ({"first_name", "last_name"} if "full_name" in self.columns else set()))
             if unmapped:
                 raise ValueError(f"blocking rule {rule.name}: field(s) {unmapped} are not mapped in `columns`")
+        if self.local_components_max_edges < 0:
+            raise ValueError(f"local_components_max_edges must be >= 0, got {self.local_components_max_edges}")
         if self.max_bucket_size < 2 or self.pair_budget < 1 or self.u_sample_pairs < 1000:
             raise ValueError("max_bucket_size must be >= 2, pair_budget >= 1 and u_sample_pairs >= 1000")
         if self.block_window is not None and self.block_window < 2:

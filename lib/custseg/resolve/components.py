@@ -7,30 +7,42 @@ converges in O(log^2 n) rounds, unlike label propagation, whose rounds grow with
 diameter. Lineage is cut every round with a checkpoint, so plans stay small. Nodes are
 long ids; every node ends up labelled with the smallest id of its component, so labels
 are deterministic and do not depend on partitioning or on the order of the edges.
+
+A graph of few edges (an incremental run's affected clusters, a small batch) is labelled on
+the driver instead, with the same labels: its edges are collected once as Arrow and labelled
+by a sparse-graph search, which costs less than the Spark jobs of even one round.
 """
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as sparse_components
 
 from custseg.errors import CustsegError
 
 log = logging.getLogger(__name__)
 
 
-def connected_components(nodes: DataFrame, edges: DataFrame, max_iterations: int = 40) -> DataFrame:
+def connected_components(nodes: DataFrame, edges: DataFrame, max_iterations: int = 40,
+                         local_max_edges: int = 0) -> DataFrame:
     """Label every node with its component: (node, component), component = min node id.
 
     Args:
         nodes: one column ``node`` (long); nodes without edges become singletons.
         edges: columns ``src`` and ``dst`` (long); direction and duplicates do not matter.
         max_iterations: rounds allowed before giving up with an error.
+        local_max_edges: up to this many distinct edges, the driver labels the graph.
     """
     current = _canonical(edges.select(F.col("src").alias("u"), F.col("dst").alias("v")))
     current = current.checkpoint(eager=True)
+    if local_max_edges > 0 and current.count() <= local_max_edges:
+        return _with_singletons(nodes, _local_labels(current))
     for iteration in range(1, max_iterations + 1):
         after_large = _large_star(current).checkpoint(eager=True)
         after_small = _small_star(after_large).checkpoint(eager=True)
@@ -43,10 +55,31 @@ def connected_components(nodes: DataFrame, edges: DataFrame, max_iterations: int
         raise CustsegError(f"connected components did not converge in {max_iterations} rounds; raise resolve.max_iterations")
     labels = current.select(F.col("u").alias("node"), F.col("v").alias("component"))
     roots = current.select(F.col("v").alias("node")).distinct().withColumn("component", F.col("node"))
-    labelled = labels.unionByName(roots).dropDuplicates(["node"])
+    return _with_singletons(nodes, labels.unionByName(roots).dropDuplicates(["node"]))
+
+
+def _with_singletons(nodes: DataFrame, labelled: DataFrame) -> DataFrame:
+    """Every node of ``nodes`` with its label from ``labelled`` (node, component), or itself."""
     return nodes.select("node").distinct().join(labelled, on="node", how="left").select(
         "node", F.coalesce("component", "node").alias("component")
     )
+
+
+def _local_labels(edges: DataFrame) -> DataFrame:
+    """(node, component) of every node of ``edges`` (u, v), labelled on the driver."""
+    table = edges.toArrow()
+    if len(table) == 0:
+        return edges.select(F.col("u").alias("node"), F.col("v").alias("component"))
+    ends = np.concatenate([table.column("u").to_numpy(), table.column("v").to_numpy()])
+    node_ids, index = np.unique(ends, return_inverse=True)
+    half = len(table)
+    graph = coo_matrix((np.ones(half, dtype=np.int8), (index[:half], index[half:])), shape=(len(node_ids), len(node_ids)))
+    _, component_of = sparse_components(graph, directed=False)
+    # Components are numbered 0..k-1 and node_ids is sorted: the first node of each number is
+    # its component's smallest.
+    smallest = node_ids[np.unique(component_of, return_index=True)[1]]
+    labels = pa.table({"node": pa.array(node_ids, pa.int64()), "component": pa.array(smallest[component_of], pa.int64())})
+    return edges.sparkSession.createDataFrame(labels)
 
 
 def _canonical(edges: DataFrame) -> DataFrame:

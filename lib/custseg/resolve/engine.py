@@ -207,7 +207,8 @@ def accepted_edges(scored: DataFrame) -> DataFrame:
 def cluster(nodes: DataFrame, scored: DataFrame, settings: ResolveSettings) -> DataFrame:
     """(node, component, weakest_link) for ``nodes`` from the accepted pairs among them."""
     accepted = accepted_edges(scored)
-    labels = connected_components(nodes, accepted.select("src", "dst"), settings.max_iterations)
+    labels = connected_components(nodes, accepted.select("src", "dst"), settings.max_iterations,
+                                  settings.local_components_max_edges)
     weakest = accepted.join(labels.withColumnRenamed("node", "src"), "src").groupBy("component").agg(
         F.min("match_probability").alias("weakest_link"))
     return labels.join(weakest, "component", "left")
