@@ -188,23 +188,30 @@ def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame
     items = old_members.join(changed, "node", "left_anti").select("rule", "block", "node", F.lit("kept").alias("item")) \
         .unionByName(old_members.join(changed, "node", "left_semi").select("rule", "block", "node", F.lit("old").alias("item"))) \
         .unionByName(new_keys.select("rule", "block", "node", F.lit("new").alias("item")))
+    window, cap = lookup(block_windows(settings), F.col("rule")), lookup(block_caps(settings), F.col("rule"))
+    # Only blocks over their window (before or after) or crossing their cap touch old members.
+    # Most hit blocks are within their window, and their items need no sort key: adding 1% to
+    # 1M records, 31k of 742k items are in the others.
+    counted = items.groupBy("rule", "block").agg(
+        F.count(F.when(F.col("item") != "new", 1)).alias("before"), F.count(F.when(F.col("item") != "old", 1)).alias("after"))
+    before, after = F.col("before"), F.col("after")
+    sized_blocks = counted.select("rule", "block", ((before > cap) != (after > cap)).alias("everyone")) \
+        .filter(F.col("everyone") | (((before > window) | (after > window)) & (before <= cap) & (after <= cap))) \
+        .checkpoint(eager=True)
+    # Their items are few: sent whole to the scan of the identities for their sort keys.
+    reordered = broadcast_if_small(items.join(broadcast_if_small(sized_blocks), ["rule", "block"]).checkpoint(eager=True))
     # Old items take their sort key from the previous identities, every other from the current.
     sort_keys = identities.select("node", window_sort_key(settings), F.lit(False).alias("from_before")) \
         .unionByName(previous_identities.join(changed, "node", "left_semi")
                      .select("node", window_sort_key(settings), F.lit(True).alias("from_before")))
-    ordered = items.withColumn("from_before", F.col("item") == "old").join(sort_keys, ["node", "from_before"])
+    ordered = reordered.withColumn("from_before", F.col("item") == "old").join(sort_keys, ["node", "from_before"])
     block = Window.partitionBy("rule", "block")
-    before = F.count(F.when(F.col("item") != "new", 1)).over(block)
-    after = F.count(F.when(F.col("item") != "old", 1)).over(block)
-    window, cap = lookup(block_windows(settings), F.col("rule")), lookup(block_caps(settings), F.col("rule"))
     sized = ordered.withColumns({
-        "everyone": (before > cap) != (after > cap),
-        "neighbours": ((before > window) | (after > window)) & (before <= cap) & (after <= cap),
         # Unchanged members up to and including this row: an unchanged member's rank among
         # them, and for a change item the number of unchanged members before it.
         "kept_rank": F.count(F.when(F.col("item") == "kept", 1)).over(
             block.orderBy("sort_key", "node", "item").rowsBetween(Window.unboundedPreceding, Window.currentRow)),
-    }).filter(F.col("everyone") | F.col("neighbours")).checkpoint(eager=True)
+    }).checkpoint(eager=True)
     kept = sized.filter(F.col("item") == "kept")
     whole_blocks = kept.filter("everyone").select("node")
     # Unchanged ranks kept_rank - window + 2 .. kept_rank + window - 1 around each change item.
