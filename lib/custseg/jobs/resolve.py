@@ -23,6 +23,7 @@ from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import move, write_text
 from custseg.resolve import FellegiSunterModel, resolve
+from custseg.resolve.broadcast import broadcast_if_small
 from custseg.resolve.decisions import labelled_quality, read_decisions
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.golden_input import golden_from_input
@@ -88,7 +89,9 @@ def _resolve(ctx: JobContext) -> None:
             result = dataclasses.replace(result, added_nodes=None, added_keys=None)
     else:
         result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
-    built = result.clusters if result.rebuilt is None else result.rebuilt
+    # An incremental run builds few clusters: their records are picked by a scan of the
+    # identities, not a shuffle of them all.
+    built = result.clusters if result.rebuilt is None else broadcast_if_small(result.rebuilt)
     members = identities.select("node", "source", "record_id").join(built, "node", "inner")
     ids = _carry_ids(members, previous_crosswalk, result.recomputed)
     scored = _write(ctx, result, identities, roles, ids, frame, source_name, stale)
