@@ -6,9 +6,10 @@ import datetime as dt
 import random
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from custseg.errors import CustsegError
+from custseg.resolve import components as components_module
 from custseg.resolve import connected_components, golden_records
 
 # Both ways of labelling: the distributed rounds, and the driver's for a graph of few edges.
@@ -45,18 +46,42 @@ def test_component_labels_do_not_depend_on_edge_order(spark: SparkSession, local
     assert first == second == {1: 1, 3: 1, 5: 1, 8: 1, 20: 20, 21: 20}
 
 
-def test_components_on_the_driver_equal_the_distributed_ones(spark: SparkSession) -> None:
+@pytest.fixture
+def driver_labellings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Edges of each graph the driver labelled, recorded as it labels them."""
+    calls: list[int] = []
+    original = components_module._local_labels
+
+    def recording(edges: DataFrame) -> DataFrame:
+        calls.append(edges.count())
+        return original(edges)
+
+    monkeypatch.setattr(components_module, "_local_labels", recording)
+    return calls
+
+
+def test_components_on_the_driver_equal_the_distributed_ones(spark: SparkSession, driver_labellings: list[int]) -> None:
     """A random sparse graph of 600 edges over 500 nodes, signed 64-bit ids far apart (as the
     node hashes are), has many components of many shapes; both ways label each node alike."""
     rng = random.Random(7)
     ids = list({rng.randrange(-2**62, 2**62) for _ in range(500)})
     edges = [(rng.choice(ids), rng.choice(ids)) for _ in range(600)]
     nodes = ids + [rng.randrange(2**62) for _ in range(20)]  # some with no edge at all
+    distinct = len({(max(a, b), min(a, b)) for a, b in edges if a != b})
     on_driver = _components(spark, nodes, edges, ON_DRIVER)
+    assert driver_labellings == [distinct]
     assert on_driver == _components(spark, nodes, edges, DISTRIBUTED)
     assert len(set(on_driver.values())) > 50 and all(on_driver[n] <= n for n in nodes)
-    # Over the limit the driver does not label: still the same labels.
-    assert _components(spark, nodes, edges, local_max_edges=100) == on_driver
+    # The limit counts distinct edges: at it the driver labels, one under it the rounds do.
+    assert _components(spark, nodes, edges, distinct) == on_driver
+    assert _components(spark, nodes, edges, distinct - 1) == on_driver
+    assert driver_labellings == [distinct, distinct]
+
+
+def test_nodes_without_edges_are_their_own_components_on_the_driver(spark: SparkSession, driver_labellings: list[int]
+                                                                     ) -> None:
+    assert _components(spark, [4, -2, 9], [], ON_DRIVER) == {4: 4, -2: -2, 9: 9}
+    assert driver_labellings == [0]
 
 
 def test_components_stop_with_a_clear_error_when_rounds_run_out(spark: SparkSession) -> None:
