@@ -37,7 +37,7 @@ def connected_components(nodes: DataFrame, edges: DataFrame, max_iterations: int
         nodes: one column ``node`` (long); nodes without edges become singletons.
         edges: columns ``src`` and ``dst`` (long); direction and duplicates do not matter.
         max_iterations: rounds allowed before giving up with an error.
-        local_max_edges: up to this many distinct edges, the driver labels the graph.
+        local_max_edges: up to this many distinct edges the driver labels the graph; 0: never.
     """
     current = _canonical(edges.select(F.col("src").alias("u"), F.col("dst").alias("v")))
     current = current.checkpoint(eager=True)
