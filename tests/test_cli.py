@@ -72,3 +72,14 @@ def test_bench_runs_named_stages_in_pipeline_order() -> None:
 
     assert pipeline_stages(["segment", "features"]) == ["features", "segment"]
     assert pipeline_stages(None)[0] == "generate" and pipeline_stages([])[-1] == "audit"
+
+
+def test_resolve_bench_table_shows_where_the_incremental_time_went() -> None:
+    from custseg.bench import resolve_table
+
+    row = {"started": "2026-11-30T00:00:00+00:00", "records": 1000, "seconds": 10.0, "ratio": 5.0, "peak_rss_mb": 100,
+           "incremental_new_records": 10, "incremental_seconds": 4.0, "incremental_share": 0.4}
+    timed = {**row, "incremental_matching_seconds": 1.5, "incremental_writing_seconds": 2.0}
+    header, rule, older, newer = resolve_table([row, timed]).splitlines()
+    assert header.count("|") == rule.count("|") == older.count("|") == newer.count("|")
+    assert older.endswith("| - | - |") and newer.endswith("| - | 1.5 / 2.0 |")
