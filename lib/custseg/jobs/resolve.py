@@ -96,13 +96,16 @@ def _resolve(ctx: JobContext) -> None:
     built = result.clusters if result.rebuilt is None else broadcast_if_small(result.rebuilt)
     members = identities.select("node", "source", "record_id").join(built, "node", "inner")
     ids = _carry_ids(members, previous_crosswalk, result.recomputed)
+    # Stored (persisted) before the clock is read: carrying ids over is part of resolving, and
+    # would otherwise be paid inside the first table staged that reads them.
+    ids.assigned.count()
     matched = time.perf_counter()
     scored = _write(ctx, result, identities, roles, ids, frame, source_name, stale)
     metrics = _metrics(ctx, result, scored, identities, records, labels)
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
-    # Where the time went: reading the input and matching it (in an incremental run, only what
-    # changed), against staging the output tables. An incremental run still rewrites
+    # Where the time went: reading the input, matching it (in an incremental run, only what
+    # changed) and carrying ids over, against staging the output tables. An incremental run still rewrites
     # match_pairs, identity_crosswalk and customer_master whole: a table without deletion
     # vectors drops rows only by rewriting the files that hold them, and the rows a 1% change
     # replaces are in every file. (customer_id_map too: each of its rows names its run.)
