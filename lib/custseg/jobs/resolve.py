@@ -105,10 +105,11 @@ def _resolve(ctx: JobContext) -> None:
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
     # Where the time went: reading the input, matching it (in an incremental run, only what
-    # changed) and carrying ids over, against staging the output tables. An incremental run still rewrites
-    # match_pairs, identity_crosswalk and customer_master whole: a table without deletion
-    # vectors drops rows only by rewriting the files that hold them, and the rows a 1% change
-    # replaces are in every file. (customer_id_map too: each of its rows names its run.)
+    # changed) and carrying ids over, against staging the output tables. An incremental run
+    # still rewrites match_pairs, identity_crosswalk and customer_master whole: a table
+    # without deletion vectors drops rows only by rewriting the files that hold them, and the
+    # rows a 1% change replaces are in every file. (customer_id_map too: each of its rows
+    # names its run.)
     ctx.metrics["matching_seconds"] = f"{matched - started:.1f}"
     ctx.metrics["writing_seconds"] = f"{time.perf_counter() - matched:.1f}"
     _save_model(ctx, result.model)
