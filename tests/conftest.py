@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from custseg import jobs
 from custseg.config import Config, load_config
 from custseg.delta import TableStore
 from custseg.delta.deltars import DeltaRsStore
+from custseg.runtime import JobResult
 from custseg.session import build_spark_session, delta_spark_available
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -103,3 +105,15 @@ def native_store(spark: SparkSession, tmp_path: Path, has_delta_jars: bool) -> T
 def project_dir() -> Path:
     return PROJECT
 
+
+@pytest.fixture(scope="session")
+def pipeline(spark: SparkSession, base_config: Config,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, list[JobResult]]:
+    """The whole pipeline run once on 3,000 generated customers, shared by every test that reads its
+    outputs. Tests that change its tables copy ``config.root_dir`` first."""
+    config = config_at(
+        base_config, tmp_path_factory.mktemp("pipeline"),
+        generate=dataclasses.replace(base_config.generate, customers=3000),
+    )
+    results = jobs.run("run_all", spark, config)
+    return config, results

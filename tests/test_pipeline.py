@@ -12,20 +12,9 @@ from pyspark.sql import SparkSession
 from custseg import jobs, summary
 from custseg.bench import RESOLVE_FIGURES, resolve_quality
 from custseg.catalog import Catalog
-from custseg.config import Config
 from custseg.runtime import table_store
 from tests.conftest import config_at
 from tests.readers import duckdb_connection
-
-
-@pytest.fixture(scope="module")
-def pipeline(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    config = config_at(
-        base_config, tmp_path_factory.mktemp("pipeline"),
-        generate=dataclasses.replace(base_config.generate, customers=3000),
-    )
-    results = jobs.run("run_all", spark, config)
-    return config, results
 
 
 def test_every_stage_succeeds_under_one_parent_run(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -114,8 +103,13 @@ def test_validation_and_audit_ran_on_every_stage(spark: SparkSession, pipeline) 
     assert Path(results[-1].metrics["report"]).is_file()
 
 
-def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
-    config, _ = pipeline
+def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: SparkSession, pipeline,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    import shutil
+
+    shared, _ = pipeline
+    shutil.copytree(shared.root_dir, tmp_path / "root")  # the shared run's tables stay as they are
+    config = config_at(shared, tmp_path / "root")
     store, path = table_store(spark, config), Catalog(config).path("customer_features")
     first_as_of = store.read(path).first().as_of_date
     earlier = first_as_of.replace(day=1)
