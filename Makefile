@@ -8,12 +8,12 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-all bench bench-resolve lint typecheck clean-data clean
+.PHONY: help venv java-check run test test-fast bench bench-resolve lint typecheck clean-data clean
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
 	@echo "make test       install into $(VENV) and run the test suite"
-	@echo "make test-all   tests including the slow (heavy) ones"
+	@echo "make test-fast  the tests without the heavy proofs (pipeline, cluster, linters): the inner loop"
 	@echo "make bench SCALE=N  time each stage at N customers; results in bench/results/"
 	@echo "                    STAGES='features segment' re-times those stages on that scale's data"
 	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
@@ -39,8 +39,8 @@ run: venv java-check
 test: venv java-check
 	$(BIN)/python -m pytest $(ARGS)
 
-test-all: venv java-check
-	$(BIN)/python -m pytest --run-slow $(ARGS)
+test-fast: venv java-check
+	$(BIN)/python -m pytest -m "not heavy" $(ARGS)
 
 bench: venv java-check
 	$(BIN)/custseg bench --scale $(SCALE) --env $(ENV) $(if $(STAGES),--stages $(STAGES)) $(ARGS)

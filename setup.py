@@ -17,6 +17,7 @@ INSTALL_REQUIRES = [
     "numpy>=1.26",
     "PyYAML>=6,<7",
     "phonenumbers>=8.13",
+    "pycountry>=24",  # ISO 3166 country codes and names
     "rapidfuzz>=3.6",
     "scikit-learn>=1.5",  # kNN imputation and isolation forest, fitted on a bounded sample
     "scipy>=1.11",  # optimal matching of segment centres across runs

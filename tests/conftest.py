@@ -26,17 +26,16 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+# The heavy proofs: the whole pipeline, a real standalone cluster, incremental runs over many
+# batches, and the linters over the whole tree. `make test` runs everything; `make test-fast`
+# (`-m "not heavy"`) leaves these out for the inner loop.
+HEAVY_MODULES = ("test_incremental.py", "test_code_quality.py", "test_standalone.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow; run with --run-slow")
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if "pipeline" in getattr(item, "fixturenames", ()) or item.path.name in HEAVY_MODULES:
+            item.add_marker(pytest.mark.heavy)
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,10 @@ def test_mixed_format_dates(spark: SparkSession) -> None:
         ("12/25/65", "US", None, "unparseable"),
         ("1980-02-14 00:00:00", None, d(1980, 2, 14), None),
         ("12/25/1965 10:30", "US", d(1965, 12, 25), None),
+        ("19560409", None, d(1956, 4, 9), None),  # ISO 8601 basic format
+        ("19560409T101500Z", "US", d(1956, 4, 9), None),
+        ("19561309", None, None, "impossible"),
+        ("1956049", None, None, "unparseable"),
         ("", "US", None, None),
         (None, "US", None, None),
     ]
@@ -110,6 +114,12 @@ def test_mixed_format_timestamps(spark: SparkSession) -> None:
         ("3 Mar 2024 09:00", None, t(2024, 3, 3, 9, 0), None),
         ("1709648116", None, t(2024, 3, 5, 14, 15, 16), None),
         ("1709648116000", None, t(2024, 3, 5, 14, 15, 16), None),
+        ("20240305T141516Z", None, t(2024, 3, 5, 14, 15, 16), None),  # ISO 8601 basic format
+        ("20240305T141516+0200", None, t(2024, 3, 5, 12, 15, 16), None),
+        ("20240305T141516.5-05", None, t(2024, 3, 5, 19, 15, 16, 500000), None),
+        ("20240305T1415", None, t(2024, 3, 5, 14, 15), None),
+        ("20240305", None, t(2024, 3, 5), None),
+        ("20240305T2515", None, None, "impossible"),
         ("03/04/2024 10:00", None, None, "ambiguous"),
         ("12/25/1965 25:00", "US", None, "impossible"),
         ("2030-01-01 00:00", None, None, "impossible"),
@@ -134,7 +144,8 @@ def test_postcodes_per_country(spark: SparkSession) -> None:
 
 def test_countries(spark: SparkSession) -> None:
     cases = [("United Kingdom", "GB"), (" usa ", "US"), ("de", "DE"), ("ES", "ES"), ("Deutschland", "DE"),
-             ("Narnia", None), ("XX", None), (None, None)]
+             ("FRA", "FR"), ("Spain", "ES"), ("bolivia", "BO"), ("Republic of Korea", "KR"),  # ISO codes and names
+             ("Narnia", None), ("XX", None), ("XXX", None), (None, None)]
     _check(spark, cases, "raw string, expected_country string", {"country": address.iso_country(F.col("raw"), COUNTRIES)})
 
 

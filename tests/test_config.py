@@ -128,3 +128,54 @@ def test_segment_features_must_be_customer_feature_columns() -> None:
         load_config(CONF, "local", ["segment.frequency_features=[city]"])
     assert load_config(CONF, "local", ["segment.categorical_features=[gender, region]"]).segment.categorical_features == [
         "gender", "region"]
+
+
+def test_a_users_config_file_overlays_base_and_env_before_set(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("segment: {k_max: 6, k_min: 4}\nresolve:\n  input: {path: /data/people.csv, format: csv}\n"
+                    "  columns: {record_id: id, first_name: First, last_name: Surname, email: Mail}\n")
+    later = tmp_path / "later.yaml"
+    later.write_text("segment: {k_max: 7}\n")
+    config = load_config(CONF, "local", ["segment.k_min=5"], [mine, later])
+    assert (config.segment.k_min, config.segment.k_max) == (5, 7)  # files in order, then --set
+    # An either/or setting given by a layer replaces the shipped one: no `table: null` needed,
+    # and the user's column mapping is the whole mapping, not merged with the shipped one.
+    assert (config.resolve.input.table, config.resolve.input.path) == (None, "/data/people.csv")
+    assert config.resolve.column_names == {"record_id": "id", "first_name": "First", "last_name": "Surname", "email": "Mail"}
+    assert str(mine) in config.files and str(later) in config.files
+    by_set = load_config(CONF, "local", ["resolve.input.path=/data/people.csv", "resolve.columns.record_id=id",
+                                         "resolve.columns.email=Mail"])
+    assert by_set.resolve.input.table is None and by_set.resolve.column_names == {"record_id": "id", "email": "Mail"}
+    assert load_config(CONF, "local").resolve.input.table == "customer_records"  # the shipped default is untouched
+    with pytest.raises(ConfigError, match="--config .*nothere.yaml: file not found"):
+        load_config(CONF, "local", [], [tmp_path / "nothere.yaml"])
+
+
+def test_shipped_blocking_rules_fit_the_mapped_roles() -> None:
+    config = load_config(CONF, "local", ["resolve.columns={record_id: id, first_name: f, last_name: l, birth_date: dob, "
+                                         "street: s, postcode: z, national_id: n}"])
+    names = [rule.name for rule in config.resolve.blocking]
+    assert "national_id" in names and "street_postcode" in names and "name_postcode" in names
+    assert config.resolve.omitted_blocking == {
+        "email": "not mapped: email", "phone": "not mapped: phone", "names_city": "not mapped: city",
+        "city_birth_date_initial": "not mapped: city", "email_mailbox": "not mapped: email"}
+    # The user's own rules are not fitted: a role they name must be mapped.
+    with pytest.raises(ConfigError, match=r"blocking rule mine: field\(s\) \['phone'\] are not mapped"):
+        load_config(CONF, "local", ["resolve.columns={record_id: id, email: e}",
+                                    "resolve.blocking=[{name: mine, type: exact, fields: [phone]}]"])
+    # Nothing left: one sentence names the roles that would give a rule.
+    with pytest.raises(ConfigError) as raised:
+        load_config(CONF, "local", ["resolve.columns={record_id: id, country: c}"])
+    assert raised.value.problems == [
+        "resolve.columns: no shipped blocking rule fits the mapped roles; map one of birth_date, city, email, first_name, "
+        "last_name, national_id, phone, postcode, street (or give resolve.blocking rules of your own)"]
+
+
+def test_a_mapped_column_can_carry_its_date_pattern() -> None:
+    config = load_config(CONF, "local", ["resolve.columns={record_id: id, email: e, birth_date: {column: dob, format: dd.MM.yyyy}}"])
+    assert config.resolve.column_names == {"record_id": "id", "email": "e", "birth_date": "dob"}
+    assert config.resolve.column_formats == {"birth_date": "dd.MM.yyyy"}
+    with pytest.raises(ConfigError, match=r"a format applies to birth_date only, not \['email'\]"):
+        load_config(CONF, "local", ["resolve.columns={record_id: id, email: {column: e, format: x}}"])
+    with pytest.raises(ConfigError, match=r"resolve.columns.email.colum: unknown key \(did you mean 'column'\?\)"):
+        load_config(CONF, "local", ["resolve.columns={record_id: id, email: {colum: e}}"])

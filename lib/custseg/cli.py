@@ -124,6 +124,8 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default="local", help="configuration overlay conf/env/ENV.yaml (default: local)")
     parser.add_argument("--conf-dir", help="folder with base.yaml (default: ./conf)")
+    parser.add_argument("--config", dest="config_files", action="append", default=[], metavar="FILE",
+                        help="a YAML file of settings over base and env, before --set (repeatable)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one setting, e.g. --set segment.k_max=8 (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
@@ -141,7 +143,7 @@ def _config_from(args: argparse.Namespace) -> Config:
         overrides.append("resolve.incremental=true")
     if getattr(args, "model_run", None):
         overrides.append(f"segment.model_run={args.model_run}")
-    return load_config(args.conf_dir, args.env, overrides)
+    return load_config(args.conf_dir, args.env, overrides, getattr(args, "config_files", ()))
 
 
 def _run_job_command(args: argparse.Namespace) -> int:

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pycountry
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from custseg.clean.names import display_case
 from custseg.textnorm import blank_to_null, fold_accents
 
-ISO_COUNTRIES = frozenset(["AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW"])
+ISO_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
+# Alpha-3 codes and English names (short, official, common) of every ISO 3166-1 country.
+COUNTRY_NAMES = {
+    value.lower(): country.alpha_2
+    for country in pycountry.countries
+    for value in (country.alpha_3, country.name, *(getattr(country, name, None) for name in ("official_name", "common_name")))
+    if value
+}
 
 # (pattern, replacement) applied in order to a street line; patterns are case-insensitive.
 STREET_RULES = (
@@ -34,11 +42,13 @@ STREET_RULES = (
 
 
 def iso_country(raw: Column, spellings: Mapping[str, str]) -> Column:
-    """ISO alpha-2 code from a code or a name; null when unknown."""
-    key = F.lower(blank_to_null(raw))
-    mapped = F.try_element_at(F.create_map(*[F.lit(x) for kv in spellings.items() for x in (kv[0].lower(), kv[1])]), key)
+    """ISO alpha-2 code from a code or a name: the configured ``spellings`` first, then ISO's
+    alpha-2 and alpha-3 codes and English names (pycountry); null when unknown."""
+    key = F.lower(F.trim(blank_to_null(raw)))
+    known = {**COUNTRY_NAMES, **{k.lower(): v for k, v in spellings.items()}}
+    mapped = F.try_element_at(F.create_map(*[F.lit(x) for kv in sorted(known.items()) for x in kv]), key)
     code = F.upper(key)
-    return F.coalesce(mapped, F.when(code.isin(*ISO_COUNTRIES), code))
+    return F.coalesce(mapped, F.when(code.isin(*sorted(ISO_COUNTRIES)), code))
 
 
 def postcode(raw: Column, country: Column) -> Column:

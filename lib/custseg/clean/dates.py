@@ -1,4 +1,4 @@
-"""Dates and timestamps typed in mixed formats: ISO 8601, US, European, spelled-out months and
+"""Dates and timestamps typed in mixed formats: ISO 8601 (extended or basic), US, European, spelled-out months and
 Unix epochs (seconds or milliseconds), with or without a time of day.
 
 Day/month order follows the record's country where it is known (MM/dd in the US, dd/MM
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from custseg import iso8601
 from custseg.textnorm import let
 
 MONTH_FIRST_COUNTRIES = ("US",)
@@ -30,7 +31,7 @@ _GROUPS = {"numeric": _NUMERIC, "iso": _ISO, "spelled": _SPELLED}
 def parse_mixed_timestamp(raw: Column, country: Column, earliest: str = "1900-01-01",
                           latest: Column | None = None) -> tuple[Column, Column]:
     latest = latest if latest is not None else F.current_timestamp()
-    parsed = let(F.trim(raw), lambda text: let(_fields(text, country), lambda p: _result(p, earliest, latest)))
+    parsed = let(iso8601.to_extended(F.trim(raw)), lambda text: let(_fields(text, country), lambda p: _result(p, earliest, latest)))
     return parsed.value, parsed.problem
 
 

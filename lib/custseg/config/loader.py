@@ -7,9 +7,12 @@ ConfigError before Spark starts, so one run shows the user everything to fix.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
+import logging
 import os
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,10 +20,11 @@ from typing import Any
 import yaml
 
 from custseg.config import typed
-from custseg.config.model import Settings
+from custseg.config.model import BlockingRule, Settings, unmapped_roles
 from custseg.config.resolved import Config
 from custseg.errors import ConfigError
 
+log = logging.getLogger(__name__)
 CONF_DIR_ENV = "CUSTSEG_CONF_DIR"
 # Sections kept in files of their own: section -> (owning section, key naming the file, default).
 SIDE_FILES = {
@@ -33,14 +37,20 @@ def load_config(
     conf_dir: str | Path | None = None,
     env: str | None = "local",
     overrides: Sequence[str] = (),
+    config_files: Sequence[str | Path] = (),
 ) -> Config:
     """Load and validate the configuration.
+
+    Layers, each over the one before: ``base.yaml``, ``env/<env>.yaml``, each of
+    ``config_files`` in order, then ``overrides``. Mappings merge key by key, except the
+    either/or settings (``resolve.input``, ``resolve.columns``), which a layer replaces whole.
 
     Args:
         conf_dir: folder holding ``base.yaml`` and ``env/``; defaults to ``$CUSTSEG_CONF_DIR``,
             then ``./conf``, then the ``conf/`` folder of the source checkout.
         env: overlay name (``conf/env/<env>.yaml``); None for base only.
         overrides: ``a.b=c`` strings; values are parsed as YAML (``3``, ``true``, ``[a, b]``).
+        config_files: a user's YAML files (``--config``), relative to the working folder.
 
     Raises:
         ConfigError: listing every problem found, each naming its key or file.
@@ -49,19 +59,37 @@ def load_config(
     problems: list[str] = []
     data = _read_yaml(conf_path / "base.yaml", problems) or {}
     files = [str(conf_path / "base.yaml")]
+    user_keys: set[str] = set()  # key paths set by a layer above base.yaml
+    layers: list[tuple[Path, Any]] = []
     if env:
         env_file = conf_path / "env" / f"{env}.yaml"
         if env_file.is_file():
-            data = deep_merge(data, _read_yaml(env_file, problems) or {})
-            files.append(str(env_file))
+            layers.append((env_file, _read_yaml(env_file, problems) or {}))
         else:
             known = sorted(p.stem for p in (conf_path / "env").glob("*.yaml"))
             problems.append(f"--env {env}: no file {env_file} (known environments: {', '.join(known)})")
+    for name in config_files:
+        path = Path(name).expanduser()
+        if not path.is_file():
+            problems.append(f"--config {name}: file not found")
+            continue
+        layers.append((path, _read_yaml(path, problems)))
+    for path, layer in layers:
+        if layer is None:
+            continue
+        if not isinstance(layer, dict):
+            problems.append(f"{path}: expected a mapping of sections, got {type(layer).__name__}")
+            continue
+        data = deep_merge(data, layer)
+        user_keys |= _key_paths(layer)
+        files.append(str(path))
     parsed = [_parse_override(o, problems) for o in overrides]
     side_sections = tuple(SIDE_FILES)
+    _clear_replaced(data, [key for key, _ in parsed if key is not None])
     for key, value in parsed:
         if key is not None and not key.startswith(tuple(f"{name}." for name in side_sections)):
             _set_path(data, key, value, problems)
+            user_keys |= {key} | (_key_paths(value, f"{key}.") if isinstance(value, dict) else set())
     project_dir = conf_path.parent.resolve()
     for section, (owner, file_key, default) in SIDE_FILES.items():
         if section in data:
@@ -76,11 +104,16 @@ def load_config(
     for key, value in parsed:
         if key is not None and key.startswith(tuple(f"{name}." for name in side_sections)):
             _set_path(data, key, value, problems)
-    settings = typed.build(Settings, data, "", problems)
+    problems_before = len(problems)
+    omitted = _fit_default_rules(data, user_keys, problems)
+    # Nothing fits: the one sentence naming the roles to map says it all.
+    settings = typed.build(Settings, data, "", problems) if len(problems) == problems_before else None
     if settings is not None and not problems:
         problems += _rule_problems(settings) + _segment_problems(settings)
     if problems or settings is None:
         raise ConfigError(problems, source=f"configuration ({', '.join(files)})")
+    if omitted:
+        settings = dataclasses.replace(settings, resolve=dataclasses.replace(settings.resolve, omitted_blocking=omitted))
     return Config(
         settings=settings,
         project_dir=project_dir,
@@ -89,6 +122,80 @@ def load_config(
         overrides=tuple(overrides),
         config_hash=_hash(data),
     )
+
+
+def _replaced_paths(cls: type = Settings, prefix: str = "") -> list[str]:
+    """Key paths of the settings a layer replaces whole (fields marked ``replace``)."""
+    paths = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}{f.name}"
+        if f.metadata.get("replace"):
+            paths.append(path)
+        elif dataclasses.is_dataclass(hints[f.name]):
+            paths += _replaced_paths(hints[f.name], f"{path}.")
+    return paths
+
+
+REPLACED = tuple(_replaced_paths())
+
+
+def _key_paths(layer: dict[str, Any], prefix: str = "") -> set[str]:
+    paths = set()
+    for key, value in layer.items():
+        path = f"{prefix}{key}"
+        paths.add(path)
+        if isinstance(value, dict) and path not in REPLACED:
+            paths |= _key_paths(value, f"{path}.")
+    return paths
+
+
+def _clear_replaced(data: dict[str, Any], keys: list[str]) -> None:
+    """``--set resolve.input.path=x`` starts ``resolve.input`` afresh, as a layer giving it would."""
+    for path in REPLACED:
+        if any(key.startswith(f"{path}.") for key in keys):
+            section, _, name = path.rpartition(".")
+            node = data
+            for part in section.split("."):
+                node = node.get(part) if isinstance(node, dict) else None  # type: ignore[assignment]
+            if isinstance(node, dict):
+                node[name] = {}
+
+
+def _fit_default_rules(data: dict[str, Any], user_keys: set[str], problems: list[str]) -> dict[str, str]:
+    """Leave out the shipped blocking rules whose roles are not mapped; returns rule -> reason.
+
+    Only shipped rules are fitted: a rule list given by any layer above base.yaml is the user's
+    own, and a role it names that is not mapped stays an error.
+    """
+    resolve = data.get("resolve")
+    if not isinstance(resolve, dict) or "resolve.blocking" in user_keys:
+        return {}
+    rules, columns = resolve.get("blocking"), resolve.get("columns")
+    if not isinstance(rules, list) or not isinstance(columns, dict):
+        return {}
+    kept, omitted = [], {}
+    for rule in rules:
+        if not isinstance(rule, dict):
+            return {}  # reported when the rules are built
+        try:
+            needed = BlockingRule(**{k: v for k, v in rule.items() if k in ("name", "type", "fields", "parts")})
+        except (TypeError, ValueError):
+            return {}  # reported, with its key path, when the rules are built
+        unmapped = unmapped_roles(needed, columns)
+        if unmapped:
+            omitted[str(rule.get("name"))] = f"not mapped: {', '.join(unmapped)}"
+        else:
+            kept.append(rule)
+    if omitted and not kept:
+        wanted = sorted({role for reason in omitted.values() for role in reason.split(": ")[1].split(", ")})
+        problems.append(f"resolve.columns: no shipped blocking rule fits the mapped roles; map one of {', '.join(wanted)} "
+                        "(or give resolve.blocking rules of your own)")
+        return {}
+    for name, reason in omitted.items():
+        log.info("resolve: blocking rule %s left out (%s)", name, reason)
+    resolve["blocking"] = kept
+    return omitted
 
 
 def find_conf_dir(conf_dir: str | Path | None) -> Path:
@@ -104,12 +211,14 @@ def find_conf_dir(conf_dir: str | Path | None) -> Path:
     raise ConfigError([f"no base.yaml found in {tried}; pass --conf-dir or set {CONF_DIR_ENV}"])
 
 
-def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Overlay wins; mappings merge recursively, lists and scalars replace."""
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Overlay wins; mappings merge recursively, except the either/or settings (REPLACED),
+    lists and scalars, which replace."""
     merged = copy.deepcopy(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and path not in REPLACED:
+            merged[key] = deep_merge(merged[key], value, f"{path}.")
         else:
             merged[key] = copy.deepcopy(value)
     return merged

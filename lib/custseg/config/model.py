@@ -8,6 +8,7 @@ ValueError, which the loader reports with the section's key path.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,6 +56,9 @@ class GenerateSettings:
     bad_row_rate: float = 0.001
     files_per_source: int = 4
     archetype_weights: dict[str, float] = field(default_factory=dict)
+    # Also write raw/people_export/: the CRM records as one system's CSV export, without email
+    # and phone, dates of birth as YYYYMMDD and a national id (to try resolve on a user's file).
+    people_export: bool = False
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -103,10 +107,25 @@ VALUE_LEVEL_ROLES = ("birth_date", "email", "phone", "national_id", "postcode", 
 
 
 @dataclass(frozen=True)
-class ResolveInput:
-    """What to resolve: a table of the catalog, or a file of the user's own."""
+class RoleColumn:
+    """A mapped column with how to read it: ``birth_date: {column: dob, format: dd.MM.yyyy}``."""
 
-    table: str | None = "customer_records"
+    column: str
+    # Spark datetime pattern of a date role; unset: ISO 8601 (basic or extended) and the
+    # usual national forms, in the record's country's day/month order.
+    format: str | None = None
+
+
+DATE_ROLES = ("birth_date",)
+
+
+@dataclass(frozen=True)
+class ResolveInput:
+    """What to resolve: a table of the catalog, or a file of the user's own. A layer of the
+    configuration that sets it replaces it whole: a `path` given over the shipped `table`
+    does not merge with it."""
+
+    table: str | None = None
     path: str | None = None
     format: Literal["csv", "json", "parquet"] = "csv"
     options: dict[str, str] = field(default_factory=lambda: {"header": "true"})
@@ -165,13 +184,21 @@ class BlockingRule:
             raise ValueError(f"blocking rule {self.name}: window must be >= 2, got {self.window}")
 
 
+def unmapped_roles(rule: BlockingRule, columns: Mapping[str, object]) -> list[str]:
+    """The roles ``rule`` needs that ``columns`` does not map (a full name gives both names)."""
+    used = set(rule.fields) | {role for p in rule.parts for role in p.partition(":")[2].split("|")}
+    return sorted(used - set(columns) - ({"first_name", "last_name"} if "full_name" in columns else set()))
+
+
 @dataclass(frozen=True)
 class ResolveSettings:
-    input: ResolveInput = field(default_factory=ResolveInput)
+    input: ResolveInput = field(default_factory=lambda: ResolveInput(table="customer_records"), metadata={"replace": True})
     # dedupe: all records against each other; link: only pairs from different sources.
     mode: Literal["dedupe", "link"] = "dedupe"
-    # Identity role -> column of the input. `source` and `record_id` name the record.
-    columns: dict[str, str] = field(default_factory=lambda: {"record_id": "record_id"})
+    # Identity role -> column of the input (or {column, format}). `source` and `record_id` name
+    # the record. A layer of the configuration that sets it replaces the whole mapping.
+    columns: dict[str, str | RoleColumn] = field(default_factory=lambda: {"record_id": "record_id"},
+                                                 metadata={"replace": True})
     default_region: str | None = None   # phone numbers without a country code; default: clean.default_region
     blocking: list[BlockingRule] = field(default_factory=list)
     max_bucket_size: int = 300          # larger blocks are skipped (and reported): one name cannot explode the job
@@ -184,7 +211,7 @@ class ResolveSettings:
     em_max_iterations: int = 60
     # m is estimated by EM on pairs agreeing exactly on these comparisons, each session
     # estimating the other comparisons; rules naming unmapped fields are skipped.
-    training_rules: list[list[str]] = field(default_factory=lambda: [["email"], ["phone"], ["first_name", "last_name", "birth_date"]])
+    training_rules: list[list[str]] = field(default_factory=lambda: [["email"], ["phone"], ["national_id"], ["first_name", "last_name", "birth_date"]])
     # Exact agreement on these is weighed by how common the value is (term-frequency adjustment).
     term_frequency: list[str] = field(default_factory=lambda: ["first_name", "last_name"])
     match_threshold: float = 0.9        # probability at which a pair is accepted automatically
@@ -201,8 +228,31 @@ class ResolveSettings:
     default_rule: str = "most_recent"   # golden records
     survivorship: dict[str, str] = field(default_factory=dict)
     source_priority: list[str] = field(default_factory=lambda: ["crm_customers", "web_accounts"])
+    # Mapped columns whose values mostly fail to standardize (dates that do not parse, phones
+    # that are not numbers): above this share of a column's non-empty values the job stops,
+    # naming the column, the share and examples (`unparsed_severity: warn` only records it).
+    max_unparsed_share: float = 0.5
+    unparsed_severity: Literal["error", "warn"] = "error"
+    # Shipped blocking rules left out because a role they need is not mapped: rule -> reason.
+    # Set by the configuration loader, never by a user (a user's own rule must fit the mapping).
+    omitted_blocking: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+
+    @property
+    def column_names(self) -> dict[str, str]:
+        """Role -> input column name."""
+        return {role: c.column if isinstance(c, RoleColumn) else c for role, c in self.columns.items()}
+
+    @property
+    def column_formats(self) -> dict[str, str]:
+        """Role -> the datetime pattern given for it."""
+        return {role: c.format for role, c in self.columns.items() if isinstance(c, RoleColumn) and c.format}
 
     def __post_init__(self) -> None:
+        formatted = sorted(set(self.column_formats) - set(DATE_ROLES))
+        if formatted:
+            raise ValueError(f"columns: a format applies to {', '.join(DATE_ROLES)} only, not {formatted}")
+        if not 0.0 < self.max_unparsed_share <= 1.0:
+            raise ValueError(f"max_unparsed_share must be in (0, 1], got {self.max_unparsed_share}")
         unknown = sorted(set(self.columns) - {"source", "record_id", *IDENTITY_ROLES})
         if unknown:
             raise ValueError(f"columns: unknown role(s) {unknown}; roles: source, record_id, {', '.join(IDENTITY_ROLES)}")
@@ -220,8 +270,7 @@ class ResolveSettings:
         if len(set(names)) != len(names):
             raise ValueError("blocking: rule names must be unique")
         for rule in self.blocking:
-            used = set(rule.fields) | {role for p in rule.parts for role in p.partition(":")[2].split("|")}
-            unmapped = sorted(used - set(self.columns) - ({"first_name", "last_name"} if "full_name" in self.columns else set()))
+            unmapped = unmapped_roles(rule, self.columns)
             if unmapped:
                 raise ValueError(f"blocking rule {rule.name}: field(s) {unmapped} are not mapped in `columns`")
         if self.local_components_max_edges < 0:

@@ -26,7 +26,8 @@ def build(cls: type[T], data: Any, path: str, problems: list[str]) -> T | None:
         problems.append(f"{path or '<root>'}: expected a mapping, got {_describe(data)}")
         return None
     hints = get_type_hints(cls, include_extras=True)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    # A field marked `derived` is set by the loader from other keys, never from the YAML.
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("derived")}  # type: ignore[arg-type]
     for key in data:
         if key not in fields:
             problems.append(f"{_join(path, str(key))}: unknown key{_suggest(str(key), list(fields))}")
@@ -57,7 +58,18 @@ def convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         if value is None and type(None) in options:
             return None
         non_null = [o for o in options if o is not type(None)]
-        return convert(non_null[0], value, path, problems)
+        # The first option the value fits: `str | RoleColumn` takes a name or a mapping.
+        attempts = []
+        for option in non_null:
+            found: list[str] = []
+            converted = convert(option, value, path, found)
+            if not found:
+                return converted
+            attempts.append(found)
+        fitting = [a for o, a in zip(non_null, attempts, strict=True)
+                   if dataclasses.is_dataclass(o) == isinstance(value, dict)]
+        problems.extend((fitting or attempts)[0])
+        return value
     if origin is Literal:
         allowed = get_args(hint)
         if value not in allowed:

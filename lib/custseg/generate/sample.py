@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from custseg.config.model import GenerateSettings
 from custseg.config.resolved import join_path
 from custseg.generate import commerce, rawfiles
+from custseg.generate.draws import uniform
 from custseg.generate.persons import generate_persons
 from custseg.generate.rawfiles import ROW_ORDER, Corruption
 from custseg.generate.records import CRM_COLUMNS, WEB_COLUMNS, crm_records, web_accounts
@@ -69,6 +70,34 @@ def build_sample(spark: SparkSession, settings: GenerateSettings, rates: dict[st
 
 
 RAW_SOURCES = ("crm_customers", "web_accounts", "orders", "order_lines", "products", "events")
+PEOPLE_EXPORT = "people_export"
+EXPORT_COLUMNS = ("id", "first_name", "surname", "dob", "national_id", "street", "zip", "city", "country")
+
+
+def people_export(sample: SampleData, seed: int) -> DataFrame:
+    """The CRM records as one system's export a user might bring to resolve: no email and no
+    phone, dates of birth in ISO 8601 basic format (``19560409``), and a national id that is
+    missing from a fifth of the records and one digit off in a few. ``id`` is the CRM id, so
+    ``truth_records`` scores the result."""
+    def u(purpose: str) -> Column:
+        return uniform(seed, purpose, "crm_id")
+
+    national_id = F.format_string("%09d", F.pmod(F.xxhash64(F.lit(seed), F.col("person_id")), F.lit(10**9)))
+    position = (F.floor(u("nid_position") * 9) + 1).cast("int")
+    digit = ((F.substring(national_id, position, 1).cast("int") + 1) % 10).cast("string")
+    truth = sample.persons.select("person_id", "birth_date")
+    born = F.col("true_birth_date")
+    swapped = F.array_contains("noise", "day_month_swapped") & (F.dayofmonth(born) <= 12)
+    return sample.crm.join(truth.withColumnRenamed("birth_date", "true_birth_date"), "person_id", "inner").select(
+        F.col("crm_id").alias("id"), "first_name", F.col("last_name").alias("surname"),
+        F.when(F.array_contains("noise", "birth_date_missing"), F.lit(None))
+        .when(swapped, F.date_format(F.make_date(F.year(born), F.dayofmonth(born), F.month(born)), "yyyyMMdd"))
+        .otherwise(F.date_format(born, "yyyyMMdd")).alias("dob"),
+        F.when(u("nid_missing") < 0.2, F.lit(None))
+        .when(u("nid_typo") < 0.03, F.overlay(national_id, digit, position, F.lit(1)))
+        .otherwise(national_id).alias("national_id"),
+        "street", F.col("postcode").alias("zip"), "city", "country",
+    )
 
 
 def stage_raw_files(sample: SampleData, staging_dir: str, settings: GenerateSettings) -> None:
@@ -93,12 +122,15 @@ def stage_raw_files(sample: SampleData, staging_dir: str, settings: GenerateSett
     events = sample.events.withColumn("event_ts", F.date_format("event_ts", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"))
     rawfiles.write_json_lines(events, staged["events"], files, "event_id", seed, rate,
                               typed_column="event_ts", required_column="event_id")
+    if settings.people_export:
+        rawfiles.write_csv(people_export(sample, seed).withColumn(ROW_ORDER, F.col("id")),
+                           join_path(staging_dir, PEOPLE_EXPORT), 1)
 
 
-def publish_raw_files(spark: SparkSession, staging_dir: str, raw_dir: str) -> dict[str, str]:
+def publish_raw_files(spark: SparkSession, staging_dir: str, raw_dir: str, people: bool = False) -> dict[str, str]:
     """Move each staged source folder over the previous export; returns the new paths."""
     published = {}
-    for name in RAW_SOURCES:
+    for name in RAW_SOURCES + ((PEOPLE_EXPORT,) if people else ()):
         published[name] = join_path(raw_dir, name)
         rawfiles.publish(spark, join_path(staging_dir, name), published[name])
     rawfiles.remove(spark, staging_dir)

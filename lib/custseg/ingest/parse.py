@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from custseg.config import ColumnSpec, SourceSpec
+from custseg.iso8601 import to_extended
 
 CORRUPT = "_corrupt_record"
 REASON = "reason"
@@ -64,10 +65,13 @@ def convert(raw: Column, column: ColumnSpec) -> Column:
     declared = column.type.strip().lower()
     if declared == "string":
         return F.when(raw != "", raw)  # keep spacing as delivered; `clean` standardizes
+    # Without a pattern, ISO 8601 in the extended or the basic format (19560409, 20260301T101500Z).
     if declared == "timestamp":
-        return F.try_to_timestamp(text, F.lit(column.format)) if column.format else text.try_cast("timestamp")
+        return F.try_to_timestamp(text, F.lit(column.format)) if column.format else to_extended(text).try_cast("timestamp")
     if declared == "date":
-        return F.to_date(F.try_to_timestamp(text, F.lit(column.format))) if column.format else text.try_cast("date")
+        if column.format:
+            return F.to_date(F.try_to_timestamp(text, F.lit(column.format)))
+        return to_extended(text).try_cast("date")
     return text.try_cast(declared)
 
 

@@ -22,7 +22,7 @@ def _generate(ctx: JobContext) -> None:
         ctx.write("truth_persons", truth_persons(sample))
         ctx.write("truth_records", truth_records(sample))
         staging = join_path(ctx.config.raw_dir, f".incoming-{ctx.run_id}")
-        ctx.after_commit(lambda: publish_raw_files(ctx.spark, staging, ctx.config.raw_dir),
+        ctx.after_commit(lambda: publish_raw_files(ctx.spark, staging, ctx.config.raw_dir, settings.people_export),
                          on_failure=lambda: remove(ctx.spark, staging))
         stage_raw_files(sample, staging, settings)
     except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import time
 
@@ -20,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from custseg.config import Config
+from custseg.config.model import ResolveSettings
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import move, write_text
@@ -37,6 +39,7 @@ from custseg.resolve.identities import (
     read_input,
     record_node,
     reuse_identities,
+    unparsed_columns,
     with_pair_nodes,
 )
 from custseg.resolve.incremental import PreviousState, resolve_incremental
@@ -60,6 +63,8 @@ def _resolve(ctx: JobContext) -> None:
     frame = ctx.read(settings.input.table) if settings.input.table else read_input(ctx.spark, settings)
     check_mapping(frame, settings, source_name)
     region = settings.default_region or ctx.config.clean.default_region
+    warnings = _check_parsing(frame, settings, source_name, region)
+    warnings += [f"blocking rule {name} left out ({reason})" for name, reason in settings.omitted_blocking.items()]
     stale: DataFrame | None = None      # incremental: nodes whose input row is new or changed
     differing: DataFrame | None = None  # incremental: those and the nodes gone; all others as stored
     if settings.incremental and ctx.table_exists("resolution_identities"):
@@ -71,6 +76,9 @@ def _resolve(ctx: JobContext) -> None:
         identities = prepare_identities(frame, settings, source_name, region).persist(StorageLevel.MEMORY_AND_DISK)
         input_records, standardized = None, None
     records = identities.count()
+    if records == 0:
+        raise InputDataError(f"resolve: {source_name} holds no record with a record id "
+                             f"(column {settings.column_names['record_id']!r}): nothing to resolve")
     duplicated = (input_records or records) - identities.select("node").distinct().count()
     if duplicated:
         raise InputDataError(f"resolve: {duplicated} record(s) of {source_name} share a (source, record_id) with another")
@@ -114,8 +122,39 @@ def _resolve(ctx: JobContext) -> None:
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
     _save_model(ctx, result.model)
+    if result.model.candidate_pairs == 0 and settings.model == "train":
+        warnings.append("blocking found no candidate pairs: every record is a customer of its own "
+                        "(see blocking_diagnostics for what each rule found)")
+    else:
+        warnings += [f"m of {c} could not be estimated from the training rules, so the documented prior m is used "
+                     f"(add a rule that leaves {c} free, e.g. resolve.training_rules: [[{_training_hint(roles, c)}]])"
+                     for c in result.model.prior_m]
+    for warning in warnings:
+        log.warning("resolve: %s", warning)
+    if warnings:
+        ctx.metrics["warnings"] = json.dumps(warnings)
     ctx.metrics.update({name: f"{value:.6g}" for name, value in metrics.items()})
     ctx.metrics["customers"] = str(ctx.rows_out["customer_master"])
+
+
+def _check_parsing(frame: DataFrame, settings: ResolveSettings, source_name: str, region: str) -> list[str]:
+    """Stop (or warn, by resolve.unparsed_severity) when a mapped column mostly fails to read."""
+    problems = [c for c in unparsed_columns(frame, settings, source_name, region) if c.share > settings.max_unparsed_share]
+    if not problems:
+        return []
+    hints = {"birth_date": "give its pattern, e.g. resolve.columns.birth_date: {column: %s, format: dd.MM.yyyy}"}
+    described = [f"{c.describe()}; " + hints.get(c.role, f"check that the column holds {c.role} values").replace("%s", c.column)
+                 for c in problems]
+    if settings.unparsed_severity == "error":
+        raise InputDataError(f"resolve: in {source_name}, " + "; and ".join(described)
+                             + f" (above resolve.max_unparsed_share {settings.max_unparsed_share}; "
+                             "resolve.unparsed_severity: warn goes on regardless)")
+    return [f"in {source_name}, {d}" for d in described]
+
+
+def _training_hint(roles: list[str], comparison: str) -> str:
+    exact = [r for r in ("email", "phone", "national_id", "birth_date") if r in roles and r != comparison]
+    return exact[0] if exact else ", ".join(r for r in ("first_name", "last_name") if r in roles and r != comparison)
 
 
 @dataclasses.dataclass
@@ -186,9 +225,10 @@ def _write(ctx: JobContext, result, identities: DataFrame, roles: list[str], ids
     else:
         ctx.write("resolution_identities", state)
         ctx.write("resolution_block_keys", result.keys)
-    if result.diagnostics:
+    omitted = ctx.config.resolve.omitted_blocking
+    if result.diagnostics or omitted:
         ctx.write(BLOCKING_DIAGNOSTICS.name, ctx.spark.createDataFrame(
-            diagnostics_rows(ctx.run_id, result.diagnostics, scored), BLOCKING_DIAGNOSTICS.schema))
+            diagnostics_rows(ctx.run_id, result.diagnostics, scored, omitted), BLOCKING_DIAGNOSTICS.schema))
     for change in changes.groupBy("change_type").count().collect():
         ctx.metrics[f"ids_{change.change_type}"] = str(change["count"])
     return scored

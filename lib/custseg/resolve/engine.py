@@ -36,6 +36,7 @@ from custseg.resolve.model import (
     estimate_prior,
     estimate_u,
     new_model,
+    prior_m_levels,
     probability,
 )
 
@@ -113,16 +114,22 @@ def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], se
             for more in exact[1:]:
                 condition = condition & more
             sessions.append(([c for c in comparisons if c not in rule], _patterns(compared.filter(condition), [c for c in comparisons if c not in rule])))
-    if sessions:
+    estimable = {c for free, found in sessions if found for c in free}
+    if not patterns:  # no candidate pairs: nothing to learn m from, and nothing to score
+        m, iterations, converged = {c: prior_m_levels(len(LEVELS[c])) for c in comparisons}, 0, True
+        estimable = set()
+    elif sessions and estimable:
         m, iterations = estimate_m_by_sessions(sessions, comparisons, u, settings.em_max_iterations)
         converged = True
     else:
         log.warning("resolve: no training rule applies to the mapped fields; one EM over all candidate pairs")
         m, _, iterations, converged = estimate_m(patterns, comparisons, u, settings.em_max_iterations)
-    prior = estimate_prior(patterns, comparisons, m, u, settings.em_max_iterations)
+        estimable = set(comparisons)
+    prior = estimate_prior(patterns, comparisons, m, u, settings.em_max_iterations) if patterns else 0.0
     model = new_model(comparisons, m, u, prior, sum(n for _, n in patterns), identities.count(), random_count,
                       iterations, converged, settings.term_frequency)
     model.term_frequencies = measure_term_frequencies(identities, model.term_frequency)
+    model.prior_m = [c for c in comparisons if c not in estimable]
     return model
 
 

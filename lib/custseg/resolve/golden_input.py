@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from custseg.clean import address
-from custseg.clean.dates import parse_mixed_date
 from custseg.config.model import ResolveSettings
 from custseg.resolve.golden import GOLDEN_FIELDS, golden_records
+from custseg.resolve.identities import parsed_birth_date
 
 
 def golden_from_input(frame: DataFrame, settings: ResolveSettings, crosswalk: DataFrame, source_name: str) -> DataFrame:
     """Golden records from the input's display values (not the matching keys)."""
-    mapped = settings.columns
+    mapped = settings.column_names
     role_of = {"phone_e164": "phone"}
 
     def value(field: str) -> F.Column:
@@ -23,14 +22,11 @@ def golden_from_input(frame: DataFrame, settings: ResolveSettings, crosswalk: Da
             return F.col(mapped[role])
         return F.col(field) if field in frame.columns else F.lit(None)
 
-    country = value("country").cast("string")
-    birth = value("birth_date")
-    if "birth_date" in mapped and not isinstance(frame.schema[mapped["birth_date"]].dataType, (T.DateType, T.TimestampType)):
-        birth, _ = parse_mixed_date(birth.cast("string"), address.iso_country(country, {}))
+    birth = parsed_birth_date(frame, settings, address.iso_country(value("country").cast("string"), {}))
     members = frame.select(
         (F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)).alias("source"),
         F.col(mapped["record_id"]).cast("string").alias("record_id"),
-        *[(F.to_date(birth) if f == "birth_date" else value(f).cast("string")).alias(f) for f in GOLDEN_FIELDS],
+        *[(birth if f == "birth_date" else value(f).cast("string")).alias(f) for f in GOLDEN_FIELDS],
         (F.col("created_at") if "created_at" in frame.columns else F.lit(None)).cast("timestamp").alias("created_at"),
         (F.coalesce(F.col("updated_at"), F.col("created_at")) if "updated_at" in frame.columns and "created_at" in frame.columns
          else F.lit(None)).cast("timestamp").alias("recency"),

@@ -35,17 +35,18 @@ def read_input(spark: SparkSession, settings: ResolveSettings) -> DataFrame:
 
 
 def check_mapping(frame: DataFrame, settings: ResolveSettings, name: str) -> None:
-    missing = {role: column for role, column in settings.columns.items() if column not in frame.columns}
+    missing = {role: column for role, column in settings.column_names.items() if column not in frame.columns}
     if missing:
         listed = ", ".join(f"{role} -> {column!r}" for role, column in missing.items())
         raise InputDataError(f"resolve.columns: mapped column(s) missing from {name}: {listed}; "
                              f"its columns are {', '.join(frame.columns)}")
 
 
-def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name: str, default_region: str) -> DataFrame:
-    """One row per record: source, record_id, node (64-bit id) and the matching form of each role."""
-    mapped = settings.columns
-    types = {f.name: f.dataType for f in frame.schema.fields}
+def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name: str, default_region: str,
+                       keep: dict[str, Column] | None = None) -> DataFrame:
+    """One row per record: source, record_id, node (64-bit id) and the matching form of each role
+    (plus the input columns of ``keep``, by the names given)."""
+    mapped = settings.column_names
     raw_hash = _raw_hash(settings, default_region)
 
     def raw(role: str) -> Column:
@@ -55,15 +56,12 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
     first, last = raw("first_name"), raw("last_name")
     if "full_name" in mapped and "first_name" not in mapped:
         first, last = names.split_full_name(F.col(mapped["full_name"]))
-    birth = raw("birth_date")
-    if "birth_date" in mapped and not isinstance(types[mapped["birth_date"]], (T.DateType, T.TimestampType)):
-        birth, _ = dates.parse_mixed_date(birth.cast("string"), country)
     prepared = frame.select(
         _source(settings, source_name).alias("source"),
         F.col(mapped["record_id"]).cast("string").alias("record_id"),
         names.name_key(first.cast("string")).alias("first_name"),
         names.name_key(last.cast("string")).alias("last_name"),
-        F.to_date(birth).alias("birth_date"),
+        parsed_birth_date(frame, settings, country).alias("birth_date"),
         contact.email_key(contact.normalized_email(raw("email").cast("string"))).alias("email"),
         raw("phone").cast("string").alias("phone_raw"),
         F.when(F.regexp_replace(raw("national_id").cast("string"), "[^A-Za-z0-9]", "") != "",
@@ -75,6 +73,7 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
         F.when(F.trim(raw("city").cast("string")) != "", F.lower(fold_accents(F.trim(raw("city").cast("string"))))).alias("city"),
         country.alias("country"),
         raw_hash.alias("raw_hash"),
+        *[column.alias(name) for name, column in (keep or {}).items()],
     ).filter(F.col("record_id").isNotNull())
     with_phone = prepared.withColumn(
         "phone", contact.phone_e164(F.col("phone_raw"), F.col("country"), default_region) if "phone" in mapped
@@ -86,13 +85,73 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
     })
 
 
+# Roles whose standardized form is null when a present value cannot be read.
+PARSED_ROLES = ("birth_date", "email", "phone", "country")
+
+
+@dataclass
+class UnparsedColumn:
+    role: str
+    column: str
+    present: int        # non-empty values in the rows checked
+    failed: int         # of those, values that did not standardize
+    examples: list[str]
+
+    @property
+    def share(self) -> float:
+        return self.failed / self.present if self.present else 0.0
+
+    def describe(self) -> str:
+        shown = ", ".join(repr(e) for e in self.examples)
+        return (f"column {self.column!r} ({self.role}): {self.share:.0%} of {self.present} values could not be read "
+                f"(for example {shown})")
+
+
+def unparsed_columns(frame: DataFrame, settings: ResolveSettings, source_name: str, default_region: str,
+                     rows: int = 20_000) -> list[UnparsedColumn]:
+    """Per mapped role of PARSED_ROLES, how many present values of the first ``rows`` input rows
+    did not standardize, with three of them: a wrong date pattern or a column mapped to the
+    wrong role shows here, before any matching."""
+    mapped = settings.column_names
+    types = {f.name: f.dataType for f in frame.schema.fields}
+    roles = [r for r in PARSED_ROLES if r in mapped and isinstance(types[mapped[r]], T.StringType)]
+    if not roles:
+        return []
+    raw = {f"__raw_{r}": F.when(F.trim(F.col(mapped[r])) != "", F.col(mapped[r])) for r in roles}
+    prepared = prepare_identities(frame.limit(rows), settings, source_name, default_region, keep=raw)
+    failed = {r: F.col(f"__raw_{r}").isNotNull() & F.col(r).isNull() for r in roles}
+    counts = prepared.agg(*[x for r in roles for x in (
+        F.count(f"__raw_{r}").alias(f"present_{r}"), F.count_if(failed[r]).alias(f"failed_{r}"),
+        F.slice(F.collect_list(F.when(failed[r], F.substring(f"__raw_{r}", 1, 40))), 1, 3).alias(f"examples_{r}"))]).first()
+    assert counts is not None
+    return [UnparsedColumn(r, mapped[r], counts[f"present_{r}"], counts[f"failed_{r}"], list(counts[f"examples_{r}"]))
+            for r in roles]
+
+
+def parsed_birth_date(frame: DataFrame, settings: ResolveSettings, country: Column) -> Column:
+    """The mapped birth date as a date: read with its configured pattern, else as ISO 8601
+    (basic or extended) or the usual national forms in ``country``'s day/month order."""
+    mapped = settings.column_names
+    if "birth_date" not in mapped:
+        return F.lit(None).cast("date")
+    column = F.col(mapped["birth_date"])
+    if isinstance(frame.schema[mapped["birth_date"]].dataType, (T.DateType, T.TimestampType)):
+        return F.to_date(column)
+    pattern = settings.column_formats.get("birth_date")
+    if pattern:
+        return F.to_date(F.try_to_timestamp(F.trim(column.cast("string")), F.lit(pattern)))
+    birth, _ = dates.parse_mixed_date(column.cast("string"), country)
+    return F.to_date(birth)
+
+
 def _raw_hash(settings: ResolveSettings, default_region: str) -> Column:
     """A hash of a record's mapped input columns as read, and of the settings that shape their
     matching form: equal raw hashes mean equal matching values, without computing them."""
-    mapped = settings.columns
+    mapped = settings.column_names
     # Not the input's name: a file input is named by its path, which changes from batch to
     # batch, and an unmapped source already changes every node when it changes.
-    shaping = f"{sorted(mapped.items())}|{default_region}"
+    formats = f"|{sorted(settings.column_formats.items())}" if settings.column_formats else ""
+    shaping = f"{sorted(mapped.items())}{formats}|{default_region}"
     return F.xxhash64(F.lit(shaping), *[F.col(column).cast("string") for role, column in sorted(mapped.items()) if role != "record_id"])
 
 
@@ -102,13 +161,13 @@ def record_node(source: Column, record_id: Column) -> Column:
 
 
 def _source(settings: ResolveSettings, source_name: str) -> Column:
-    mapped = settings.columns
+    mapped = settings.column_names
     return F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)
 
 
 def _node(settings: ResolveSettings, source_name: str) -> Column:
     """The node of an input row, before standardization."""
-    return record_node(_source(settings, source_name), F.col(settings.columns["record_id"]).cast("string"))
+    return record_node(_source(settings, source_name), F.col(settings.column_names["record_id"]).cast("string"))
 
 
 @dataclass
@@ -127,7 +186,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     """Identities for an incremental run, standardizing only the records whose raw values or
     settings changed since the last run (the phone parser, a Python UDF, is the costliest step
     of reading the input)."""
-    record_id = F.col(settings.columns["record_id"])
+    record_id = F.col(settings.column_names["record_id"])
     if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
         identities = prepare_identities(frame, settings, source_name, default_region).persist(StorageLevel.MEMORY_AND_DISK)
         return ReusedIdentities(identities, frame.filter(record_id.isNotNull()).count(), identities.select("node"), None)
@@ -156,7 +215,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
 
 
 def mapped_roles(settings: ResolveSettings) -> list[str]:
-    roles = set(settings.columns) & set(IDENTITY_ROLES)
+    roles = set(settings.column_names) & set(IDENTITY_ROLES)
     if "full_name" in roles:
         roles |= {"first_name", "last_name"}
     return [r for r in ROLES if r in roles]

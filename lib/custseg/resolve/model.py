@@ -49,6 +49,8 @@ class FellegiSunterModel:
     # drift as data arrives (an incremental run scores exactly as a full run would).
     # Values seen once are left out; they take the exact level's u.
     term_frequencies: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Comparisons no training session could estimate m for: they use prior_m_levels.
+    prior_m: list[str] = field(default_factory=list)
 
     def bayes_factors(self) -> dict[str, list[float]]:
         """log2(m/u) per level; 0 for the null level."""
@@ -170,10 +172,16 @@ def estimate_m_by_sessions(session_patterns: list[tuple[list[str], list[tuple[tu
         for c in free:
             sums[c] += expected_matches * np.asarray(m[c])
             weights[c] += expected_matches
-    missing = [c for c in comparisons if weights[c] == 0]
-    if missing:
-        raise ValueError(f"no training session could estimate m for {missing}")
-    return {c: [1.0] + list(sums[c][1:] / sums[c][1:].sum()) for c in comparisons}, iterations
+    estimated = {c: [1.0] + list(sums[c][1:] / sums[c][1:].sum()) for c in comparisons if weights[c] > 0}
+    return {c: estimated.get(c, prior_m_levels(len(LEVELS[c]))) for c in comparisons}, iterations
+
+
+def prior_m_levels(level_count: int) -> list[float]:
+    """The m a comparison takes when no data can estimate it (no training session leaves it
+    free, or its values are all null): the agreeing levels halve in probability from the
+    exact one down (0.9, 0.45, ...) and 'different' gets 0.05, normalized. It is the EM's
+    starting point too, a cautious guess that a match usually agrees."""
+    return _initial_m(level_count)
 
 
 def estimate_prior(patterns: list[tuple[tuple[int, ...], int]], comparisons: list[str], m: dict[str, list[float]],

@@ -47,7 +47,11 @@ def crosswalk_rows(members: DataFrame, scored: DataFrame, assigned: DataFrame) -
     )
 
 
-def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: DataFrame) -> list[tuple[object, ...]]:
+def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: DataFrame,
+                     omitted: dict[str, str]) -> list[tuple[object, ...]]:
+    """A row per rule that ran, and one per shipped rule left out (``omitted``: rule -> reason)."""
     found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}  # one row per rule
-    return [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
-             [(block, size) for block, size in d.largest], d.windowed_blocks, d.skipped_blocks, d.skipped_pairs) for d in diagnostics]
+    ran = [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
+            [(block, size) for block, size in d.largest], d.windowed_blocks, d.skipped_blocks, d.skipped_pairs, None)
+           for d in diagnostics]
+    return ran + [(run_id, rule, 0, 0, 0, [], 0, 0, 0, reason) for rule, reason in omitted.items()]
