@@ -108,11 +108,12 @@ def project_dir() -> Path:
 @pytest.fixture(scope="session")
 def pipeline(spark: SparkSession, base_config: Config,
              tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, list[JobResult]]:
-    """The whole pipeline run once on 3,000 generated customers, shared by every test that reads its
-    outputs. Tests that change its tables copy ``config.root_dir`` first."""
+    """The whole pipeline run once on 3,000 generated customers (and their one-source export),
+    shared by every test that reads its outputs. Tests that change its tables copy
+    ``config.root_dir`` first."""
     config = config_at(
         base_config, tmp_path_factory.mktemp("pipeline"),
-        generate=dataclasses.replace(base_config.generate, customers=3000),
+        generate=dataclasses.replace(base_config.generate, customers=3000, people_export=True),
     )
     results = jobs.run("run_all", spark, config)
     return config, results

@@ -70,6 +70,13 @@ def _resolution(results: list[JobResult]) -> list[str]:
                      f"{float(m['pairwise_precision']):.4f}, recall {float(m['pairwise_recall']):.4f}), B-cubed F1 "
                      f"{float(m['bcubed_f1']):.4f}, blocking pair completeness {float(m['blocking_pair_completeness']):.4f}, "
                      f"reduction ratio {float(m['reduction_ratio']):.5f}")
+    if "phases" in m:
+        phases = json.loads(m["phases"])
+        staged = sum(seconds for name, (seconds, _) in phases.items() if name.startswith("stage "))
+        parts = [f"{name} {seconds:.1f}s" for name, (seconds, _) in phases.items() if not name.startswith("stage ")]
+        lines.append(f"  time: {', '.join(parts)}, staging {len([n for n in phases if n.startswith('stage ')])} "
+                     f"tables {staged:.1f}s (job_runs.metrics.phases has each, with its Spark jobs)")
+    lines += [f"  warning: {warning}" for warning in json.loads(m.get("warnings", "[]"))]
     return lines + ["  explanations: tables `match_pairs` and `review_queue`; model: `custseg resolve-model`", ""]
 
 

@@ -76,6 +76,7 @@ def _resolve(ctx: JobContext) -> None:
         identities = prepare_identities(frame, settings, source_name, region).persist(StorageLevel.MEMORY_AND_DISK)
         input_records, standardized = None, None
     records = identities.count()
+    ctx.clock.mark("read and standardize")
     if records == 0:
         raise InputDataError(f"resolve: {source_name} holds no record with a record id "
                              f"(column {settings.column_names['record_id']!r}): nothing to resolve")
@@ -98,7 +99,7 @@ def _resolve(ctx: JobContext) -> None:
             # its record is not "changed", but its stored raw hash must be, so no append.
             result = dataclasses.replace(result, added_nodes=None, added_keys=None)
     else:
-        result = resolve(identities, roles, settings, _model(ctx, required=False), labels)
+        result = resolve(identities, roles, settings, _model(ctx, required=False), labels, ctx.clock)
     # An incremental run builds few clusters: their records are picked by a scan of the
     # identities, not a shuffle of them all.
     built = result.clusters if result.rebuilt is None else broadcast_if_small(result.rebuilt)
@@ -107,6 +108,7 @@ def _resolve(ctx: JobContext) -> None:
     # Stored (persisted) before the clock is read: carrying ids over is part of resolving, and
     # would otherwise be paid inside the first table staged that reads them.
     ids.assigned.count()
+    ctx.clock.mark("carry ids over")
     matched = time.perf_counter()
     scored = _write(ctx, result, identities, roles, ids, frame, source_name, stale)
     written = time.perf_counter()
@@ -119,6 +121,7 @@ def _resolve(ctx: JobContext) -> None:
     ctx.metrics["matching_seconds"] = f"{matched - started:.1f}"
     ctx.metrics["writing_seconds"] = f"{written - matched:.1f}"
     metrics = _metrics(ctx, result, scored, identities, records, labels)
+    ctx.clock.mark("metrics and evaluation")
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
         [(ctx.run_id, name, float(value)) for name, value in sorted(metrics.items())], RESOLUTION_METRICS.schema))
     _save_model(ctx, result.model)
@@ -134,6 +137,7 @@ def _resolve(ctx: JobContext) -> None:
     if warnings:
         ctx.metrics["warnings"] = json.dumps(warnings)
     ctx.metrics.update({name: f"{value:.6g}" for name, value in metrics.items()})
+    ctx.metrics["phases"] = ctx.clock.as_json()  # {phase: [seconds, spark jobs]}
     ctx.metrics["customers"] = str(ctx.rows_out["customer_master"])
 
 

@@ -39,6 +39,7 @@ from custseg.resolve.model import (
     prior_m_levels,
     probability,
 )
+from custseg.runtime.phases import PhaseClock
 
 log = logging.getLogger(__name__)
 MAX_PATTERNS = 200_000
@@ -75,20 +76,26 @@ def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:
 
 
 def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
-            model: FellegiSunterModel | None, labels: DataFrame | None) -> Resolution:
+            model: FellegiSunterModel | None, labels: DataFrame | None, clock: PhaseClock | None = None) -> Resolution:
+    """Full resolution; ``clock`` (optional) marks the phases: block keys, then training (which
+    computes the candidate pairs and their comparisons), then scoring and clusters."""
     check_model(model, roles)
+    clock = clock or PhaseClock()
     keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in all_block_keys(identities, settings).items()}
     diagnostics = diagnose(keys, settings)
     enforce_budget(diagnostics, settings.pair_budget)
+    clock.mark("block keys")
     candidates = candidate_pairs(keys, identities, settings).persist(StorageLevel.MEMORY_AND_DISK)
     pairs = with_labelled_pairs(candidates, labels)
     compared = compare(pairs, identities, roles).persist(StorageLevel.MEMORY_AND_DISK)
     if model is None:
         model = train(compared, identities, comparisons_for(roles), settings)
+        clock.mark("candidate pairs, comparisons and training")
     scored = score(compared, model, settings, labels).persist(StorageLevel.MEMORY_AND_DISK)
     # Every output table reads the clusters: computed once, and cut from the lineage above (a
     # persisted frame would carry the plans of every cached frame into each later query).
     clusters = cluster(identities.select("node"), scored, settings).checkpoint(eager=True)
+    clock.mark("scoring and clusters")
     return Resolution(scored, clusters, diagnostics, candidates, model, keys_rows(keys))
 
 

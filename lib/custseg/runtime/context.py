@@ -18,6 +18,7 @@ from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
 from custseg.errors import DataQualityError, InputDataError, TableError
 from custseg.quality.boundary import validate_references, validate_write
 from custseg.quality.checks import CheckResult
+from custseg.runtime.phases import PhaseClock
 from custseg.tables.ops import VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class JobContext:
         self._staged_frames: dict[str, DataFrame] = {}
         self._after_commit: list[Callable[[], object]] = []
         self._on_failure: list[Callable[[], object]] = []
+        self.clock = PhaseClock(spark, run_id)
 
     # -- reading -------------------------------------------------------------------------
     def table_exists(self, name: str) -> bool:
@@ -78,10 +80,11 @@ class JobContext:
         if nulls:
             raise TableError(f"table {name}: required column(s) hold nulls (column: rows) {nulls}")
         self.rows_out[name] = staged.num_records
-        log.info("%s: staged %s rows for %s", self.job, staged.num_records, name)
         frame = self.store.staged_dataframe(staged)
         self._staged_frames[name] = frame
         self.checks += validate_write(self, spec, staged, frame)
+        phase = self.clock.mark(f"stage {name}")  # with the work still pending on the frame, and its checks
+        log.info("%s: staged %s rows for %s in %.1fs", self.job, staged.num_records, name, phase.seconds)
         return frame
 
     def table_for_check(self, name: str) -> DataFrame:
