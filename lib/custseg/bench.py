@@ -146,12 +146,19 @@ def resolve_main(config: Config, sizes: list[int], output_dir: str, reuse_data: 
     Each size's figures are saved as soon as it finishes."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     spark = build_spark_session(config, app_name="custseg-bench-resolve")  # one session: restarts leak accumulators
+    session_seconds = time.perf_counter() - started
     try:
         reference_seconds(spark)
         reference = reference_seconds(spark)
         for size in sizes:
             report = _bench_resolve_size(spark, config, size, reference, reuse_data)
+            report["session_start_seconds"] = round(session_seconds, 2)
+            print(f"resolve at {size:,} records, full run by phase: seconds (Spark jobs); "
+                  f"the JVM and session started in {session_seconds:.1f}s")
+            for phase, (seconds, launched) in report["phases"].items():
+                print(f"  {phase:<45} {seconds:>8.2f}s ({launched if launched is not None else '-'})")
             stamp = report["started"].replace(":", "").replace("-", "")
             (out / f"resolve-{size}-{stamp}.json").write_text(json.dumps([report], indent=2) + "\n")
             _write_resolve_history(out)
@@ -217,6 +224,7 @@ def _bench_resolve_size(spark: SparkSession, config: Config, size: int, referenc
         "incremental_share": round(incremental["seconds"] / full["seconds"], 3),
         **{f"incremental_{part}_seconds": float(added[f"{part}_seconds"]) for part in ("matching", "writing")},
         "reference_seconds": round(reference, 3), "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "phases": json.loads(metrics.get("phases", "{}")),
     }
 
 
