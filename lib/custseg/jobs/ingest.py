@@ -31,6 +31,7 @@ def _ingest(ctx: JobContext) -> None:
     accounting: list[dict[str, object]] = []
     try:
         for name, source in ctx.config.sources.items():
+            ctx.step = f"reading source {name}"
             batch = read_source(ctx.spark, name, source, ctx.config.source_glob(source))
             batches.append(batch)
             ctx.write(name, batch.accepted(ctx.run_id))
