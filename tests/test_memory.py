@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from py4j.protocol import Py4JNetworkError
 from pyspark import StorageLevel
@@ -65,7 +63,7 @@ PLACE = FailurePlace("ingest", "ingest-1", "staging table events", "1g", GIB)
     (ConnectionRefusedError(111, "Connection refused"), 52, "heap"),        # Spark's own OOM exit
     (Py4JNetworkError("Answer from Java side is empty"), None, "jvm"),
     (ConnectionRefusedError(111, "Connection refused"), -9, "jvm"),
-    (socket.timeout("timed out"), None, "jvm"),
+    (TimeoutError("timed out"), None, "jvm"),
     (_FakeJavaError("org.apache.spark.SparkException: Python worker exited unexpectedly (crashed)"), None,
      "python_worker"),
     (ValueError("a bug"), None, "other"),
@@ -94,7 +92,8 @@ def test_other_failures_name_the_error_in_one_line() -> None:
     bug = ValueError("no column segment_id\n  at line 2 of the plan")
     mark(bug, PLACE)
     assert explain(bug, "ingest") == (
-        "job ingest (staging table events) failed unexpectedly: ValueError: no column segment_id; no output table changed"
+        "job ingest (staging table events) failed unexpectedly: ValueError: no column segment_id; "
+        "no output table changed"
     )
 
 

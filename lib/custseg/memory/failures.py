@@ -9,6 +9,7 @@ JVM's exit code. The full traceback goes to the run's log file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 from collections.abc import Iterator
@@ -42,10 +43,8 @@ class FailurePlace:
 def mark(error: BaseException, place: FailurePlace) -> None:
     """Attach ``place`` to ``error``, unless an inner job already did."""
     if getattr(error, _PLACE, None) is None:
-        try:
+        with contextlib.suppress(AttributeError):  # an exception type with __slots__
             setattr(error, _PLACE, place)
-        except AttributeError:  # an exception type with __slots__
-            pass
 
 
 def place_of(error: BaseException) -> FailurePlace | None:
@@ -137,10 +136,8 @@ def _suggested(place: FailurePlace | None, physical_bytes: int | None) -> str:
     """Twice the heap the job had, at most 80% of physical memory; 12g when nothing is known."""
     current: int | None = place.heap_max_bytes if place else None
     if place and place.driver_memory:
-        try:
+        with contextlib.suppress(ValueError):
             current = size_bytes(place.driver_memory)
-        except ValueError:
-            pass
     if current is None:
         return "12g"
     doubled = max(2 * current, 2**30)

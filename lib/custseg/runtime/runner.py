@@ -170,7 +170,7 @@ def _record(
     spark: SparkSession, config: Config, store: TableStore, catalog: Catalog,
     result: JobResult, parent_run_id: str | None,
 ) -> None:
-    row = _run_row(config, result, parent_run_id, spark.sparkContext.master, store.engine)
+    row = _run_row(config, result, parent_run_id, str(spark.sparkContext.master), store.engine)
     frame = spark.createDataFrame([row], JOB_RUNS.schema)
     info_ctx = JobContext(spark, config, store, catalog, result.job, result.run_id)
     info_ctx.write(JOB_RUNS.name, frame, mode="append")
