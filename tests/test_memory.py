@@ -145,3 +145,28 @@ def test_every_pipeline_job_leaves_nothing_persisted(pipeline) -> None:  # type:
     assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment", "audit"]
     assert {r.job: r.persisted_left for r in results} == {r.job: 0 for r in results}
     assert sum(r.persisted_released for r in results) > 0  # the check sees what jobs leave behind
+
+
+def test_stage_memory_probe_sees_the_jvm_and_its_heap(spark: SparkSession) -> None:
+    from custseg.memory.probe import ProcessPeaks, heap_peaks, reset_heap_peaks
+
+    reset_heap_peaks(spark)
+    with ProcessPeaks(interval=0.05) as processes:
+        spark.range(50_000).selectExpr("id % 7 AS k").groupBy("k").count().collect()
+    heap = heap_peaks(spark)
+    assert processes.peaks.driver > 0 and processes.peaks.jvm > 50 * 2**20  # the driver JVM is our child
+    assert heap["heap_max_mb"] > 0 and 0 < heap["heap_peak_used_mb"] <= heap["heap_max_mb"]
+    assert abs(heap["heap_peak_share"] - heap["heap_peak_used_mb"] / heap["heap_max_mb"]) < 0.01
+
+
+def test_bench_table_shows_stage_memory_and_tolerates_older_reports() -> None:
+    from custseg.bench import markdown_table
+
+    stage = {"stage": "ingest", "seconds": 10.0, "ratio": 2.0, "rows_in": 10, "rows_out": 10, "rows_per_second": 1,
+             "peak_rss_mb": 900}
+    new = {**stage, "peak_jvm_rss_mb": 700, "peak_python_workers_rss_mb": 120, "heap_max_mb": 1024,
+           "heap_peak_used_mb": 512, "heap_peak_share": 0.5}
+    table = markdown_table([{"started": "t1", "scale": 100, "stages": [stage, new]}])
+    old_row, new_row = table.splitlines()[2:]
+    assert "| 900 | - | - |" in old_row
+    assert "| 900 | 700 / 120 | 512 / 1,024 MB (50%) |" in new_row
