@@ -27,6 +27,7 @@ from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import ResolveInput
 from custseg.errors import CustsegError
+from custseg.memory.probe import ProcessPeaks, heap_peaks, reset_heap_peaks
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.identities import record_node, with_pair_nodes
 from custseg.runtime import table_store
@@ -123,7 +124,8 @@ def pipeline_stages(requested: list[str] | None) -> list[str]:
 
 
 def _run_stage(spark: SparkSession, config: Config, name: str, reference: float) -> dict[str, Any]:
-    with PeakMemory(os.getpid()) as memory:
+    reset_heap_peaks(spark)
+    with PeakMemory(os.getpid()) as memory, ProcessPeaks() as processes:
         started = time.perf_counter()
         (result,) = jobs.run(name, spark, config)
         seconds = time.perf_counter() - started
@@ -133,6 +135,9 @@ def _run_stage(spark: SparkSession, config: Config, name: str, reference: float)
         "rows_in": rows_in, "rows_out": rows_out,
         "rows_per_second": round(max(rows_in, rows_out) / seconds) if seconds else None,
         "peak_rss_mb": round(memory.peak / 2**20), "metrics": result.metrics,
+        "peak_jvm_rss_mb": round(processes.peaks.jvm / 2**20),
+        "peak_python_workers_rss_mb": round(processes.peaks.python_workers / 2**20),
+        **heap_peaks(spark),
         "raw_inputs": {k: v for k, v in result.rows_in.items() if k.startswith("raw:")},
     }
 
@@ -265,6 +270,15 @@ def resolve_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _memory_parts(stage: dict[str, Any]) -> str:
+    """JVM and Python-worker peak RSS, and the old generation's peak over the heap allowed."""
+    if "peak_jvm_rss_mb" not in stage:  # a report from before these were recorded
+        return "- | -"
+    heap = (f"{stage['heap_peak_used_mb']:,} / {stage['heap_max_mb']:,} MB ({stage['heap_peak_share']:.0%})"
+            if "heap_max_mb" in stage else "-")
+    return f"{stage['peak_jvm_rss_mb']:,} / {stage['peak_python_workers_rss_mb']:,} | {heap}"
+
+
 def _stage_parts(metrics: dict[str, str]) -> str:
     """The parts of a stage worth seeing beside its total (segment: the k search and validation)."""
     parts = {"k_search_seconds": "k search", "validation_seconds": "validation"}
@@ -298,13 +312,14 @@ def write_report(report: dict[str, Any], output_dir: Path) -> Path:
 
 
 def markdown_table(reports: list[dict]) -> str:  # type: ignore[type-arg]
-    lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB | of which |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB "
+             "| JVM / workers MB | heap peak | of which |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for report in reports:
         for stage in report["stages"]:
             lines.append(
                 f"| {report['started']} | {report['scale']:,} | {stage['stage']} | {stage['seconds']} | {stage['ratio']} "
                 f"| {stage['rows_in']:,} | {stage['rows_out']:,} | {stage['rows_per_second'] or '-':,} | {stage['peak_rss_mb']:,} "
-                f"| {_stage_parts(stage.get('metrics', {}))} |"
+                f"| {_memory_parts(stage)} | {_stage_parts(stage.get('metrics', {}))} |"
             )
     return "\n".join(lines)

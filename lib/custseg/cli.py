@@ -17,6 +17,10 @@ from collections.abc import Callable, Sequence
 from custseg.config import Config, load_config
 from custseg.errors import CustsegError
 
+# Exit codes of failures custseg did not raise itself: 7 when memory or the JVM gave out.
+EXIT_OUT_OF_MEMORY = 7
+EXIT_UNEXPECTED = 1
+
 JOB_HELP = {
     "generate": "write the built-in messy sample data (raw files) and its ground truth",
     "ingest": "read raw sources with their declared schemas into bronze tables; quarantine bad rows",
@@ -39,6 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CustsegError as exc:
         print(f"custseg {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # anything else is still one sentence; the traceback goes to the run log
+        from custseg.memory import classify
+        from custseg.memory.failures import jvm_exit_code
+        from custseg.memory.runlog import report_failure
+
+        print(f"custseg {args.command}: {report_failure(exc, args.command, args.verbose)}", file=sys.stderr)
+        return EXIT_UNEXPECTED if classify(exc, jvm_exit_code()) == "other" else EXIT_OUT_OF_MEMORY
     finally:
         gc.collect()  # release Arrow buffers before interpreter teardown
 
@@ -151,13 +162,30 @@ def _run_job_command(args: argparse.Namespace) -> int:
     from custseg.session import build_spark_session
 
     config = _config_from(args)
-    spark = build_spark_session(config, app_name=f"custseg-{args.command}")
+    spark = build_spark_session(config, app_name=f"custseg-{args.command}", extra_conf=_run_log_conf(config, args))
     try:
         results = jobs.run(args.command, spark, config)
         print(summary.render(spark, config, results))
     finally:
-        spark.stop()
+        _stop(spark)
     return 0
+
+
+def _run_log_conf(config: Config, args: argparse.Namespace) -> dict[str, str]:
+    """Start the run's log file; the JVM is told to write its own log beside it."""
+    from custseg.memory.runlog import JVM_LOG_PROPERTY, jvm_log_path, open_run_log
+
+    jvm_log = str(jvm_log_path(open_run_log(config, args.command)))
+    option = f"-D{JVM_LOG_PROPERTY}={shlex.quote(jvm_log)}"
+    return {"spark.driver.extraJavaOptions": option}
+
+
+def _stop(spark: object) -> None:
+    """Stop the session, unless its JVM already died (stopping it would only raise again)."""
+    from custseg.memory import jvm_alive
+
+    if jvm_alive(spark):  # type: ignore[arg-type]
+        spark.stop()  # type: ignore[attr-defined]
 
 
 def _with_spark(action: Callable[..., int | None]) -> Callable[[argparse.Namespace], int]:
@@ -165,11 +193,11 @@ def _with_spark(action: Callable[..., int | None]) -> Callable[[argparse.Namespa
         from custseg.session import build_spark_session
 
         config = _config_from(args)
-        spark = build_spark_session(config, app_name=f"custseg-{args.command}")
+        spark = build_spark_session(config, app_name=f"custseg-{args.command}", extra_conf=_run_log_conf(config, args))
         try:
             return int(action(spark, config, args) or 0)
         finally:
-            spark.stop()
+            _stop(spark)
 
     return handler
 
@@ -178,8 +206,8 @@ def _print_spark_args(args: argparse.Namespace) -> int:
     from custseg.session import spark_properties
 
     config = _config_from(args)
-    properties = spark_properties(config)
     master = args.master or config.spark.master
+    properties = spark_properties(config, master=master)
     words = ["--master", master, "--name", properties.pop("spark.app.name"),
              "--driver-memory", properties.pop("spark.driver.memory")]
     if not master.startswith("local"):
@@ -237,11 +265,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from custseg.memory.runlog import ConsoleFormatter
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(ConsoleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", verbose))
+    if not verbose:  # a lost JVM connection is explained once, by the failure's sentence
+        console.addFilter(lambda record: not record.name.startswith("py4j"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[console])
     logging.getLogger("py4j").setLevel(logging.WARNING)
     logging.getLogger("custseg").setLevel(logging.INFO)
 

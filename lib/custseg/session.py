@@ -22,19 +22,30 @@ from pyspark.sql import SparkSession
 
 from custseg.config import Config
 from custseg.errors import EnvironmentProblem
+from custseg.memory.sizing import driver_memory
+
+log = logging.getLogger(__name__)
 
 SPARK_CONF_DIR = str(Path(__file__).parent / "resources" / "spark")
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 MIN_JAVA = 17
+# A local driver runs every task: after an OutOfMemoryError its heap is in no state to go on,
+# and Spark would stop it anyway after a long garbage-collection struggle. Exiting at once
+# fails the job fast, and the exit code tells custseg why.
+LOCAL_DRIVER_JAVA_OPTIONS = "-XX:+ExitOnOutOfMemoryError"
 
 
-def spark_properties(config: Config, app_name: str | None = None) -> dict[str, str]:
-    """Spark properties derived from config; also printed for spark-submit by `custseg spark-args`."""
+def spark_properties(config: Config, app_name: str | None = None, master: str | None = None) -> dict[str, str]:
+    """Spark properties derived from config; also printed for spark-submit by `custseg spark-args`.
+
+    ``spark.driver_memory: auto`` is sized here for ``master`` (default: ``spark.master``).
+    """
     spark = config.spark
+    memory, _ = driver_memory(spark.driver_memory, master or spark.master)
     properties = {
         "spark.app.name": app_name or spark.app_name,
-        "spark.driver.memory": spark.driver_memory,
+        "spark.driver.memory": memory,
         "spark.executor.memory": spark.executor_memory,
         "spark.executor.cores": str(spark.executor_cores),
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
@@ -57,7 +68,16 @@ def spark_properties(config: Config, app_name: str | None = None) -> dict[str, s
         "spark.sql.ui.retainedExecutions": "100",
     }
     properties.update(spark.conf)
+    if (master or spark.master).startswith("local"):
+        add_driver_java_options(properties, LOCAL_DRIVER_JAVA_OPTIONS)
     return properties
+
+
+def add_driver_java_options(properties: dict[str, str], options: str) -> None:
+    """Append ``options`` to ``spark.driver.extraJavaOptions``, keeping any the user set."""
+    current = properties.get("spark.driver.extraJavaOptions", "").strip()
+    if options not in current:
+        properties["spark.driver.extraJavaOptions"] = f"{current} {options}".strip()
 
 
 def build_spark_session(
@@ -73,8 +93,14 @@ def build_spark_session(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     properties = spark_properties(config, app_name)
-    properties.update(extra_conf or {})
+    for key, value in (extra_conf or {}).items():
+        if key == "spark.driver.extraJavaOptions":
+            add_driver_java_options(properties, value)
+        else:
+            properties[key] = value
     under_spark_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if not under_spark_submit and SparkSession.getActiveSession() is None:
+        log.info("driver memory %s", driver_memory(config.spark.driver_memory, config.spark.master)[1])
     if config.storage.delta_engine != "deltars" and _delta_jars_requested(properties, under_spark_submit):
         properties.setdefault("spark.sql.extensions", DELTA_EXTENSION)
         properties.setdefault("spark.sql.catalog.spark_catalog", DELTA_CATALOG)

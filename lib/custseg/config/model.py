@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from custseg.memory.sizing import AUTO, is_jvm_size
+
 DeltaEngine = Literal["auto", "native", "deltars"]
 
 
@@ -19,7 +21,8 @@ DeltaEngine = Literal["auto", "native", "deltars"]
 class SparkSettings:
     master: str = "local[2]"
     app_name: str = "custseg"
-    driver_memory: str = "4g"
+    # `auto`: in local mode a share of physical memory (custseg.memory.sizing); else a JVM size.
+    driver_memory: str = AUTO
     executor_memory: str = "2g"
     executor_cores: int = 1
     shuffle_partitions: int = 8
@@ -33,6 +36,11 @@ class SparkSettings:
             raise ValueError(f"shuffle_partitions must be >= 1, got {self.shuffle_partitions}")
         if self.executor_cores < 1:
             raise ValueError(f"executor_cores must be >= 1, got {self.executor_cores}")
+        if self.driver_memory.strip().lower() != AUTO and not is_jvm_size(self.driver_memory):
+            raise ValueError(f"driver_memory must be auto or a JVM size such as 4g or 512m, got {self.driver_memory!r}")
+        for key in ("executor_memory", "max_partition_bytes"):
+            if not is_jvm_size(getattr(self, key)):
+                raise ValueError(f"{key} must be a size such as 2g or 64m, got {getattr(self, key)!r}")
 
 
 @dataclass(frozen=True)

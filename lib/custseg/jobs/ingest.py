@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg.config import Config
 from custseg.errors import InputDataError
-from custseg.ingest import SourceBatch, account, read_source
+from custseg.ingest import account, read_source
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.ops import INGEST_ACCOUNTING, REJECTS
 
@@ -27,15 +28,22 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 
 def _ingest(ctx: JobContext) -> None:
     started = dt.datetime.now(dt.UTC)
-    batches: list[SourceBatch] = []
+    rejected_frames: list[DataFrame] = []
     accounting: list[dict[str, object]] = []
     try:
         for name, source in ctx.config.sources.items():
+            ctx.step = f"reading source {name}"
             batch = read_source(ctx.spark, name, source, ctx.config.source_glob(source))
-            batches.append(batch)
-            ctx.write(name, batch.accepted(ctx.run_id))
+            try:
+                ctx.write(name, batch.accepted(ctx.run_id))
+                # One source's parse is held at a time: its rejected rows (few) are kept, and
+                # counting them materializes them before the parse is released.
+                rejected_frame = batch.rejected(ctx.run_id, started).persist(StorageLevel.MEMORY_AND_DISK)
+                rejected_frames.append(rejected_frame)
+                rejected = rejected_frame.count()
+            finally:
+                batch.release()
             accepted = ctx.rows_out[name]
-            rejected = batch.records.filter(batch.records.reason.isNotNull()).count()
             account(batch, accepted, rejected)
             ctx.count_input(f"raw:{name}", batch.records_read)
             limit = source.max_reject_rate if source.max_reject_rate is not None else ctx.config.ingest.max_reject_rate
@@ -48,11 +56,11 @@ def _ingest(ctx: JobContext) -> None:
             ctx.metrics[f"{name}.read_accepted_rejected"] = f"{batch.records_read}/{accepted}/{rejected}"
             log.info("ingest: %s read %d = accepted %d + rejected %d (%.3f%%)", name, batch.records_read,
                      accepted, rejected, 100 * rate)
-        ctx.write(REJECTS.name, _union([b.rejected(ctx.run_id, started) for b in batches], ctx))
+        ctx.write(REJECTS.name, _union(rejected_frames, ctx))
         ctx.write(INGEST_ACCOUNTING.name, ctx.spark.createDataFrame(accounting, INGEST_ACCOUNTING.schema))
     finally:
-        for batch in batches:
-            batch.release()
+        for frame in rejected_frames:
+            frame.unpersist()
     over = [a for a in accounting if not a["within_limit"]]
     if over:
         details = "; ".join(

@@ -16,6 +16,7 @@ from custseg.catalog import Catalog, conform
 from custseg.config import Config
 from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
 from custseg.errors import DataQualityError, InputDataError, TableError
+from custseg.memory.release import PersistedDuringJob
 from custseg.quality.boundary import validate_references, validate_write
 from custseg.quality.checks import CheckResult
 from custseg.runtime.phases import PhaseClock
@@ -45,6 +46,22 @@ class JobContext:
         self._after_commit: list[Callable[[], object]] = []
         self._on_failure: list[Callable[[], object]] = []
         self.clock = PhaseClock(spark, run_id)
+        # What the job is doing, for the sentence that explains a failure ("staging table events").
+        self.step = "starting"
+        self._persisted: PersistedDuringJob | None = None
+
+    # -- memory --------------------------------------------------------------------------
+    def track_persisted(self) -> None:
+        """Note what the session holds persisted now; ``release_persisted`` frees what comes after."""
+        self._persisted = PersistedDuringJob(self.spark)
+
+    def release_persisted(self) -> int:
+        """Unpersist every RDD and DataFrame the job persisted or checkpointed; returns how many."""
+        return self._persisted.release() if self._persisted is not None else 0
+
+    def persisted_left(self) -> int:
+        """RDDs persisted since ``track_persisted`` that the session still holds."""
+        return self._persisted.left() if self._persisted is not None else 0
 
     # -- reading -------------------------------------------------------------------------
     def table_exists(self, name: str) -> bool:
@@ -73,6 +90,7 @@ class JobContext:
         """Stage ``df`` as the next version of ``name``; returns the staged data for reuse."""
         if name in self._staged:
             raise TableError(f"job {self.job} writes table {name!r} twice in one run")
+        self.step = f"staging table {name}"
         spec = self.catalog.spec(name)
         staged = self.store.stage(self.catalog.path(name), conform(df, spec), mode or spec.mode, spec.partition_by)
         self._staged[name] = staged
@@ -104,6 +122,7 @@ class JobContext:
     def commit(self) -> dict[str, int]:
         """Publish every staged table. If one commit fails, the tables already committed are
         put back to their previous content (a restore, or removal of a table this run created)."""
+        self.step = "checking and committing its tables"
         self._publish_checks()
         info = self.commit_info()
         done: list[tuple[str, int | None]] = []
@@ -145,8 +164,8 @@ class JobContext:
         for cleanup in self._on_failure:
             try:
                 cleanup()
-            except Exception:
-                log.exception("%s: cleanup after failure failed", self.job)
+            except Exception:  # the console shows one line; the run log keeps the traceback
+                log.warning("%s: cleanup after failure failed", self.job, exc_info=True)
 
     def _roll_back(self, done: list[tuple[str, int | None]], info: CommitInfo) -> None:
         for name, previous in reversed(done):

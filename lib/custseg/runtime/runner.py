@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pyspark
 from pyspark.sql import SparkSession
 
@@ -22,6 +23,7 @@ from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.delta import TableStore, open_store
 from custseg.errors import CustsegError
+from custseg.memory.failures import FailurePlace, classify, explain, heap_max_bytes, jvm_alive, jvm_exit_code, mark
 from custseg.runtime.context import JobContext
 from custseg.tables.ops import JOB_RUNS
 
@@ -42,6 +44,9 @@ class JobResult:
     output_versions: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    # RDDs the job left persisted that were released when it ended, and any still held after that.
+    persisted_released: int = 0
+    persisted_left: int = 0
 
     @property
     def duration_seconds(self) -> float:
@@ -59,56 +64,96 @@ def table_store(spark: SparkSession, config: Config) -> TableStore:
 def run_job(
     spark: SparkSession, config: Config, job: str, body: JobBody, parent_run_id: str | None = None
 ) -> JobResult:
-    """Run ``body`` as job ``job``; raise its error after logging the failed run."""
+    """Run ``body`` as job ``job``; raise its error after logging the failed run.
+
+    The error carries where the job failed (``custseg.memory.place_of``) for the CLI to explain.
+    Whatever the job persisted is released when it ends, succeeded or failed.
+    """
     store = table_store(spark, config)
     catalog = Catalog(config)
     ctx = JobContext(spark, config, store, catalog, job, new_run_id(job))
     started = dt.datetime.now(dt.UTC)
     log.info("%s: started run %s (delta engine %s)", job, ctx.run_id, store.engine)
     spark.sparkContext.setJobGroup(ctx.run_id, f"custseg {job}", interruptOnCancel=True)
+    ctx.track_persisted()
+    heap, memory = heap_max_bytes(spark), _driver_memory(spark)
+    job_runs_schema = JOB_RUNS.schema.json()  # parsed by the JVM: known now, in case it dies
     error: Exception | None = None
     try:
         body(ctx)
         ctx.commit()
     except Exception as exc:
-        ctx.discard()
         error = exc
-    finally:
-        # Jobs persist large intermediate frames; a long-lived session running job after job
-        # (run_all, notebooks, tests) would otherwise fill executor and driver memory.
-        spark.catalog.clearCache()
+        mark(exc, FailurePlace(job, ctx.run_id, ctx.step, memory, heap))
+        try:
+            ctx.discard()
+        except Exception:  # staged files of a dead session; no table references them
+            log.warning("%s: could not discard its staged writes", job, exc_info=True)
+    alive = error is None or jvm_alive(spark)
+    released, left = _release(ctx, failing=error is not None) if alive else (0, 0)
     result = JobResult(
         job=job, run_id=ctx.run_id, status="failed" if error else "succeeded",
         started_at=started, ended_at=dt.datetime.now(dt.UTC),
         rows_in=dict(ctx.rows_in), rows_out=dict(ctx.rows_out) if not error else {},
         input_versions=dict(ctx.input_versions), output_versions=dict(ctx.output_versions),
         metrics=dict(ctx.metrics), error=_describe(error) if error else None,
+        persisted_released=released, persisted_left=left,
     )
     try:
-        _record(spark, config, store, catalog, result, parent_run_id)
+        if alive:
+            _record(spark, config, store, catalog, result, parent_run_id)
+        else:
+            record_without_jvm(config, catalog, result, parent_run_id, job_runs_schema)
     except Exception:
         if error is None:
             raise
-        log.exception("%s: could not record the failed run in job_runs", job)
+        log.warning("%s: could not record the failed run in job_runs", job, exc_info=True)
     if error is not None:
-        log.error("%s: failed after %.1fs: %s", job, result.duration_seconds, result.error)
+        log.error("%s: failed after %.1fs: %s", job, result.duration_seconds, _first_line(error))
         raise error
     log.info("%s: succeeded in %.1fs", job, result.duration_seconds)
     return result
+
+
+def _release(ctx: JobContext, failing: bool) -> tuple[int, int]:
+    """Free what the job persisted: (RDDs released, RDDs still held). Never fails a job that succeeded."""
+    try:
+        released, left = ctx.release_persisted(), ctx.persisted_left()
+    except Exception:
+        log.warning("%s: could not release its persisted data", ctx.job, exc_info=not failing)
+        return 0, 0
+    if released:
+        log.info("%s: released %d persisted RDD(s)", ctx.job, released)
+    if left:
+        log.warning("%s: %d RDD(s) it persisted are still held", ctx.job, left)
+    return released, left
+
+
+def _driver_memory(spark: SparkSession) -> str | None:
+    try:
+        return spark.sparkContext.getConf().get("spark.driver.memory")
+    except Exception:  # a JVM that died takes its configuration with it
+        return None
+
+
+def _first_line(error: Exception) -> str:
+    if isinstance(error, CustsegError):
+        return str(error)
+    return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:300]}"
 
 
 def _describe(error: Exception) -> str:
     text = f"{type(error).__name__}: {error}"
     if isinstance(error, CustsegError):
         return text  # already one clear sentence
+    exit_code = jvm_exit_code()
+    if classify(error, exit_code) != "other":  # the sentence says more than a broken connection
+        return explain(error, "run", exit_code)
     return text + "\n" + "".join(traceback.format_exception(error)[-3:])
 
 
-def _record(
-    spark: SparkSession, config: Config, store: TableStore, catalog: Catalog,
-    result: JobResult, parent_run_id: str | None,
-) -> None:
-    row = {
+def _run_row(config: Config, result: JobResult, parent_run_id: str | None, master: str, engine: str) -> dict:
+    return {
         "run_id": result.run_id, "parent_run_id": parent_run_id, "job": result.job,
         "status": result.status, "started_at": result.started_at, "ended_at": result.ended_at,
         "duration_seconds": result.duration_seconds, "rows_in": result.rows_in,
@@ -116,10 +161,39 @@ def _record(
         "output_versions": result.output_versions, "metrics": result.metrics,
         "config_hash": config.config_hash, "config_env": config.env,
         "package_version": __version__, "spark_version": pyspark.__version__,
-        "spark_master": spark.sparkContext.master, "delta_engine": store.engine,
+        "spark_master": master, "delta_engine": engine,
         "error": result.error,
     }
+
+
+def _record(
+    spark: SparkSession, config: Config, store: TableStore, catalog: Catalog,
+    result: JobResult, parent_run_id: str | None,
+) -> None:
+    row = _run_row(config, result, parent_run_id, str(spark.sparkContext.master), store.engine)
     frame = spark.createDataFrame([row], JOB_RUNS.schema)
     info_ctx = JobContext(spark, config, store, catalog, result.job, result.run_id)
     info_ctx.write(JOB_RUNS.name, frame, mode="append")
     info_ctx.commit()
+
+
+def record_without_jvm(
+    config: Config, catalog: Catalog, result: JobResult, parent_run_id: str | None, schema_json: str
+) -> None:
+    """Append the run to ``job_runs`` with delta-rs alone, for a run whose JVM died.
+
+    Only a local table can be written this way; the commit carries the job and run id as a
+    Spark-written one does.
+    """
+    from deltalake import CommitProperties, Schema, write_deltalake
+
+    path = catalog.path(JOB_RUNS.name)
+    path = path[len("file://"):] if path.startswith("file://") else path
+    if "://" in path:
+        raise CustsegError(f"job_runs at {path} is not local: a run whose JVM died cannot be recorded there")
+    schema = pa.schema(Schema.from_json(schema_json).to_arrow())
+    row = _run_row(config, result, parent_run_id, config.spark.master, "deltars")
+    table = pa.Table.from_pylist([row], schema)
+    metadata = {"job": result.job, "runId": result.run_id, "engine": "deltars", "rowsWritten": "1"}
+    write_deltalake(path, table, mode="append", commit_properties=CommitProperties(custom_metadata=metadata))
+    log.info("%s: recorded the failed run in job_runs without Spark", result.job)

@@ -1,0 +1,172 @@
+"""Memory: the driver heap sized to the machine, persisted data released per job, and failures
+(a full heap, a dead JVM, a killed Python worker) explained in one sentence."""
+
+from __future__ import annotations
+
+import pytest
+from py4j.protocol import Py4JNetworkError
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+
+from custseg.config import Config, load_config
+from custseg.errors import ConfigError
+from custseg.memory import FailurePlace, PersistedDuringJob, classify, explain, mark, persisted_rdd_ids
+from custseg.memory.runlog import ConsoleFormatter
+from custseg.memory.sizing import auto_heap_bytes, driver_memory, local_cores, size_bytes
+from custseg.runtime import JobContext, run_job
+
+GIB = 2**30
+
+
+@pytest.mark.parametrize(("physical", "master", "expected"), [
+    (24 * GIB, "local[2]", "12g"),        # 14.4 GiB share less two workers, rounded down to whole GiB
+    (16 * GIB, "local[4]", "5g"),         # 9.6 - 4 = 5.6 GiB -> 5 GiB
+    (6 * GIB, "local[1]", "2560m"),       # 3.6 - 1 = 2.6 GiB -> 2.5 GiB (256 MiB steps below 4 GiB)
+    (4 * GIB, "local[2]", "1g"),          # 2.4 - 2 = 0.4 GiB: never below 1 GiB
+    (256 * GIB, "local[2]", "31g"),       # never above 31 GiB (compressed object pointers)
+])
+def test_auto_driver_memory_is_a_share_of_physical_memory(physical: int, master: str, expected: str) -> None:
+    chosen, reason = driver_memory("auto", master, physical)
+    assert chosen == expected
+    assert reason.startswith(f"auto: {expected} of {physical / GIB:.1f} GiB")
+
+
+def test_driver_memory_set_by_the_user_or_a_cluster_master_is_not_sized() -> None:
+    assert driver_memory("3g", "local[2]", 24 * GIB)[0] == "3g"
+    assert driver_memory("AUTO", "spark://h:7077", 24 * GIB)[0] == "4g"
+    assert auto_heap_bytes(24 * GIB, 2) == 12 * GIB
+    assert [local_cores(m) for m in ("local", "local[3]", "local[2, 4]")] == [1, 3, 2]
+
+
+def test_memory_sizes_parse_and_reject_nonsense() -> None:
+    assert size_bytes("512m") == 512 * 2**20 and size_bytes("4G") == 4 * GIB and size_bytes("2048") == 2048
+    with pytest.raises(ValueError, match="not a memory size"):
+        size_bytes("lots")
+
+
+def test_a_bad_driver_memory_stops_the_config_load(project_dir) -> None:  # type: ignore[no-untyped-def]
+    assert load_config(project_dir / "conf", "local", []).spark.driver_memory == "auto"
+    with pytest.raises(ConfigError, match="driver_memory must be auto or a JVM size"):
+        load_config(project_dir / "conf", "local", ["spark.driver_memory=plenty"])
+
+
+class _FakeJavaError(Exception):
+    """Stands in for Py4JJavaError, whose text carries the Java stack trace."""
+
+
+PLACE = FailurePlace("ingest", "ingest-1", "staging table events", "1g", GIB)
+
+
+@pytest.mark.parametrize(("error", "exit_code", "kind"), [
+    (_FakeJavaError("An error occurred\n: java.lang.OutOfMemoryError: Java heap space\n\tat x.y"), None, "heap"),
+    (Py4JNetworkError("Answer from Java side is empty"), 3, "heap"),      # -XX:+ExitOnOutOfMemoryError
+    (ConnectionRefusedError(111, "Connection refused"), 52, "heap"),        # Spark's own OOM exit
+    (Py4JNetworkError("Answer from Java side is empty"), None, "jvm"),
+    (ConnectionRefusedError(111, "Connection refused"), -9, "jvm"),
+    (TimeoutError("timed out"), None, "jvm"),
+    (_FakeJavaError("org.apache.spark.SparkException: Python worker exited unexpectedly (crashed)"), None,
+     "python_worker"),
+    (ValueError("a bug"), None, "other"),
+])
+def test_failures_are_classified(error: Exception, exit_code: int | None, kind: str) -> None:
+    assert classify(error, exit_code) == kind
+
+
+def test_out_of_heap_is_one_sentence_naming_job_step_memory_and_setting() -> None:
+    error = Py4JNetworkError("Answer from Java side is empty")
+    mark(error, PLACE)
+    mark(error, FailurePlace("run_all", "r", "other"))  # an outer job does not overwrite the inner place
+    text = explain(error, "run_all", exit_code=3, physical_bytes=24 * GIB)
+    assert text == (
+        "job ingest (staging table events) ran out of Java heap (the driver JVM had a heap of 1.00 GiB, "
+        "spark.driver_memory=1g): raise spark.driver_memory, e.g. --set spark.driver_memory=2g, "
+        "or lower spark.max_partition_bytes; no output table changed"
+    )
+    assert "\n" not in text
+
+
+def test_other_failures_name_the_error_in_one_line() -> None:
+    killed = ConnectionRefusedError(111, "Connection refused")
+    assert "stopped during custseg ingest (killed by signal 9, often the out-of-memory killer)" in explain(
+        killed, "ingest", exit_code=-9)
+    bug = ValueError("no column segment_id\n  at line 2 of the plan")
+    mark(bug, PLACE)
+    assert explain(bug, "ingest") == (
+        "job ingest (staging table events) failed unexpectedly: ValueError: no column segment_id; "
+        "no output table changed"
+    )
+
+
+def test_console_formatter_leaves_tracebacks_to_the_log_file() -> None:
+    import logging
+    import sys
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.LogRecord("custseg", logging.WARNING, __file__, 1, "it failed", None, sys.exc_info())
+    assert ConsoleFormatter("%(message)s", verbose=False).format(record) == "it failed"
+    assert "Traceback" in ConsoleFormatter("%(message)s", verbose=True).format(record)
+    assert record.exc_info is not None  # the file handler still gets it
+
+
+def test_a_job_releases_everything_it_persisted_and_nothing_older(spark: SparkSession, config: Config) -> None:
+    before_df = spark.range(5).persist(StorageLevel.MEMORY_AND_DISK)
+    before_df.count()
+    older = persisted_rdd_ids(spark)
+    held: dict[str, set[int]] = {}
+
+    def body(ctx: JobContext) -> None:
+        rdd = spark.sparkContext.parallelize(range(10), 2).persist(StorageLevel.DISK_ONLY)
+        rdd.count()
+        spark.range(7).persist().count()
+        spark.range(9).localCheckpoint(eager=True)  # a block-manager RDD the cache manager never sees
+        held["inside"] = persisted_rdd_ids(spark) - older
+
+    result = run_job(spark, config, "persisting", body)
+    assert len(held["inside"]) >= 3
+    assert result.persisted_released == len(held["inside"]) and result.persisted_left == 0
+    assert persisted_rdd_ids(spark) == older  # the job's RDDs are gone; the caller's frame is not
+    assert before_df.is_cached
+    before_df.unpersist()
+
+
+def test_release_without_tracking_the_start_releases_nothing(spark: SparkSession) -> None:
+    tracker = PersistedDuringJob(spark)
+    frame = spark.range(3).persist()
+    frame.count()
+    assert tracker.left() == 1
+    assert tracker.release() == 1 and tracker.left() == 0
+    assert PersistedDuringJob(spark).release() == 0
+
+
+def test_every_pipeline_job_leaves_nothing_persisted(pipeline) -> None:  # type: ignore[no-untyped-def]
+    _, results = pipeline
+    assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment", "audit"]
+    assert {r.job: r.persisted_left for r in results} == {r.job: 0 for r in results}
+    assert sum(r.persisted_released for r in results) > 0  # the check sees what jobs leave behind
+
+
+def test_stage_memory_probe_sees_the_jvm_and_its_heap(spark: SparkSession) -> None:
+    from custseg.memory.probe import ProcessPeaks, heap_peaks, reset_heap_peaks
+
+    reset_heap_peaks(spark)
+    with ProcessPeaks(interval=0.05) as processes:
+        spark.range(50_000).selectExpr("id % 7 AS k").groupBy("k").count().collect()
+    heap = heap_peaks(spark)
+    assert processes.peaks.driver > 0 and processes.peaks.jvm > 50 * 2**20  # the driver JVM is our child
+    assert heap["heap_max_mb"] > 0 and 0 < heap["heap_peak_used_mb"] <= heap["heap_max_mb"]
+    assert abs(heap["heap_peak_share"] - heap["heap_peak_used_mb"] / heap["heap_max_mb"]) < 0.01
+
+
+def test_bench_table_shows_stage_memory_and_tolerates_older_reports() -> None:
+    from custseg.bench import markdown_table
+
+    stage = {"stage": "ingest", "seconds": 10.0, "ratio": 2.0, "rows_in": 10, "rows_out": 10, "rows_per_second": 1,
+             "peak_rss_mb": 900}
+    new = {**stage, "peak_jvm_rss_mb": 700, "peak_python_workers_rss_mb": 120, "heap_max_mb": 1024,
+           "heap_peak_used_mb": 512, "heap_peak_share": 0.5}
+    table = markdown_table([{"started": "t1", "scale": 100, "stages": [stage, new]}])
+    old_row, new_row = table.splitlines()[2:]
+    assert "| 900 | - | - |" in old_row
+    assert "| 900 | 700 / 120 | 512 / 1,024 MB (50%) |" in new_row
