@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -61,12 +60,6 @@ def weighted_choice(u: Column, weights: Mapping[str, float]) -> Column:
 def normal(u1: Column, u2: Column) -> Column:
     """Standard normal draw (Box-Muller) from two independent uniforms."""
     return F.sqrt(-2.0 * F.log(F.greatest(u1, F.lit(1e-12)))) * F.cos(2 * math.pi * u2)
-
-
-def lookup(mapping: Mapping[Any, Any], key: Column) -> Column:
-    """Value for ``key`` in a literal mapping, null when absent."""
-    pairs = [F.lit(x) for kv in mapping.items() for x in kv]
-    return F.try_element_at(F.create_map(*pairs), key)
 
 
 def digits(seed: int, purpose: str, count: int, *keys: Column | str) -> Column:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from custseg.columns import lookup
 from custseg.generate import places
-from custseg.generate.draws import choice, lookup
+from custseg.generate.draws import choice
 from custseg.reference.nicknames import NICKNAMES
 
 _LETTERS = list("abcdefghijklmnopqrstuvwxyz")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from custseg.columns import lookup
 from custseg.config.model import GenerateSettings
 from custseg.generate import archetypes, names, places
 from custseg.generate.draws import (
     choice,
     digits,
     integer_between,
-    lookup,
     normal,
     skewed_choice,
     uniform,

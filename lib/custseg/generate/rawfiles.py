@@ -16,7 +16,10 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from custseg.files import exists, filesystem, remove
 from custseg.generate.draws import uniform
+
+__all__ = ["exists", "remove"]  # re-exported for the generator's callers
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def write_parquet(df: DataFrame, path: str, files: int) -> None:
 
 def rename_extension(spark: SparkSession, directory: str, old: str, new: str) -> None:
     """Rename part files, via Hadoop so any filesystem works."""
-    fs, root = _filesystem(spark, directory)
+    fs, root = filesystem(spark, directory)
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     for status in fs.listStatus(root):
@@ -105,7 +108,7 @@ def publish(spark: SparkSession, staging: str, target: str) -> None:
     if "://" not in staging:  # executors in other JVMs may leave Hadoop checksum side files
         for checksum in Path(staging).rglob(".*.crc"):
             checksum.unlink()
-    fs, staged = _filesystem(spark, staging)
+    fs, staged = filesystem(spark, staging)
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     destination = jvm.org.apache.hadoop.fs.Path(target)
@@ -114,22 +117,3 @@ def publish(spark: SparkSession, staging: str, target: str) -> None:
         fs.delete(destination, True)
     if not fs.rename(staged, destination):
         raise OSError(f"could not move {staging} to {target}")
-
-
-def exists(spark: SparkSession, path: str) -> bool:
-    fs, hadoop_path = _filesystem(spark, path)
-    return bool(fs.exists(hadoop_path))
-
-
-def remove(spark: SparkSession, path: str) -> None:
-    fs, hadoop_path = _filesystem(spark, path)
-    if fs.exists(hadoop_path):
-        fs.delete(hadoop_path, True)
-
-
-def _filesystem(spark: SparkSession, path: str):  # type: ignore[no-untyped-def]
-    jvm = spark.sparkContext._jvm
-    jsc = spark.sparkContext._jsc
-    assert jvm is not None and jsc is not None
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(jsc.hadoopConfiguration()), hadoop_path

@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
-from custseg.generate.rawfiles import exists
+from custseg.files import exists
 from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import CUSTOMER_SEGMENTS

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from custseg.config import Config
 from custseg.config.model import SegmentSettings
 from custseg.config.resolved import join_path
-from custseg.generate.rawfiles import remove
+from custseg.files import remove
 from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, preprocessing

@@ -27,7 +27,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from custseg.generate.draws import lookup
+from custseg.columns import lookup
 
 MAX_CATEGORIES = 100_000  # fitted statistics live in a Param: bounded, or use hashing instead
 

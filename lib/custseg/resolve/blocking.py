@@ -36,9 +36,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from custseg.clean.contact import mailbox_name
+from custseg.columns import lookup
 from custseg.config.model import BlockingRule, ResolveSettings
 from custseg.errors import CustsegError
-from custseg.generate.draws import lookup
 from custseg.resolve.comparisons import differs
 
 log = logging.getLogger(__name__)

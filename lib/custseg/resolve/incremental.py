@@ -33,8 +33,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from custseg.columns import lookup
 from custseg.config.model import ResolveSettings
-from custseg.generate.draws import lookup
 from custseg.resolve.blocking import (
     all_block_keys,
     block_caps,

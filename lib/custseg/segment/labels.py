@@ -14,8 +14,8 @@ from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
+from custseg.columns import lookup
 from custseg.config.model import FeatureSettings, SegmentSettings
-from custseg.generate.draws import lookup
 from custseg.ml import SegmentLabeler
 from custseg.segment.continuity import Centre, IdCarryOver, carry_segment_ids
 from custseg.segment.hierarchy import Partition, parent_candidates, parent_of, ward_levels
