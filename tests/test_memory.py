@@ -97,6 +97,15 @@ def test_other_failures_name_the_error_in_one_line() -> None:
     )
 
 
+def test_a_java_error_is_named_by_its_java_line() -> None:
+    error = _FakeJavaError("An error occurred while calling None.JavaSparkContext.\n: org.apache.spark."
+                           "SparkIllegalArgumentException: System memory 268435456 must be at least 471859200.\n\tat x")
+    assert explain(error, "ingest") == (
+        "custseg ingest failed unexpectedly: _FakeJavaError: org.apache.spark.SparkIllegalArgumentException: "
+        "System memory 268435456 must be at least 471859200."
+    )
+
+
 def test_console_formatter_leaves_tracebacks_to_the_log_file() -> None:
     import logging
     import sys

@@ -43,7 +43,7 @@ def test_ingest_out_of_heap_is_one_sentence_and_changes_no_table(  # type: ignor
     sentence = [line for line in result.stderr.splitlines() if line.startswith("custseg ingest: ")]
     assert len(sentence) == 1, result.stderr[-2000:]
     assert re.match(
-        r"custseg ingest: job ingest \((reading source|staging table) events\) ran out of Java heap "
+        r"custseg ingest: job ingest \((reading source|staging table) (events|rejects)\) ran out of Java heap "
         r"\(the driver JVM had a heap of 0\.1\d GiB, spark\.driver_memory=128m\): raise spark\.driver_memory, "
         r"e\.g\. --set spark\.driver_memory=1g, or lower spark\.max_partition_bytes; no output table changed\. "
         r"The traceback is in (\S+) ", sentence[0])

@@ -120,8 +120,14 @@ def explain(error: BaseException, command: str, exit_code: int | None = None,
         return (f"the Spark driver JVM stopped during {where}{_exit_reason(exit_code)}{had}: if it ran out of "
                 f"memory, raise spark.driver_memory, e.g. --set spark.driver_memory={_suggested(place, physical_bytes)}"
                 f"{_unchanged(place)}")
-    first_line = (str(error).strip().splitlines() or [""])[0][:300]
-    return f"{where} failed unexpectedly: {type(error).__name__}: {first_line}{_unchanged(place)}"
+    return f"{where} failed unexpectedly: {type(error).__name__}: {_first_line(error)}{_unchanged(place)}"
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's first line; for a Py4J error, the Java exception's line (``: java.lang...: why``)."""
+    lines = str(error).strip().splitlines() or [""]
+    java = [line[2:] for line in lines[1:4] if line.startswith(": ")]
+    return (java[0] if java and lines[0].startswith("An error occurred while calling") else lines[0])[:300]
 
 
 def _memory_had(place: FailurePlace | None) -> str:
