@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "rapidfuzz>=3.6",
     "scikit-learn>=1.5",  # kNN imputation and isolation forest, fitted on a bounded sample
     "scipy>=1.11",  # optimal matching of segment centres across runs
+    "protobuf>=5",  # Spark's stateful Python API (transformWithStateInPandas) in the stream job
 ]
 
 EXTRAS_REQUIRE = {

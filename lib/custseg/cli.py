@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--incremental", action="store_true",
                              help="match only new, changed and deleted records against the last run (resolve.incremental)")
         if job == "stream":
-            sub.add_argument("--for", dest="run_seconds", type=float, help="stop after this many seconds (stream.run_seconds)")
+            sub.add_argument("--for", dest="run_seconds", type=float,
+                             help="stop after this many seconds (stream.run_seconds)")
             sub.add_argument("--until-idle", dest="idle_seconds", type=float,
                              help="stop once no input came for this many seconds (stream.stop_when_idle_seconds)")
         sub.set_defaults(handler=_run_job_command)
@@ -128,11 +129,13 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
 
 
 def _add_stream_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    replay = commands.add_parser("replay", help="live feed: timed event files into stream.landing_dir, with the truth of each cart")
+    replay = commands.add_parser(
+        "replay", help="live feed: timed event files into stream.landing_dir, with the truth of each cart")
     _add_config_arguments(replay)
     replay.add_argument("--carts", type=int, help="carts to play (stream.feed.carts)")
     replay.add_argument("--files", type=int, help="event files to write (stream.feed.files)")
-    replay.add_argument("--realtime", action="store_true", help="event times are the wall clock; files land as time passes")
+    replay.add_argument("--realtime", action="store_true",
+                        help="event times are the wall clock; files land as time passes")
     replay.set_defaults(handler=lambda args: __import__("custseg.stream.replay", fromlist=["main"]).main(
         _config_from(args), args.carts, args.files, args.realtime))
     bench = commands.add_parser("bench-stream", help="events at steady rates through `stream`: events/s and latency")

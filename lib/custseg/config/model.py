@@ -424,7 +424,8 @@ class FeedSettings:
     def __post_init__(self) -> None:
         if self.carts < 1 or self.files < 1 or self.file_interval_seconds < 0:
             raise ValueError("feed: carts and files must be >= 1, file_interval_seconds >= 0")
-        if not (self.abandon_share >= 0.0 and self.resume_share >= 0.0 and self.abandon_share + self.resume_share <= 1.0):
+        shares = (self.abandon_share, self.resume_share)
+        if min(shares) < 0.0 or sum(shares) > 1.0:
             raise ValueError("feed: abandon_share and resume_share must be >= 0 and add up to at most 1")
         try:
             dt.datetime.fromisoformat(self.start)

@@ -66,7 +66,8 @@ class CartProcessor(StatefulProcessor):
         self.state = handle.getValueState("cart", STATE_SCHEMA)
         self.seen = handle.getMapState("seen", SEEN_KEY, SEEN_VALUE)
 
-    def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: TimerValues) -> Iterator[pd.DataFrame]:
+    def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame],
+                        timerValues: TimerValues) -> Iterator[pd.DataFrame]:
         import pandas as pd
 
         state = self._load()
@@ -94,13 +95,13 @@ class CartProcessor(StatefulProcessor):
             decision = abandoned_cart(key[0], state, items, expired)
             state["items_json"] = "{}"
             self._save(state)
-            self._set_timer(state)
+            self._set_timer(state, fired=expired)
             yield pd.DataFrame([decision], columns=DECISION_COLUMNS)
         elif not items and state["last_event_ms"] + self.idle_ms <= expired:
             self.state.clear()  # an idle customer: nothing is kept
             self.seen.clear()
         else:
-            self._set_timer(state)
+            self._set_timer(state, fired=expired)
 
     def close(self) -> None:
         pass
@@ -116,9 +117,10 @@ class CartProcessor(StatefulProcessor):
     def _save(self, state: dict[str, Any]) -> None:
         self.state.update(tuple(state[name] for name in STATE_SCHEMA.fieldNames()))
 
-    def _set_timer(self, state: dict[str, Any]) -> None:
+    def _set_timer(self, state: dict[str, Any], fired: int | None = None) -> None:
         for timer in list(self.handle.listTimers()):
-            self.handle.deleteTimer(timer)
+            if timer != fired:  # Spark removes a timer once it fired
+                self.handle.deleteTimer(timer)
         has_cart = state["items_json"] not in ("{}", "", None)
         due = state["last_cart_ms"] + self.window_ms if has_cart else state["last_event_ms"] + self.idle_ms
         self.handle.registerTimer(int(due))
@@ -161,7 +163,8 @@ def apply_event(state: dict[str, Any], event: Any, event_ms: int, recent_views: 
     state["last_cart_ms"] = max(state["last_cart_ms"], event_ms)
 
 
-def abandoned_cart(account_id: str, state: dict[str, Any], items: dict[str, list[float]], expired_ms: int) -> tuple[Any, ...]:
+def abandoned_cart(account_id: str, state: dict[str, Any], items: dict[str, list[float]],
+                   expired_ms: int) -> tuple[Any, ...]:
     """The decision row of an abandoned cart: the real-time features the online model scores."""
     value = round(sum(count * price for count, price in items.values()), 2)
     count = int(sum(c for c, _ in items.values()))

@@ -89,7 +89,8 @@ def decide(decisions_df: DataFrame, model: Centres, settings: StreamSettings, lo
     names = labels(model, settings.kmeans)
     timed = decisions_df.select(
         "*", F.lit("abandoned_cart").alias("reason"),
-        F.timestamp_millis("last_cart_ms").alias("event_time"), F.timestamp_millis("expired_ms").alias("window_expired_at"))
+        F.timestamp_millis("last_cart_ms").alias("event_time"),
+        F.timestamp_millis("expired_ms").alias("window_expired_at"))
     scored = with_realtime_segment(timed, model, names).join(F.broadcast(lookup_df), "account_id", "left")
     channel, campaign = route(settings.routing)
     routed = scored.select("*", channel.alias("channel"), campaign.alias("campaign"))

@@ -90,7 +90,8 @@ def _cart(rng: random.Random, number: int, account: str, products: Sequence[tupl
         script += [(last_add, "add_to_cart", extra[0]), (last_add + 0.05, "checkout", None)]
     events: list[FeedEvent] = []
     for index, (fraction, kind, product) in enumerate(script):
-        event: dict[str, object] = {**base, "event_id": f"live-{number}-{index}", "event_type": kind, "product_id": product}
+        event: dict[str, object] = {**base, "event_id": f"live-{number}-{index}", "event_type": kind,
+                                    "product_id": product}
         offset = start + int(fraction * window)
         events.append(FeedEvent(offset, event))
         if kind == "add_to_cart" and rng.random() < 0.1:
@@ -132,8 +133,9 @@ def write_feed(plan: FeedPlan, landing_dir: str, files: int, start: dt.datetime 
     with truth_path.open("w", encoding="utf-8") as out:
         for cart in plan.truth:
             last, expires = cart["last_cart_offset_ms"], cart["expires_offset_ms"]
-            out.write(json.dumps({**cart, "last_cart_ts": None if last is None else _iso(origin, int(last)),  # type: ignore[call-overload]
-                                  "expires_at": None if expires is None else _iso(origin, int(expires))}) + "\n")  # type: ignore[call-overload]
+            times = {"last_cart_ts": None if last is None else _iso(origin, int(str(last))),
+                     "expires_at": None if expires is None else _iso(origin, int(str(expires)))}
+            out.write(json.dumps({**cart, **times}) + "\n")
     return truth_path
 
 

@@ -153,7 +153,8 @@ def _await(report: StreamReport, queries: list[StreamingQuery], starters: list[C
     so nothing is lost or repeated), at most MAX_RESTARTS times in all."""
     started = time.monotonic()
     restarts = 0
-    last_busy: float | None = None  # idle time counts from the first finished batch: start-up is not idleness
+    ready = [False] * len(queries)  # a query is ready once it finished a batch since its (re)start
+    last_busy: float | None = None  # idle time counts once every query finished a batch: start-up is not idleness
     seen: set[tuple[str, int]] = set()
     while True:
         time.sleep(0.5)
@@ -164,19 +165,21 @@ def _await(report: StreamReport, queries: list[StreamingQuery], starters: list[C
                 log.warning("stream: %s: a Python worker did not start in time; restarting from its checkpoint",
                             query.name)
                 queries[index] = query = starters[index]()
+                ready[index] = False
                 continue
             if error is not None:
                 raise InputDataError(f"streaming query {query.name} stopped: {_first_line(error)}") from None
             if not query.isActive:
                 return
             new = [p for p in query.recentProgress if (str(query.name), int(p["batchId"])) not in seen]
+            ready[index] = ready[index] or bool(new)
             for progress in new:
                 seen.add((str(query.name), int(progress["batchId"])))
                 if query is queries[0]:
                     _count(report, progress)
             status = query.status
             busy = status["isTriggerActive"] or status["isDataAvailable"]
-            if busy or any(int(p["numInputRows"] or 0) for p in new) or (new and last_busy is None):
+            if busy or not all(ready) or any(int(p["numInputRows"] or 0) for p in new):
                 last_busy = time.monotonic()
         now = time.monotonic()
         report.seconds = now - started

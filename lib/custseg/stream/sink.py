@@ -69,7 +69,8 @@ class DecisionSink:
             summary = {"batch_id": batch_id, "decisions": 0, "activated": 0, "replayed": written is None}
             if written is not None:
                 committed = self.store.read(activations, version=written).filter(F.col("batch_id") == batch_id)
-                counts = {r["status"]: r["n"] for r in committed.groupBy("status").agg(F.count("*").alias("n")).collect()}
+                by_status = committed.groupBy("status").agg(F.count("*").alias("n")).collect()  # two rows at most
+                counts = {r["status"]: r["n"] for r in by_status}
                 summary.update(decisions=sum(counts.values()), activated=counts.get("activated", 0))
                 if settings.webhook.url:
                     self._post(committed, settings.webhook, info, batch_id)
@@ -164,7 +165,7 @@ class RejectSink:
             rejects = parsed_df.filter(~good | is_late).select(
                 "origin", F.col("value").alias("raw_record"), "event_id", "event_ts",
                 F.coalesce(F.col("reject_reason"), F.lit("late: at or before the watermark")).alias("reason"),
-                (F.when(good, watermark) if watermark is not None else F.lit(None).cast("timestamp")).alias("watermark"),
+                (F.lit(None).cast("timestamp") if watermark is None else F.when(good, watermark)).alias("watermark"),
                 F.current_timestamp().alias("rejected_at"), F.lit(batch_id).cast("bigint").alias("batch_id"))
             count = rejects.count()
             if count:
