@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # (which needs no pandas) and gives it 10 s to connect, which a loaded machine can exceed.
 
 MINUTE_MS = 60_000
+ANONYMOUS = "~anonymous:"  # state key prefix of events without an account: no state is kept for them
 STATE_SCHEMA = T.StructType([
     T.StructField("cart_no", T.IntegerType()),          # carts opened so far (the open one's number)
     T.StructField("items_json", T.StringType()),        # {product_id: [count, unit price]}
@@ -70,6 +71,8 @@ class CartProcessor(StatefulProcessor):
                         timerValues: TimerValues) -> Iterator[pd.DataFrame]:
         import pandas as pd
 
+        if str(key[0]).startswith(ANONYMOUS):
+            return iter([])  # nobody to activate; such events only move the watermark
         state = self._load()
         watermark = timerValues.getCurrentWatermarkInMs()
         frame = pd.concat(list(rows), ignore_index=True).sort_values("event_ts", kind="stable")

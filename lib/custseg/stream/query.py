@@ -24,7 +24,7 @@ from custseg.config import Config
 from custseg.config.resolved import is_uri, join_path
 from custseg.errors import InputDataError
 from custseg.runtime import JobContext
-from custseg.stream.carts import DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
+from custseg.stream.carts import ANONYMOUS, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
 from custseg.stream.decide import customer_lookup
 from custseg.stream.kmeans import initial_from_history
 from custseg.stream.sink import DecisionSink, RejectSink, load_centres
@@ -103,11 +103,14 @@ def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str) -> S
     settings = ctx.config.stream
     events = _events(ctx).filter(F.col("reject_reason").isNull())
     watermarked = events.withWatermark("event_ts", f"{int(settings.watermark_seconds * 1000)} milliseconds")
-    keyed = (watermarked.filter(F.col("account_id").isNotNull())
-             .join(F.broadcast(_prices(ctx)), "product_id", "left").select(*INPUT_COLUMNS))
+    # Anonymous events are grouped by session and ignored there, not filtered out: a filter would be
+    # pushed below the watermark, and anonymous traffic must move the event-time clock too.
+    state_key = F.coalesce(F.col("account_id"), F.concat(F.lit(ANONYMOUS), F.col("session_id")))
+    keyed = (watermarked.join(F.broadcast(_prices(ctx)), "product_id", "left")
+             .select(state_key.alias("state_key"), *INPUT_COLUMNS))
     processor = CartProcessor(settings.window_minutes, settings.idle_expiry_minutes, settings.recent_views,
                               dedupe_minutes=settings.window_minutes)
-    decided = keyed.groupBy("account_id").transformWithStateInPandas(processor, DECISION_SCHEMA, "Append", "EventTime")
+    decided = keyed.groupBy("state_key").transformWithStateInPandas(processor, DECISION_SCHEMA, "Append", "EventTime")
     sink = DecisionSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, _lookup(ctx),
                         _model(ctx), report.on_decisions)
     return (decided.writeStream.queryName("custseg_stream_decisions").foreachBatch(sink)
