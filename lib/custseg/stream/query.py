@@ -26,7 +26,7 @@ from custseg.errors import InputDataError
 from custseg.runtime import JobContext
 from custseg.stream.carts import ANONYMOUS, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
 from custseg.stream.decide import customer_lookup
-from custseg.stream.kmeans import initial_from_history
+from custseg.stream.kmeans import Centres, initial_from_history
 from custseg.stream.sink import DecisionSink, RejectSink, load_centres
 from custseg.stream.sources import events_source, parse_events, read_raw
 
@@ -142,7 +142,7 @@ def _lookup(ctx: JobContext) -> DataFrame:
     return lookup.persist()
 
 
-def _model(ctx: JobContext):  # type: ignore[no-untyped-def]
+def _model(ctx: JobContext) -> Centres | None:
     """Stored centres (resume), else centres from the batch features, else None (first batch)."""
     stored = load_centres(ctx.store, ctx.config)
     if stored is not None or not ctx.table_exists("customer_features"):
