@@ -8,7 +8,7 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-fast bench bench-resolve lint typecheck clean-data clean
+.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench SCALE=N  time each stage at N customers; results in bench/results/"
 	@echo "                    STAGES='features segment' re-times those stages on that scale's data"
 	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
+	@echo "make bench-stream RATES='500 2000' SECONDS=60  the live feed through \`stream\`: events/s, latency"
 	@echo "make lint typecheck  ruff and mypy"
 
 $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
@@ -48,6 +49,11 @@ bench: venv java-check
 RECORDS ?= 10000 100000 1000000
 bench-resolve: venv java-check
 	$(BIN)/custseg bench-resolve --records $(RECORDS) --env $(ENV) $(ARGS)
+
+RATES ?= 500 2000
+SECONDS ?= 60
+bench-stream: venv java-check
+	$(BIN)/custseg bench-stream --rates $(RATES) --seconds $(SECONDS) --env $(ENV) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check lib tests jobs

@@ -22,6 +22,7 @@ INSTALL_REQUIRES = [
     "scikit-learn>=1.5",  # kNN imputation and isolation forest, fitted on a bounded sample
     "scipy>=1.11",  # optimal matching of segment centres across runs
     "psutil>=5.9",  # physical memory for spark.driver_memory=auto; process memory in the bench
+    "protobuf>=5",  # Spark's stateful Python API (transformWithStateInPandas) in the stream job
 ]
 
 EXTRAS_REQUIRE = {

@@ -7,7 +7,7 @@ usage() {
 Usage: ./spark-submit.sh JOB [options] [job options]
 
 Runs jobs/JOB.py through spark-submit. JOB is one of:
-  generate ingest clean resolve features segment run_all
+  generate ingest clean resolve features segment run_all (and assign, stream outside run_all)
 
 Options:
   --env ENV               configuration overlay conf/env/ENV.yaml (default: local)
@@ -20,6 +20,8 @@ Options:
   --spark-conf KEY=VALUE  extra Spark property passed to spark-submit --conf (repeatable)
   --delta-packages        add delta-spark's jars from Maven (the coordinate matching the
                           installed pyspark) and its SQL extension; needs Maven access
+  --kafka-packages        add Spark's Kafka connector from Maven (the artifact matching the
+                          installed pyspark), for `stream` with stream.source=kafka
   --python PATH           Python with custseg installed (default: .venv/bin/python, then python3)
   -h, --help              this help
 
@@ -32,6 +34,7 @@ Examples:
   ./spark-submit.sh run_all --env local --customers 5000
   ./spark-submit.sh segment --env standalone --master spark://127.0.0.1:7077
   ./spark-submit.sh run_all --env cluster --master yarn --delta-packages
+  ./spark-submit.sh stream --env cluster --master yarn --kafka-packages --set stream.source=kafka
 USAGE
 }
 
@@ -41,7 +44,7 @@ case "$1" in -h|--help) usage; exit 0;; esac
 job="$1"; shift
 [ -f "$here/jobs/$job.py" ] || { echo "spark-submit.sh: unknown job '$job' (see --help)" >&2; exit 2; }
 
-env_name=local; master=""; deploy_mode=client; conf_dir="$here/conf"; delta=0
+env_name=local; master=""; deploy_mode=client; conf_dir="$here/conf"; delta=0; kafka=0
 python="${CUSTSEG_PYTHON:-}"
 overrides=(); spark_confs=(); job_args=()
 while [ $# -gt 0 ]; do
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
     --set) overrides+=(--set "$2"); shift 2;;
     --spark-conf) spark_confs+=(--conf "$2"); shift 2;;
     --delta-packages) delta=1; shift;;
+    --kafka-packages) kafka=1; shift;;
     --python) python="$2"; shift 2;;
     -h|--help) usage; exit 0;;
     *) job_args+=("$1"); shift;;
@@ -105,6 +109,15 @@ if [ "$delta" = 1 ]; then
   packages=(--packages "$("$python" -m custseg delta-coordinate)"
             --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension
             --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog)
+fi
+
+if [ "$kafka" = 1 ]; then
+  kafka_coordinate="$("$python" -c 'from custseg.stream.sources import kafka_coordinate; print(kafka_coordinate())')"
+  if [ "${#packages[@]}" -gt 0 ]; then
+    packages[1]="${packages[1]},$kafka_coordinate"
+  else
+    packages=(--packages "$kafka_coordinate")
+  fi
 fi
 
 exec "$submit" --deploy-mode "$deploy_mode" --py-files "$zip_path" \

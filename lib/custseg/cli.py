@@ -31,6 +31,7 @@ JOB_HELP = {
     "assign": "segment new and changed customers with a saved model, without refitting",
     "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
     "run_all": "run every job in order and print a summary",
+    "stream": "real-time segments: abandoned carts from the event stream, activated exactly once (not in run_all)",
 }
 
 
@@ -70,8 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         if job == "resolve":
             sub.add_argument("--incremental", action="store_true",
                              help="match only new, changed and deleted records against the last run (resolve.incremental)")
+        if job == "stream":
+            sub.add_argument("--for", dest="run_seconds", type=float,
+                             help="stop after this many seconds (stream.run_seconds)")
+            sub.add_argument("--until-idle", dest="idle_seconds", type=float,
+                             help="stop once no input came for this many seconds (stream.stop_when_idle_seconds)")
         sub.set_defaults(handler=_run_job_command)
     _add_tool_commands(commands)
+    _add_stream_commands(commands)
     return parser
 
 
@@ -132,6 +139,25 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
         _config_from(args), args.records, args.output_dir, args.reuse_data))
 
 
+def _add_stream_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    replay = commands.add_parser(
+        "replay", help="live feed: timed event files into stream.landing_dir, with the truth of each cart")
+    _add_config_arguments(replay)
+    replay.add_argument("--carts", type=int, help="carts to play (stream.feed.carts)")
+    replay.add_argument("--files", type=int, help="event files to write (stream.feed.files)")
+    replay.add_argument("--realtime", action="store_true",
+                        help="event times are the wall clock; files land as time passes")
+    replay.set_defaults(handler=lambda args: __import__("custseg.stream.replay", fromlist=["main"]).main(
+        _config_from(args), args.carts, args.files, args.realtime))
+    bench = commands.add_parser("bench-stream", help="events at steady rates through `stream`: events/s and latency")
+    _add_config_arguments(bench)
+    bench.add_argument("--rates", type=int, nargs="+", default=[500, 2000], help="events per second")
+    bench.add_argument("--seconds", type=float, default=60.0, help="seconds of events per rate")
+    bench.add_argument("--output-dir", default="bench/results")
+    bench.set_defaults(handler=lambda args: __import__("custseg.stream.bench", fromlist=["main"]).main(
+        _config_from(args), args.rates, args.seconds, args.output_dir))
+
+
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default="local", help="configuration overlay conf/env/ENV.yaml (default: local)")
     parser.add_argument("--conf-dir", help="folder with base.yaml (default: ./conf)")
@@ -152,6 +178,10 @@ def _config_from(args: argparse.Namespace) -> Config:
         overrides.append(f"features.as_of={args.as_of}")
     if getattr(args, "incremental", False):
         overrides.append("resolve.incremental=true")
+    if getattr(args, "run_seconds", None) is not None:
+        overrides.append(f"stream.run_seconds={args.run_seconds}")
+    if getattr(args, "idle_seconds", None) is not None:
+        overrides.append(f"stream.stop_when_idle_seconds={args.idle_seconds}")
     if getattr(args, "model_run", None):
         overrides.append(f"segment.model_run={args.model_run}")
     return load_config(args.conf_dir, args.env, overrides, getattr(args, "config_files", ()))

@@ -66,6 +66,9 @@ def spark_properties(config: Config, app_name: str | None = None, master: str | 
         # run issues hundreds of queries with large plans, so the default of 1000 held over a
         # gigabyte of driver heap in one session running job after job.
         "spark.sql.ui.retainedExecutions": "100",
+        # Python workers (the stream's state runner among them) must connect back within this;
+        # the default 15 s is too short for a worker importing pandas on a busy machine.
+        "spark.python.authenticate.socketTimeout": "120s",
     }
     properties.update(spark.conf)
     if (master or spark.master).startswith("local"):
@@ -92,6 +95,7 @@ def build_spark_session(
     os.environ.setdefault("SPARK_CONF_DIR", SPARK_CONF_DIR)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_AUTH_SOCKET_TIMEOUT", "120")  # workers' side of the socketTimeout below
     properties = spark_properties(config, app_name)
     for key, value in (extra_conf or {}).items():
         if key == "spark.driver.extraJavaOptions":

@@ -21,6 +21,7 @@ def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str
     lines += _resolution(results)
     lines += _segments(results)
     lines += _quality(results)
+    lines += _stream(results)
     lines += _tables(config, results)
     lines += [
         "Where to look next",
@@ -123,3 +124,19 @@ def _tables(config: Config, results: list[JobResult]) -> list[str]:
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes}m{rest:02d}s" if minutes else f"{seconds:.1f}s"
+
+
+def _stream(results: list[JobResult]) -> list[str]:
+    stream = next((r for r in reversed(results) if r.job == "stream"), None)
+    if stream is None or "batches" not in stream.metrics:
+        return []
+    m = stream.metrics
+    return [
+        "Real-time stream",
+        f"  {m['batches']} micro-batches in {m['stream_seconds']}s, {int(m['input_rows']):,} events read",
+        f"  {int(m['decisions']):,} abandoned carts decided, {int(m['activated']):,} activated "
+        f"(the others suppressed, with the reason, in `activations`)",
+        f"  {int(m['rejected']):,} rows rejected to `stream_rejects`; {int(m['replayed_batches'])} replayed "
+        "batch(es) found already committed",
+        "",
+    ]

@@ -404,6 +404,133 @@ class SegmentSettings:
             raise ValueError(f"match_max_distance must be > 0, got {self.match_max_distance}")
 
 
+STREAM_FEATURES = ("cart_value", "cart_items", "session_minutes", "recent_views")
+CHANNELS = ("email", "push", "none")
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    servers: str = ""                   # kafka.bootstrap.servers
+    topic: str = ""
+    # Any further Kafka source option, e.g. {startingOffsets: earliest, "kafka.security.protocol": SSL}.
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    """Spark's rate source, turned into synthetic cart events for load tests."""
+
+    rows_per_second: int = 1000
+    accounts: int = 10000
+
+
+@dataclass(frozen=True)
+class OnlineKMeansSettings:
+    k: int = 2
+    # Weight the centres keep from the past at each micro-batch (1.0: never forget, 0.0: only this batch).
+    decay: float = 0.9
+    seed: int = 7
+    # A cluster whose centre has at least `high_risk_min` of `high_risk_feature` is "High-Risk Abandoner".
+    high_risk_feature: str = "cart_value"
+    high_risk_min: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
+        if not 0.0 <= self.decay <= 1.0:
+            raise ValueError(f"decay must be between 0 and 1, got {self.decay}")
+        if self.high_risk_feature not in STREAM_FEATURES:
+            raise ValueError(f"high_risk_feature {self.high_risk_feature!r} is not one of {', '.join(STREAM_FEATURES)}")
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    """Decisions matching segment (real-time), reason and batch segment ('*': any) go to channel."""
+
+    segment: str = "*"
+    reason: str = "abandoned_cart"
+    batch_segment: str = "*"
+    channel: Literal["email", "push", "none"] = "none"
+    campaign: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str | None = None              # null: no webhook
+    timeout_seconds: float = 5.0
+    retries: int = 3
+    backoff_seconds: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.timeout_seconds <= 0 or self.backoff_seconds < 0:
+            raise ValueError("webhook: retries and backoff_seconds must be >= 0, timeout_seconds > 0")
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """The live feed for the built-in data (`custseg replay`)."""
+
+    carts: int = 200
+    abandon_share: float = 0.4
+    resume_share: float = 0.2           # paused shorter than the window, then checked out
+    files: int = 20
+    file_interval_seconds: float = 1.0  # wall time between two files
+    start: str = "2026-07-01T09:00:00+00:00"  # event time of the first event (ISO 8601)
+    seed: int = 11
+
+    def __post_init__(self) -> None:
+        if self.carts < 1 or self.files < 1 or self.file_interval_seconds < 0:
+            raise ValueError("feed: carts and files must be >= 1, file_interval_seconds >= 0")
+        shares = (self.abandon_share, self.resume_share)
+        if min(shares) < 0.0 or sum(shares) > 1.0:
+            raise ValueError("feed: abandon_share and resume_share must be >= 0 and add up to at most 1")
+        try:
+            dt.datetime.fromisoformat(self.start)
+        except ValueError:
+            raise ValueError(f"feed: start {self.start!r} is not an ISO 8601 time") from None
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    source: Literal["files", "kafka", "rate"] = "files"
+    # Relative to storage.root unless absolute.
+    landing_dir: str = "stream/landing"
+    checkpoint_dir: str = "checkpoints/stream"
+    max_files_per_trigger: int = 1
+    trigger_seconds: float = 1.0
+    # Stop after this many seconds, or once no input arrived for this many; null: run until stopped.
+    run_seconds: float | None = None
+    stop_when_idle_seconds: float | None = None
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    rate: RateSettings = field(default_factory=RateSettings)
+    # A cart idle this long in event time, without checkout, is abandoned.
+    window_minutes: float = 15.0
+    # Events older than the latest event time seen minus this delay are late (watermark).
+    watermark_seconds: float = 60.0
+    # A customer's state is dropped this long (event time) after their last event.
+    idle_expiry_minutes: float = 120.0
+    recent_views: int = 5
+    kmeans: OnlineKMeansSettings = field(default_factory=OnlineKMeansSettings)
+    routing: list[RoutingRule] = field(default_factory=lambda: [
+        RoutingRule("High-Risk Abandoner", "abandoned_cart", "*", "email", "cart-rescue-high"),
+        RoutingRule("Low-Risk", "abandoned_cart", "*", "push", "cart-reminder"),
+    ])
+    frequency_cap: int = 1              # activations per customer ...
+    frequency_cap_hours: float = 24.0   # ... within this many hours
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
+
+    def __post_init__(self) -> None:
+        if self.window_minutes <= 0 or self.watermark_seconds < 0 or self.trigger_seconds <= 0:
+            raise ValueError("window_minutes and trigger_seconds must be > 0, watermark_seconds >= 0")
+        if self.idle_expiry_minutes < self.window_minutes:
+            raise ValueError("idle_expiry_minutes must be >= window_minutes")
+        if self.max_files_per_trigger < 1 or self.recent_views < 0 or self.frequency_cap < 0:
+            raise ValueError("max_files_per_trigger must be >= 1, recent_views and frequency_cap >= 0")
+        if self.source == "kafka" and not (self.kafka.servers and self.kafka.topic):
+            raise ValueError("source kafka needs kafka.servers and kafka.topic")
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
@@ -524,5 +651,6 @@ class Settings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
     segment: SegmentSettings = field(default_factory=lambda: SegmentSettings(features=["frequency", "monetary"]))
     quality: QualitySettings = field(default_factory=QualitySettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     rules: dict[str, list[RuleSpec]] = field(default_factory=dict)

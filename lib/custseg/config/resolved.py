@@ -20,6 +20,7 @@ from custseg.config.model import (
     SourceSpec,
     SparkSettings,
     StorageSettings,
+    StreamSettings,
 )
 
 
@@ -68,6 +69,10 @@ class Config:
     @property
     def quality(self) -> QualitySettings:
         return self.settings.quality
+
+    @property
+    def stream(self) -> StreamSettings:
+        return self.settings.stream
 
     @property
     def sources(self) -> dict[str, SourceSpec]:

@@ -31,6 +31,9 @@ class CommitInfo:
     run_id: str
     input_versions: Mapping[str, int] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # (application id, version): a streaming writer's micro-batch, recorded in the commit so a
+    # replayed batch is recognised (Delta's transaction identifiers, `txn` actions).
+    transaction: tuple[str, int] | None = None
 
     def as_metadata(self) -> dict[str, str]:
         return {
@@ -88,6 +91,27 @@ class TableStore(ABC):
     @abstractmethod
     def commit(self, staged: StagedWrite, info: CommitInfo) -> int:
         """Publish staged files as one new table version; returns that version."""
+
+    def transaction_version(self, path: str, app_id: str) -> int | None:
+        """The latest transaction version ``app_id`` committed to the table (None: none, or no table)."""
+        return None
+
+    def write_once(
+        self, path: str, df: DataFrame, info: CommitInfo, mode: WriteMode = "append", partition_by: Sequence[str] = ()
+    ) -> int | None:
+        """Commit ``df`` as one version tagged with ``info.transaction``, unless the table already
+        holds that application's commit at this version or a later one (a replayed micro-batch).
+
+        Returns:
+            The new table version, or None when the write was skipped as already done.
+        """
+        if info.transaction is None:
+            raise ValueError("write_once needs CommitInfo.transaction = (app_id, version)")
+        app_id, version = info.transaction
+        done = self.transaction_version(path, app_id)
+        if done is not None and done >= version:
+            return None
+        return self.commit(self.stage(path, df, mode, partition_by), info)
 
     @abstractmethod
     def discard(self, staged: StagedWrite) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, Schema
+from deltalake import CommitProperties, DeltaTable, Schema, Transaction
 from deltalake.exceptions import DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 from pyspark.sql import DataFrame
@@ -72,7 +72,8 @@ class DeltaRsStore(TableStore):
 
     def commit(self, staged: StagedWrite, info: CommitInfo) -> int:
         metadata = {**info.as_metadata(), "engine": self.engine, "rowsWritten": str(staged.num_records)}
-        properties = CommitProperties(custom_metadata=metadata)
+        transactions = [Transaction(*info.transaction)] if info.transaction else None
+        properties = CommitProperties(custom_metadata=metadata, app_transactions=transactions)
         delta_schema = Schema.from_json(staged.schema.json())
         try:
             if not DeltaTable.is_deltatable(staged.table_path):
@@ -97,6 +98,12 @@ class DeltaRsStore(TableStore):
             return
         for action in staged.actions:
             Path(staged.table_path, action.path).unlink(missing_ok=True)
+
+    def transaction_version(self, path: str, app_id: str) -> int | None:
+        local = _local_dir(path)
+        if not DeltaTable.is_deltatable(local):
+            return None
+        return DeltaTable(local).transaction_version(app_id)
 
     # -- reading -------------------------------------------------------------------------
     def exists(self, path: str) -> bool:

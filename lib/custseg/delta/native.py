@@ -63,6 +63,8 @@ class NativeDeltaStore(TableStore):
         )
         if staged.mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
+        if info.transaction is not None:  # delta-spark itself skips a (txnAppId, txnVersion) already committed
+            writer = writer.option("txnAppId", info.transaction[0]).option("txnVersion", str(info.transaction[1]))
         writer.save(staged.table_path)
         staged.committed_version = self.version(staged.table_path)
         self.discard(staged)

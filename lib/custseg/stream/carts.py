@@ -1,0 +1,177 @@
+"""Per-customer cart state and the abandoned-cart decision, in event time.
+
+``CartProcessor`` runs under ``transformWithStateInPandas`` (RocksDB state store), grouped by
+account. It keeps the open cart (items, value, last cart activity), the session (start, device)
+and the recent product views, counts each event id once, and keeps one event-time timer per
+account: at the last cart activity plus the window while a cart is open (firing decides the cart
+abandoned, once), else at the last event plus the idle expiry (firing drops the account's state).
+Timers fire when the watermark passes them, so a replay of the same events decides the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import types as T
+from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
+from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where it is used: Spark starts a Python process just to set up the state
+# (which needs no pandas) and gives it 10 s to connect, which a loaded machine can exceed.
+
+MINUTE_MS = 60_000
+ANONYMOUS = "~anonymous:"  # state key prefix of events without an account: no state is kept for them
+STATE_SCHEMA = T.StructType([
+    T.StructField("cart_no", T.IntegerType()),          # carts opened so far (the open one's number)
+    T.StructField("items_json", T.StringType()),        # {product_id: [count, unit price]}
+    T.StructField("last_cart_ms", T.LongType()),
+    T.StructField("session_id", T.StringType()),
+    T.StructField("session_start_ms", T.LongType()),
+    T.StructField("last_event_ms", T.LongType()),
+    T.StructField("device", T.StringType()),
+    T.StructField("views", T.StringType()),             # recent product ids, comma separated, newest last
+])
+SEEN_KEY = T.StructType([T.StructField("event_id", T.StringType())])
+SEEN_VALUE = T.StructType([T.StructField("event_ms", T.LongType())])
+DECISION_SCHEMA = T.StructType([
+    T.StructField("account_id", T.StringType()),
+    T.StructField("cart_id", T.StringType()),
+    T.StructField("cart_value", T.DoubleType()),
+    T.StructField("cart_items", T.IntegerType()),
+    T.StructField("session_minutes", T.DoubleType()),
+    T.StructField("recent_views", T.IntegerType()),
+    T.StructField("device", T.StringType()),
+    T.StructField("last_cart_ms", T.LongType()),
+    T.StructField("expired_ms", T.LongType()),
+])
+DECISION_COLUMNS = DECISION_SCHEMA.fieldNames()
+INPUT_COLUMNS = ("account_id", "event_id", "event_ts", "event_type", "session_id", "product_id", "device", "price")
+
+
+class CartProcessor(StatefulProcessor):
+    """Cart state per account; emits one DECISION_SCHEMA row per abandoned cart."""
+
+    def __init__(self, window_minutes: float, idle_expiry_minutes: float, recent_views: int, dedupe_minutes: float):
+        self.window_ms = int(window_minutes * MINUTE_MS)
+        self.idle_ms = int(idle_expiry_minutes * MINUTE_MS)
+        self.recent_views = recent_views
+        self.dedupe_ms = int(dedupe_minutes * MINUTE_MS)
+
+    def init(self, handle: StatefulProcessorHandle) -> None:
+        self.handle = handle
+        self.state = handle.getValueState("cart", STATE_SCHEMA)
+        self.seen = handle.getMapState("seen", SEEN_KEY, SEEN_VALUE)
+
+    def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame],
+                        timerValues: TimerValues) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
+        if str(key[0]).startswith(ANONYMOUS):
+            return iter([])  # nobody to activate; such events only move the watermark
+        state = self._load()
+        watermark = timerValues.getCurrentWatermarkInMs()
+        frame = pd.concat(list(rows), ignore_index=True).sort_values("event_ts", kind="stable")
+        for event in frame.itertuples(index=False):
+            if self.seen.containsKey((event.event_id,)):
+                continue  # a duplicate delivery: the event counts once
+            event_ms = int(pd.Timestamp(event.event_ts).value // 1_000_000)
+            self.seen.updateValue((event.event_id,), (event_ms,))
+            apply_event(state, event, event_ms, self.recent_views)
+        self._forget_seen_before(watermark - self.dedupe_ms)
+        self._save(state)
+        self._set_timer(state)
+        return iter([])
+
+    def handleExpiredTimer(self, key: Any, timerValues: TimerValues,
+                           expiredTimerInfo: ExpiredTimerInfo) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
+        state = self._load()
+        expired = expiredTimerInfo.getExpiryTimeInMs()
+        items = json.loads(state["items_json"] or "{}")
+        if items and state["last_cart_ms"] + self.window_ms <= expired:
+            decision = abandoned_cart(key[0], state, items, expired)
+            state["items_json"] = "{}"
+            self._save(state)
+            self._set_timer(state, fired=expired)
+            yield pd.DataFrame([decision], columns=DECISION_COLUMNS)
+        elif not items and state["last_event_ms"] + self.idle_ms <= expired:
+            self.state.clear()  # an idle customer: nothing is kept
+            self.seen.clear()
+        else:
+            self._set_timer(state, fired=expired)
+
+    def close(self) -> None:
+        pass
+
+    # -- state helpers -------------------------------------------------------------------
+    def _load(self) -> dict[str, Any]:
+        stored = self.state.get() if self.state.exists() else None
+        if stored is None:
+            return {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
+                    "last_event_ms": 0, "device": None, "views": ""}
+        return dict(zip(STATE_SCHEMA.fieldNames(), stored, strict=True))
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.state.update(tuple(state[name] for name in STATE_SCHEMA.fieldNames()))
+
+    def _set_timer(self, state: dict[str, Any], fired: int | None = None) -> None:
+        for timer in list(self.handle.listTimers()):
+            if timer != fired:  # Spark removes a timer once it fired
+                self.handle.deleteTimer(timer)
+        has_cart = state["items_json"] not in ("{}", "", None)
+        due = state["last_cart_ms"] + self.window_ms if has_cart else state["last_event_ms"] + self.idle_ms
+        self.handle.registerTimer(int(due))
+
+    def _forget_seen_before(self, cutoff_ms: int) -> None:
+        old = [k for k, v in self.seen.iterator() if v[0] < cutoff_ms]
+        for event_key in old:
+            self.seen.removeKey(event_key)
+
+
+def apply_event(state: dict[str, Any], event: Any, event_ms: int, recent_views: int) -> None:
+    """Fold one event into the account's state (a plain dict, so it is testable without Spark)."""
+    import pandas as pd
+
+    state["last_event_ms"] = max(state["last_event_ms"], event_ms)
+    if event.device is not None and not pd.isna(event.device):
+        state["device"] = event.device
+    if event.session_id != state["session_id"]:  # a new session: its length counts from here
+        state["session_id"], state["session_start_ms"] = event.session_id, event_ms
+    kind = event.event_type
+    if kind == "product_view" and event.product_id and recent_views:
+        views = [v for v in state["views"].split(",") if v] + [event.product_id]
+        state["views"] = ",".join(views[-recent_views:])
+    if kind not in ("add_to_cart", "remove_from_cart", "checkout"):
+        return
+    items: dict[str, list[float]] = json.loads(state["items_json"] or "{}")
+    if kind == "add_to_cart" and event.product_id:
+        if not items:
+            state["cart_no"] += 1  # a new cart starts
+        price = 0.0 if event.price is None or pd.isna(event.price) else float(event.price)
+        count = items.get(event.product_id, [0, price])[0]
+        items[event.product_id] = [count + 1, price]
+    elif kind == "remove_from_cart" and event.product_id in items:
+        items[event.product_id][0] -= 1
+        if items[event.product_id][0] <= 0:
+            del items[event.product_id]
+    elif kind == "checkout":
+        items = {}
+    state["items_json"] = json.dumps(items, sort_keys=True)
+    state["last_cart_ms"] = max(state["last_cart_ms"], event_ms)
+
+
+def abandoned_cart(account_id: str, state: dict[str, Any], items: dict[str, list[float]],
+                   expired_ms: int) -> tuple[Any, ...]:
+    """The decision row of an abandoned cart: the real-time features the online model scores."""
+    value = round(sum(count * price for count, price in items.values()), 2)
+    count = int(sum(c for c, _ in items.values()))
+    session_minutes = max(0.0, (state["last_event_ms"] - state["session_start_ms"]) / MINUTE_MS)
+    views = len([v for v in state["views"].split(",") if v])
+    return (account_id, f"{account_id}-{state['cart_no']}", value, count, session_minutes, views,
+            state["device"], state["last_cart_ms"], expired_ms)

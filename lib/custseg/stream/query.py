@@ -1,0 +1,204 @@
+"""Start the two streaming queries of `custseg stream` and watch them until told to stop.
+
+The decision query: source -> events of the declared schema -> watermark on event time ->
+product prices (static join) -> per-account ``CartProcessor`` (transformWithStateInPandas,
+RocksDB) -> ``DecisionSink``. The rejects query reads the same source for rows the first cannot
+use (malformed, or late against the watermark) -> ``RejectSink``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.sql.streaming import StreamingQuery
+
+from custseg.config import Config
+from custseg.config.resolved import is_uri, join_path
+from custseg.errors import InputDataError
+from custseg.runtime import JobContext
+from custseg.stream.carts import ANONYMOUS, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
+from custseg.stream.decide import customer_lookup
+from custseg.stream.kmeans import Centres, initial_from_history
+from custseg.stream.sink import DecisionSink, RejectSink, load_centres
+from custseg.stream.sources import events_source, parse_events, read_raw
+
+log = logging.getLogger(__name__)
+ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+# A Python worker that starts too slowly on a busy machine (Spark waits 10 s for it to connect).
+TRANSIENT = ("Python worker failed to connect back", "CANNOT_OPEN_SOCKET")
+MAX_RESTARTS = 5
+
+
+@dataclass
+class StreamReport:
+    batches: int = 0
+    input_rows: int = 0
+    decisions: int = 0
+    activated: int = 0
+    rejected: int = 0
+    replayed_batches: int = 0
+    dropped_by_watermark: int = 0
+    seconds: float = 0.0
+    batch_seconds: list[float] = field(default_factory=list)
+
+    def on_decisions(self, summary: dict[str, Any]) -> None:
+        self.decisions += int(summary["decisions"])
+        self.activated += int(summary["activated"])
+        self.replayed_batches += int(bool(summary["replayed"]))
+        log.info("stream: batch %s: %s decisions, %s activated%s", summary["batch_id"], summary["decisions"],
+                 summary["activated"], " (replayed: already committed)" if summary["replayed"] else "")
+
+    def on_rejects(self, summary: dict[str, Any]) -> None:
+        self.rejected += int(summary["rejected"])
+        if summary["rejected"]:
+            log.info("stream: batch %s: %s rows rejected", summary["batch_id"], summary["rejected"])
+
+    def metrics(self) -> dict[str, str]:
+        return {"batches": str(self.batches), "input_rows": str(self.input_rows), "decisions": str(self.decisions),
+                "activated": str(self.activated), "rejected": str(self.rejected),
+                "replayed_batches": str(self.replayed_batches), "dropped_by_watermark": str(self.dropped_by_watermark),
+                "stream_seconds": f"{self.seconds:.1f}"}
+
+
+def stream_path(config: Config, path: str) -> str:
+    """A stream setting's path: absolute or a URI as given, else under storage.root."""
+    return path if is_uri(path) or Path(path).is_absolute() else join_path(config.root_dir, path)
+
+
+def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float | None) -> StreamReport:
+    """Start both queries, wait until ``run_seconds`` passed or no input came for ``idle_seconds``
+    (None: until stopped from outside), stop them and report."""
+    spark, config = ctx.spark, ctx.config
+    spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
+    report = StreamReport()
+    checkpoint = stream_path(config, config.stream.checkpoint_dir)
+    starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions")),
+                lambda: _reject_query(ctx, report, join_path(checkpoint, "rejects"))]
+    queries = [start() for start in starters]
+    try:
+        _await(report, queries, starters, run_seconds, idle_seconds)
+    finally:
+        for query in reversed(queries):
+            query.stop()
+    return report
+
+
+def _events(ctx: JobContext) -> DataFrame:
+    settings = ctx.config.stream
+    landing = stream_path(ctx.config, settings.landing_dir)
+    if settings.source == "files" and not is_uri(landing):
+        Path(landing).mkdir(parents=True, exist_ok=True)
+    return parse_events(read_raw(ctx.spark, settings, landing), events_source(ctx.config))
+
+
+def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str) -> StreamingQuery:
+    settings = ctx.config.stream
+    events = _events(ctx).filter(F.col("reject_reason").isNull())
+    watermarked = events.withWatermark("event_ts", f"{int(settings.watermark_seconds * 1000)} milliseconds")
+    # Anonymous events are grouped by session and ignored there, not filtered out: a filter would be
+    # pushed below the watermark, and anonymous traffic must move the event-time clock too.
+    state_key = F.coalesce(F.col("account_id"), F.concat(F.lit(ANONYMOUS), F.col("session_id")))
+    keyed = (watermarked.join(F.broadcast(_prices(ctx)), "product_id", "left")
+             .select(state_key.alias("state_key"), *INPUT_COLUMNS))
+    processor = CartProcessor(settings.window_minutes, settings.idle_expiry_minutes, settings.recent_views,
+                              dedupe_minutes=settings.window_minutes)
+    decided = keyed.groupBy("state_key").transformWithStateInPandas(processor, DECISION_SCHEMA, "Append", "EventTime")
+    sink = DecisionSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, _lookup(ctx),
+                        _model(ctx), report.on_decisions)
+    return (decided.writeStream.queryName("custseg_stream_decisions").foreachBatch(sink)
+            .option("checkpointLocation", checkpoint).trigger(processingTime=f"{settings.trigger_seconds} seconds")
+            .start())
+
+
+def _reject_query(ctx: JobContext, report: StreamReport, checkpoint: str) -> StreamingQuery:
+    sink = RejectSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, report.on_rejects)
+    return (_events(ctx).writeStream.queryName("custseg_stream_rejects").foreachBatch(sink)
+            .option("checkpointLocation", checkpoint)
+            .trigger(processingTime=f"{ctx.config.stream.trigger_seconds} seconds").start())
+
+
+def _prices(ctx: JobContext) -> DataFrame:
+    if ctx.table_exists("products_clean"):
+        return ctx.read("products_clean").select("product_id", F.col("list_price").cast("double").alias("price"))
+    schema = T.StructType([T.StructField("product_id", T.StringType()), T.StructField("price", T.DoubleType())])
+    return ctx.spark.createDataFrame([], schema)
+
+
+def _lookup(ctx: JobContext) -> DataFrame:
+    """Account -> customer, consent, batch segment; read once at start (a restart refreshes it)."""
+    def optional(name: str) -> DataFrame | None:
+        return ctx.read(name) if ctx.table_exists(name) else None
+
+    lookup = customer_lookup(ctx.spark, optional("identity_crosswalk"), optional("customer_records"),
+                             optional("customer_segments"))
+    return lookup.persist()
+
+
+def _model(ctx: JobContext) -> Centres | None:
+    """Stored centres (resume), else centres from the batch features, else None (first batch)."""
+    stored = load_centres(ctx.store, ctx.config)
+    if stored is not None or not ctx.table_exists("customer_features"):
+        return stored
+    return initial_from_history(ctx.read("customer_features"), ctx.config.stream.kmeans, ctx.config.stream.recent_views)
+
+
+def _await(report: StreamReport, queries: list[StreamingQuery], starters: list[Callable[[], StreamingQuery]],
+           run_seconds: float | None, idle_seconds: float | None) -> None:
+    """Watch the queries; restart one whose Python worker timed out starting (from its checkpoint,
+    so nothing is lost or repeated), at most MAX_RESTARTS times in all."""
+    started = time.monotonic()
+    restarts = 0
+    ready = [False] * len(queries)  # a query is ready once it finished a batch since its (re)start
+    last_busy: float | None = None  # idle time counts once every query finished a batch: start-up is not idleness
+    seen: set[tuple[str, int]] = set()
+    while True:
+        time.sleep(0.5)
+        for index, query in enumerate(list(queries)):
+            error = query.exception()
+            if error is not None and restarts < MAX_RESTARTS and any(t in str(error) for t in TRANSIENT):
+                restarts += 1
+                log.warning("stream: %s: a Python worker did not start in time; restarting from its checkpoint",
+                            query.name)
+                queries[index] = query = starters[index]()
+                ready[index] = False
+                continue
+            if error is not None:
+                raise InputDataError(f"streaming query {query.name} stopped: {_first_line(error)}") from None
+            if not query.isActive:
+                return
+            new = [p for p in query.recentProgress if (str(query.name), int(p["batchId"])) not in seen]
+            ready[index] = ready[index] or bool(new)
+            for progress in new:
+                seen.add((str(query.name), int(progress["batchId"])))
+                if query is queries[0]:
+                    _count(report, progress)
+            status = query.status
+            busy = status["isTriggerActive"] or status["isDataAvailable"]
+            if busy or not all(ready) or any(int(p["numInputRows"] or 0) for p in new):
+                last_busy = time.monotonic()
+        now = time.monotonic()
+        report.seconds = now - started
+        if run_seconds is not None and now - started >= run_seconds:
+            return
+        if idle_seconds is not None and last_busy is not None and now - last_busy >= idle_seconds:
+            return
+
+
+def _count(report: StreamReport, progress: Any) -> None:
+    report.batches += 1
+    report.input_rows += int(progress["numInputRows"] or 0)
+    report.batch_seconds.append(float(progress["durationMs"].get("triggerExecution", 0)) / 1000)
+    report.dropped_by_watermark += sum(int(op["numRowsDroppedByWatermark"] or 0)
+                                       for op in progress["stateOperators"] or [])
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

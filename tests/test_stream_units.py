@@ -1,0 +1,232 @@
+"""Units of the real-time layer: online k-means against a reference, cart state, routing,
+consent and frequency caps, parsing rejects, the Kafka sentence, write-once commits, webhook."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from custseg.config import Config
+from custseg.config.model import FeedSettings, WebhookSettings
+from custseg.delta import CommitInfo, TableStore
+from custseg.errors import EnvironmentProblem
+from custseg.stream import carts, decide, feed, kmeans, sink, sources
+
+FEATURES = kmeans.STREAM_FEATURES
+
+
+def _model(centres: list[list[float]], weights: list[float]) -> kmeans.Centres:
+    return kmeans.Centres(np.array(centres, dtype=float), np.array(weights, dtype=float),
+                          np.array([50.0, 1.0, 5.0, 2.0]), "test")
+
+
+def test_minibatch_update_matches_hand_computed_reference() -> None:
+    model = _model([[20, 1, 5, 1], [200, 3, 20, 4]], [10, 4])
+    points = np.array([[30, 1, 6, 1], [10, 1, 4, 1], [220, 2, 30, 5]], dtype=float)
+    updated = kmeans.update(model, points, decay=0.5, batch_id=3)
+    # cluster 0: (0.5*10*c0 + p0 + p1) / (5 + 2); cluster 1: (0.5*4*c1 + p2) / (2 + 1)
+    expected0 = (5 * np.array([20, 1, 5, 1]) + points[0] + points[1]) / 7
+    expected1 = (2 * np.array([200, 3, 20, 4]) + points[2]) / 3
+    np.testing.assert_allclose(updated.centres, [expected0, expected1])
+    np.testing.assert_allclose(updated.weights, [7, 3])
+    assert updated.batch_id == 3
+    untouched = kmeans.update(model, points[:1], decay=0.5, batch_id=4)
+    np.testing.assert_allclose(untouched.centres[1], model.centres[1])  # no point: the centre stays, weight decays
+    assert untouched.weights[1] == pytest.approx(2.0)
+
+
+def test_spark_assignment_and_update_equal_the_numpy_reference(spark: SparkSession) -> None:
+    model = _model([[20, 1, 5, 1], [200, 3, 20, 4], [90, 2, 60, 0]], [3, 2, 1])
+    rng = np.random.default_rng(5)
+    points = np.column_stack([rng.uniform(0, 250, 40), rng.integers(1, 4, 40), rng.uniform(0, 70, 40),
+                              rng.integers(0, 6, 40)]).astype(float)
+    frame = spark.createDataFrame([tuple(float(x) for x in p) for p in points], list(FEATURES))
+    assigned = kmeans.with_cluster(frame, model)
+    spark_nearest = [r["cluster"] for r in assigned.collect()]
+    assert spark_nearest == list(kmeans.assign(model, points))
+    spark_model = kmeans.update_from_frame(model, assigned, 0.8, 1)
+    reference = kmeans.update(model, points, 0.8, 1)
+    np.testing.assert_allclose(spark_model.centres, reference.centres)
+    np.testing.assert_allclose(spark_model.weights, reference.weights)
+
+
+def test_labels_follow_the_rule_over_the_centres(base_config: Config) -> None:
+    rule = base_config.stream.kmeans  # cart_value >= 100
+    assert kmeans.labels(_model([[20, 1, 5, 1], [150, 3, 20, 4]], [1, 1]), rule) == [kmeans.LOW_RISK, kmeans.HIGH_RISK]
+    moved = kmeans.update(_model([[20, 1, 5, 1], [150, 3, 20, 4]], [1, 1]), np.array([[40.0, 3, 20, 4]] * 9), 1.0, 1)
+    assert kmeans.labels(moved, rule) == [kmeans.LOW_RISK, kmeans.LOW_RISK]  # the centre moved below 100
+
+
+def test_first_batch_initialisation_spreads_the_centres(base_config: Config) -> None:
+    points = np.array([[10, 1, 1, 0], [12, 1, 1, 0], [300, 4, 30, 5]], dtype=float)
+    model = kmeans.initial_from_points(points, base_config.stream.kmeans)
+    assert sorted(model.centres[:, 0].tolist()) in ([10.0, 300.0], [12.0, 300.0])
+    single = kmeans.initial_from_points(points[:1], base_config.stream.kmeans)
+    assert single.k == 2 and single.weights.tolist() == [1.0, 0.0]  # padded to k
+
+
+def _event(kind: str, product: str | None = None, price: float | None = None, session: str = "s1") -> SimpleNamespace:
+    return SimpleNamespace(event_type=kind, product_id=product, price=price, session_id=session, device="ios")
+
+
+def test_cart_state_adds_removes_and_checks_out() -> None:
+    state = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
+             "last_event_ms": 0, "device": None, "views": ""}
+    carts.apply_event(state, _event("session_start"), 1_000, 2)
+    for ms, product in ((2_000, "A"), (3_000, "B"), (4_000, "C")):
+        carts.apply_event(state, _event("product_view", product), ms, 2)
+    carts.apply_event(state, _event("add_to_cart", "A", 10.0), 5_000, 2)
+    carts.apply_event(state, _event("add_to_cart", "A", 10.0), 6_000, 2)
+    carts.apply_event(state, _event("add_to_cart", "B", 5.5), 7_000, 2)
+    carts.apply_event(state, _event("remove_from_cart", "A"), 8_000, 2)
+    row = dict(zip(carts.DECISION_COLUMNS, carts.abandoned_cart("acc", state, carts.json.loads(state["items_json"]),
+                                                                 99_000), strict=True))
+    assert row["cart_id"] == "acc-1" and row["cart_value"] == 15.5 and row["cart_items"] == 2
+    assert row["recent_views"] == 2 and state["views"] == "B,C" and row["last_cart_ms"] == 8_000
+    assert row["session_minutes"] == pytest.approx(7_000 / 60_000)
+    carts.apply_event(state, _event("checkout"), 9_000, 2)
+    assert state["items_json"] == "{}"
+    carts.apply_event(state, _event("add_to_cart", "C", 1.0), 10_000, 2)
+    assert state["cart_no"] == 2  # a new cart after the checkout
+
+
+def test_feed_plan_truth_matches_its_events() -> None:
+    settings = FeedSettings(carts=30, abandon_share=0.5, resume_share=0.25, seed=3)
+    plan = feed.plan_feed([f"W{i}" for i in range(40)], [("P1", 10.0), ("P2", 25.0)], settings, 60_000, 5_000, 120_000)
+    outcomes = {c["outcome"] for c in plan.truth}
+    assert outcomes == {"abandoned", "checked_out", "resumed"} and len(plan.truth) == 30
+    by_account: dict[object, list[feed.FeedEvent]] = {}
+    for e in plan.events:
+        by_account.setdefault(e.event["account_id"], []).append(e)
+    for cart in plan.truth:
+        kinds = [e.event["event_type"] for e in by_account[cart["account_id"]]]
+        assert ("checkout" in kinds) == (not cart["fires"])
+        adds = {e.event["event_id"] for e in by_account[cart["account_id"]] if e.event["event_type"] == "add_to_cart"}
+        assert len(adds) == cart["cart_items"]
+    clock = [e for e in plan.events if e.event["account_id"] is None]
+    assert min(c.offset_ms for c in clock) > max(int(c["expires_offset_ms"] or 0) for c in plan.truth) + 5_000
+    with pytest.raises(ValueError, match="at least one account"):
+        feed.plan_feed([], [("P1", 1.0)], settings, 60_000, 5_000, 1_000)
+
+
+def test_parse_names_the_problem_of_each_bad_row(spark: SparkSession, base_config: Config) -> None:
+    good = '{"event_id": "e1", "session_id": "s", "event_ts": "2026-07-01T09:00:00Z", "event_type": "checkout"}'
+    lines = [good, "", "not json", '{"event_id": "e2", "session_id": "s", "event_type": "checkout"}',
+             '{"event_id": "e3", "session_id": "s", "event_ts": "yesterday", "event_type": "checkout"}',
+             '{"event_id": "e4", "session_id": "s", "event_ts": "2026-07-01T09:00:00Z", "event_type": "dance"}']
+    raw = spark.createDataFrame([(line, "f.json") for line in lines], "value string, origin string")
+    parsed = sources.parse_events(raw, sources.events_source(base_config))
+    reasons = [r["reject_reason"] for r in parsed.collect()]
+    assert reasons == [None, "blank line", "bad JSON", "missing required value: event_ts", "not a timestamp: event_ts",
+                       "unknown event_type"]
+    first = parsed.filter(F.col("reject_reason").isNull()).first()
+    assert first is not None and first["event_ts"] == dt.datetime(2026, 7, 1, 9, 0)
+
+
+def test_kafka_without_its_connector_says_how_to_add_it(spark: SparkSession, base_config: Config) -> None:
+    kafka = dataclasses.replace(base_config.stream.kafka, servers="127.0.0.1:9", topic="t")
+    settings = dataclasses.replace(base_config.stream, source="kafka", kafka=kafka)
+    with pytest.raises(EnvironmentProblem) as raised:
+        sources.read_kafka(spark, settings)
+    message = str(raised.value)
+    assert "Kafka connector" in message and "--kafka-packages" in message
+    assert "spark-sql-kafka-0-10_2.13:" in message and "\n" not in message
+
+
+def _decisions(spark: SparkSession, rows: list[tuple[str, int, float]]):  # type: ignore[no-untyped-def]
+    """(account, cart number, cart value) -> processor output rows, expiring an hour apart."""
+    return spark.createDataFrame(
+        [(a, f"{a}-{n}", v, 2, 3.0, 1, "web", 1_700_000_000_000 + i * 3_600_000, 1_700_000_900_000 + i * 3_600_000)
+         for i, (a, n, v) in enumerate(rows)], carts.DECISION_SCHEMA)
+
+
+def test_consent_resolution_routing_and_frequency_cap(spark: SparkSession, base_config: Config) -> None:
+    lookup = spark.createDataFrame([("W1", "C1", True, "High-value loyal", 3), ("W2", "C2", False, "Bargain", 1),
+                                    ("W3", "C3", None, None, None)], decide.LOOKUP_SCHEMA)
+    model = _model([[20, 2, 3, 1], [300, 2, 3, 1]], [1, 1])
+    settings = dataclasses.replace(base_config.stream, frequency_cap=2)
+    frame = _decisions(spark, [("W1", 1, 20.0), ("W1", 2, 300.0), ("W1", 3, 25.0), ("W2", 1, 300.0),
+                               ("W3", 1, 20.0), ("W9", 1, 20.0)])
+    rows = {r["cart_id"]: r for r in decide.decide(frame, model, settings, lookup, None, 7, "q").collect()}
+    assert {k: (r["status"], r["suppression"]) for k, r in rows.items()} == {
+        "W1-1": ("activated", None), "W1-2": ("activated", None), "W1-3": ("suppressed", "frequency_cap"),
+        "W2-1": ("suppressed", "no_consent"), "W3-1": ("suppressed", "no_consent"),
+        "W9-1": ("suppressed", "unresolved_customer")}
+    assert (rows["W1-1"]["realtime_segment"], rows["W1-1"]["channel"]) == (kmeans.LOW_RISK, "push")
+    assert (rows["W1-2"]["realtime_segment"], rows["W1-2"]["channel"], rows["W1-2"]["campaign"]) == (
+        kmeans.HIGH_RISK, "email", "cart-rescue-high")
+    assert rows["W1-2"]["batch_segment"] == "High-value loyal" and rows["W1-2"]["customer_id"] == "C1"
+    prior = spark.createDataFrame([("C1", "activated", dt.datetime(2023, 11, 14, 22, 0))],
+                                  "customer_id string, status string, window_expired_at timestamp")
+    decided = decide.decide(frame, model, settings, lookup, prior, 8, "q").collect()
+    again = {r["cart_id"]: r["suppression"] for r in decided}
+    assert again["W1-1"] is None and again["W1-2"] == "frequency_cap"  # one earlier activation counts against the cap
+
+
+def test_no_routing_rule_means_no_channel(spark: SparkSession, base_config: Config) -> None:
+    lookup = spark.createDataFrame([("W1", "C1", True, "x", 1)], decide.LOOKUP_SCHEMA)
+    settings = dataclasses.replace(base_config.stream, routing=[])
+    row = decide.decide(_decisions(spark, [("W1", 1, 20.0)]), _model([[20, 2, 3, 1]] * 2, [1, 1]), settings,
+                        lookup, None, 1, "q").first()
+    assert row is not None and (row["channel"], row["suppression"]) == ("none", "no_channel")
+
+
+def test_write_once_skips_a_replayed_batch(spark: SparkSession, store: TableStore, tmp_path: Path) -> None:
+    path = str(tmp_path / "t")
+    frame = spark.createDataFrame([(1,)], "x int")
+    first = store.write_once(path, frame, CommitInfo("stream", "r", transaction=("app", 0)))
+    replay = store.write_once(path, frame, CommitInfo("stream", "r", transaction=("app", 0)))
+    second = store.write_once(path, frame, CommitInfo("stream", "r", transaction=("app", 1)))
+    other_app = store.write_once(path, frame, CommitInfo("stream", "r", transaction=("other", 0)))
+    assert (first, replay, second, other_app) == (0, None, 1, 2)
+    assert store.read(path).count() == 3 and store.transaction_version(path, "app") == 1
+    with pytest.raises(ValueError, match="transaction"):
+        store.write_once(path, frame, CommitInfo("stream", "r"))
+
+
+class _Flaky(http.server.BaseHTTPRequestHandler):
+    failures_left = 0
+    bodies: list[bytes] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Flaky.failures_left > 0:
+            _Flaky.failures_left -= 1
+            self.send_response(503)
+        else:
+            _Flaky.bodies.append(body)
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook_url() -> Iterator[str]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/activations"
+    server.shutdown()
+
+
+def test_webhook_retries_then_succeeds_or_gives_up(webhook_url: str) -> None:
+    settings = WebhookSettings(url=webhook_url, retries=2, backoff_seconds=0.01)
+    _Flaky.failures_left, _Flaky.bodies = 2, []
+    assert sink.post_with_retries(webhook_url, '{"a": 1}', settings) == (3, None)
+    assert _Flaky.bodies == [b'{"a": 1}']
+    _Flaky.failures_left = 5
+    assert sink.post_with_retries(webhook_url, '{"a": 2}', settings) == (3, "HTTP 503")
+    attempts, error = sink.post_with_retries("http://127.0.0.1:9/none", "{}", WebhookSettings(retries=0))
+    assert attempts == 1 and error is not None
