@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "rapidfuzz>=3.6",
     "scikit-learn>=1.5",  # kNN imputation and isolation forest, fitted on a bounded sample
     "scipy>=1.11",  # optimal matching of segment centres across runs
+    "Jinja2>=3.1,<4",  # HTML report templates
 ]
 
 EXTRAS_REQUIRE = {
@@ -31,6 +32,15 @@ EXTRAS_REQUIRE = {
         "duckdb-ext-delta==1.4.4.20260205",
         "mypy>=1.10",
         "ruff>=0.6",
+        "websocket-client>=1.8",  # drives headless Chromium over the DevTools protocol in the report tests
+    ],
+    "notebook": [
+        "jupyterlab>=4.2,<5",
+        "ipykernel>=6.29",
+        "jupytext>=1.16",
+        "nbclient>=0.10",
+        "nbformat>=5.10",
+        "matplotlib>=3.9",
     ],
 }
 
@@ -44,7 +54,8 @@ setup(
     python_requires=">=3.11,<3.12",
     package_dir={"": "lib"},
     packages=find_namespace_packages("lib", include=["custseg", "custseg.*"]),
-    package_data={"custseg": ["VERSION", "py.typed"], "custseg.resources.spark": ["*.properties"]},
+    package_data={"custseg": ["VERSION", "py.typed"], "custseg.resources.spark": ["*.properties"],
+                  "custseg.report": ["templates/*.j2"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

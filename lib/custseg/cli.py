@@ -26,6 +26,7 @@ JOB_HELP = {
     "segment": "fit the segmentation pipeline, choose k, write segments and profiles",
     "assign": "segment new and changed customers with a saved model, without refitting",
     "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
+    "report": "write an HTML report of the latest segmentation run: inputs, resolution, segments, validation, migration",
     "run_all": "run every job in order and print a summary",
 }
 
