@@ -60,7 +60,8 @@ NOTEBOOK_PORT ?= 8888
 ROOT ?= $(CURDIR)/data
 notebook: venv java-check
 	$(BIN)/python -m ipykernel install --sys-prefix --name custseg --display-name "custseg ($(VENV))" \
-	  --env CUSTSEG_STORAGE_ROOT "$(abspath $(ROOT))" --env CUSTSEG_CONF_DIR "$(CURDIR)/conf" --env CUSTSEG_ENV "$(ENV)" >/dev/null
+	  --env CUSTSEG_STORAGE_ROOT "$(abspath $(ROOT))" --env CUSTSEG_CONF_DIR "$(CURDIR)/conf" \
+	  --env CUSTSEG_ENV "$(ENV)" >/dev/null
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --no-browser --notebook-dir=notebooks \
 	  --MultiKernelManager.default_kernel_name=custseg $(if $(filter 0,$(shell id -u)),--allow-root)
 

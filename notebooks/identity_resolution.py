@@ -114,7 +114,8 @@ else:
 
 # %%
 blocking = tables.read("blocking_diagnostics").filter(F.col("run_id") == resolve_run).orderBy("rule").toPandas()
-print(blocking[["rule", "blocks", "estimated_pairs", "new_pairs", "windowed_blocks", "skipped_blocks"]].to_string(index=False))
+shown = ["rule", "blocks", "estimated_pairs", "new_pairs", "windowed_blocks", "skipped_blocks"]
+print(blocking[shown].to_string(index=False))
 fig, ax = plt.subplots(figsize=(9, max(2.5, 0.4 * len(blocking))))
 ax.barh(blocking["rule"], blocking["estimated_pairs"], label="estimated pairs", color="#90caf9")
 ax.barh(blocking["rule"], blocking["new_pairs"], label="pairs found first", color="#1565c0")

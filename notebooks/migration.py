@@ -41,7 +41,8 @@ if from_version == to_version:
     print(f"customer_segments has one version ({to_version}): it is compared with itself")
 moves = transition(tables, from_version, to_version)
 moved = int(moves.loc[moves["from_name"] != moves["to_name"], "customers"].sum())
-print(f"v{from_version} -> v{to_version}: {moved:,} of {int(moves['customers'].sum()):,} customers moved, arrived or left")
+total = int(moves["customers"].sum())
+print(f"v{from_version} -> v{to_version}: {moved:,} of {total:,} customers moved, arrived or left")
 
 # %% [markdown]
 # ## Transition matrix: share of each earlier segment's customers in each later segment

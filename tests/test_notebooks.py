@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from custseg.catalog import Catalog
 from custseg.config import Config
-from custseg.runtime import run_job, table_store
+from custseg.runtime import JobResult, run_job, table_store
 from custseg.segment.migration import migration_matrix
 from tests.conftest import PROJECT, config_at
 
@@ -77,7 +77,8 @@ def test_sync_check_sees_an_edited_notebook(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_versions(spark: SparkSession, pipeline, tmp_path_factory: pytest.TempPathFactory) -> Config:  # type: ignore[no-untyped-def]
+def two_versions(spark: SparkSession, pipeline: tuple[Config, list[JobResult]],
+                 tmp_path_factory: pytest.TempPathFactory) -> Config:
     """A copy of the pipeline's outputs with a second customer_segments version: every customer of
     the smallest segment moved to the largest, so the migration has one known off-diagonal flow."""
     shared, _ = pipeline
@@ -110,7 +111,8 @@ def test_report_shows_the_migration_between_versions(spark: SparkSession, two_ve
         cell = (f'data-row="{move["from_segment"]}: {move["from_name"]}" data-col="{move["to_segment"]}: '
                 f'{move["to_name"]}" data-value="{float(move["customers"])!r}"')
         assert cell in page
-    assert f'data-metric="moved" data-value="{sum(m["customers"] for m in moves if m["from_segment"] != m["to_segment"])}"' in page
+    moved = sum(m["customers"] for m in moves if m["from_segment"] != m["to_segment"])
+    assert f'data-metric="moved" data-value="{moved}"' in page
 
 
 def test_every_notebook_runs_on_the_pipeline_outputs(two_versions: Config, tmp_path: Path) -> None:

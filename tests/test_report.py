@@ -14,9 +14,10 @@ from custseg.config import Config
 from custseg.errors import InputDataError
 from custseg.jobs import report
 from custseg.report import ReportData, Segment, render
-from custseg.runtime import table_store
+from custseg.runtime import JobResult, table_store
 from tests import browser
 
+Pipeline = tuple[Config, list[JobResult]]
 needs_chromium = pytest.mark.skipif(not browser.available(), reason="chromium is missing: run `make chromium`")
 
 
@@ -24,12 +25,12 @@ def _marks(page: browser.Rendered, figure: str, key: str) -> dict[str, float]:
     return {m["data"][key]: float(m["data"]["value"]) for m in page.marks if m["figure"] == figure}
 
 
-def _result(results, job: str):  # type: ignore[no-untyped-def]
+def _result(results: list[JobResult], job: str) -> JobResult:
     return next(r for r in results if r.job == job)
 
 
 @needs_chromium
-def test_segment_report_shows_the_tables_in_chromium(spark: SparkSession, pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_segment_report_shows_the_tables_in_chromium(spark: SparkSession, pipeline: Pipeline, tmp_path: Path) -> None:
     config, results = pipeline
     path = Path(_result(results, "report").metrics["report"])
     assert (path.parent / "latest.html").read_text() == path.read_text()
@@ -50,22 +51,26 @@ def test_segment_report_shows_the_tables_in_chromium(spark: SparkSession, pipeli
     k_rows = table("segmentation_runs").filter(f"run_id = '{segment_run}'").collect()
     assert _marks(page, "silhouette_per_k", "x") == {repr(float(r["k"])): r["silhouette"] for r in k_rows}
     ingest_run = _result(results, "ingest").run_id
-    accounting = {r["source"]: r["rows_read"] for r in table("ingest_accounting").filter(f"run_id = '{ingest_run}'").collect()}
+    accounting_rows = table("ingest_accounting").filter(f"run_id = '{ingest_run}'").collect()
+    accounting = {r["source"]: r["rows_read"] for r in accounting_rows}
     read = {m["data"]["value"] for m in page.marks if m["data"].get("metric") == "rows_read"}
     assert read == {str(v) for v in accounting.values()}
-    clusters = table("identity_crosswalk").groupBy("customer_id").agg({"cluster_size": "max"}).groupBy("max(cluster_size)").count()
-    assert sorted(_marks(page, "cluster_sizes", "label").values()) == sorted(float(r["count"]) for r in clusters.collect())
+    clusters = (table("identity_crosswalk").groupBy("customer_id").agg({"cluster_size": "max"})
+                .groupBy("max(cluster_size)").count().collect())
+    assert sorted(_marks(page, "cluster_sizes", "label").values()) == sorted(float(r["count"]) for r in clusters)
     drawn = {(m["data"]["row"], m["data"]["col"]): float(m["data"]["value"]) for m in page.marks
              if m["figure"] == "profile_log2_lift"}
     lifts = {(r["segment_name"], s["feature"]): math.log2(s["lift"]) for r in table("segment_profiles").collect()
              for s in r["feature_stats"] if s["lift"]}
     assert drawn == pytest.approx(lifts) and {name for name, _ in drawn} == set(sizes)
     run = table("job_runs").filter("job = 'report'").first()
-    assert {"segment_profiles", "customer_segments", "segmentation_runs", "ingest_accounting"} <= set(run.input_versions)
+    read = {"segment_profiles", "customer_segments", "segmentation_runs", "ingest_accounting", "data_audit"}
+    assert read <= set(run.input_versions)
 
 
 @needs_chromium
-def test_audit_report_fits_a_1400_pixel_window_and_skips_lineage(spark: SparkSession, pipeline, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_audit_report_fits_a_1400_pixel_window_and_skips_lineage(spark: SparkSession, pipeline: Pipeline,
+                                                                  tmp_path: Path) -> None:
     config, results = pipeline
     page = browser.render(Path(_result(results, "audit").metrics["report"]), tmp_path / "audit.png")
     assert page.errors == []
@@ -98,9 +103,10 @@ def _data(migration: list[dict[str, object]], version: int) -> ReportData:
 
 
 def test_rendered_migration_and_profiles_equal_their_rows() -> None:
-    migration = [{"from_segment": 1, "from_name": "big spenders", "to_segment": 1, "to_name": "big spenders", "customers": 25},
-                 {"from_segment": 1, "from_name": "big spenders", "to_segment": 2, "to_name": "<dormant>", "customers": 5},
-                 {"from_segment": None, "from_name": "(absent)", "to_segment": 2, "to_name": "<dormant>", "customers": 20}]
+    keys = ("from_segment", "from_name", "to_segment", "to_name", "customers")
+    migration = [dict(zip(keys, row, strict=True)) for row in (
+        (1, "big spenders", 1, "big spenders", 25), (1, "big spenders", 2, "<dormant>", 5),
+        (None, "(absent)", 2, "<dormant>", 20))]
     page = render("report-1", _data(migration, 1))
     assert 'data-row="1: big spenders" data-col="2: &lt;dormant&gt;" data-value="5.0"' in page
     assert 'data-row="(absent)" data-col="2: &lt;dormant&gt;" data-value="20.0"' in page

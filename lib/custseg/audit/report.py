@@ -15,10 +15,12 @@ SHOWN_CHARS = 40  # longer text values are cut in the page; the full value stays
 # Long values (file paths, free text) wrap inside a bounded cell, and a table wider than the
 # page scrolls inside its own box, so no value can push the page wider than the window.
 STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;padding:0 1em;color:#222;max-width:1200px}
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;padding:0 1em;color:#222;max-width:1320px}
 h1{margin-bottom:0}h2{margin-top:2.2em;border-bottom:1px solid #ccc}.scroll{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
-td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;max-width:16em;overflow-wrap:anywhere}
+td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{white-space:normal}td.text,td.long{white-space:normal;overflow-wrap:anywhere}td.long{max-width:12em}
+td.text{max-width:20em;min-width:10em}td:first-child{white-space:normal;overflow-wrap:break-word;max-width:14em}
 td:first-child,th:first-child,td.text{text-align:left}.warn{color:#b00020;font-weight:600}
 figure{display:inline-block;margin:0.5em 1em 0.5em 0;vertical-align:top}figcaption{font-size:12px;color:#555}
 nav a{margin-right:1em}.muted{color:#777}
@@ -79,7 +81,8 @@ def _null_chart(audit: TableAudit) -> str:
         share = column.nulls / audit.rows if audit.rows else 0.0
         y = index * bar_height
         bars.append(
-            f"<text x=\"{label - 6}\" y=\"{y + 12}\" text-anchor=\"end\" font-size=\"11\">{_e(_cut(column.name)[:28])}</text>"
+            f"<text x=\"{label - 6}\" y=\"{y + 12}\" text-anchor=\"end\" font-size=\"11\">"
+            f"{_e(_cut(column.name)[:28])}</text>"
             f"<rect class=\"null-bar\" data-column=\"{_e(column.name)}\" data-value=\"{share:.6f}\" x=\"{label}\" "
             f"y=\"{y + 2}\" width=\"{share * (width - label - 60):.1f}\" height=\"{bar_height - 4}\" fill=\"#d9534f\"/>"
             f"<text x=\"{label + share * (width - label - 60) + 4:.1f}\" y=\"{y + 12}\" font-size=\"11\">{100 * share:.1f}%</text>"
@@ -98,7 +101,8 @@ def _column_table(audit: TableAudit) -> str:
         rows.append(
             f"<tr data-column=\"{_e(c.name)}\"><td>{_e(c.name)}</td><td class=\"text\">{_e(c.data_type)}</td>"
             + _cell("nulls", c.nulls) + _cell("null_share", share, f"{100 * share:.1f}%")
-            + _cell("approx_distinct", c.approx_distinct) + _cell("min", c.min_value) + _cell("max", c.max_value)
+            + _cell("approx_distinct", c.approx_distinct)
+            + _cell("min", c.min_value, wrap=True) + _cell("max", c.max_value, wrap=True)
             + _cell("mean", c.mean) + _cell("median", c.quartiles[1] if c.quartiles else None)
             + _cell("iqr_outliers", c.iqr_outliers) + _cell("z_outliers", c.z_outliers)
             + _cell("rule_violations", c.rule_violations)
@@ -122,11 +126,12 @@ def _histogram(column: ColumnProfile) -> str:
             f"<figcaption>{_e(column.name)}: {_number(low)} to {_number(high)}</figcaption></figure>")
 
 
-def _cell(metric: str, value: object, shown: str | None = None) -> str:
+def _cell(metric: str, value: object, shown: str | None = None, wrap: bool = False) -> str:
     raw = "" if value is None else str(value)
     text = shown if shown is not None else ("-" if value is None else _number(value))
     title = f" title=\"{_e(text)}\"" if len(text) > SHOWN_CHARS else ""
-    return f"<td data-metric=\"{metric}\" data-value=\"{_e(raw)}\"{title}>{_e(_cut(text))}</td>"
+    css = " class=\"long\"" if wrap else ""
+    return f"<td data-metric=\"{metric}\" data-value=\"{_e(raw)}\"{title}{css}>{_e(_cut(text))}</td>"
 
 
 def _cut(text: str) -> str:

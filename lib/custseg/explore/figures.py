@@ -95,7 +95,8 @@ def _stack(names: list[str], flows: Sequence[tuple[str, str, float]], side: int,
     """(bottom, height) of each label's box on one side, in first-seen order, sized by its customers."""
     sizes: dict[str, float] = {}
     for flow in flows:
-        sizes[flow[side]] = sizes.get(flow[side], 0.0) + flow[2]
+        label = str(flow[side])
+        sizes[label] = sizes.get(label, 0.0) + flow[2]
     boxes, bottom = {}, 0.0
     for name in dict.fromkeys(names):
         boxes[name] = (bottom, sizes[name] / total)

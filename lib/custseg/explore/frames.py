@@ -29,7 +29,7 @@ def threshold_curve(tables: Tables, buckets: int = 50) -> Any:
                          F.col("person_id").alias("person_r"))
     pairs = (tables.read("match_pairs").join(left, ["source_l", "record_id_l"], "inner")
              .join(right, ["source_r", "record_id_r"], "inner"))
-    counted = (pairs.groupBy(F.least(F.floor(F.col("match_probability") * buckets), F.lit(buckets - 1)).alias("bucket"))
+    counted: Any = (pairs.groupBy(F.least(F.floor(F.col("match_probability") * buckets), F.lit(buckets - 1)).alias("bucket"))
                .agg(F.count(F.lit(1)).alias("pairs"), F.count_if(F.col("person_l") == F.col("person_r")).alias("true"))
                .toPandas())  # at most `buckets` rows
     counted = counted.set_index("bucket").reindex(range(buckets), fill_value=0).sort_index(ascending=False)
@@ -51,7 +51,7 @@ def model_space_sample(tables: Tables, rows: int = 2000, seed: int = 7) -> tuple
     sample = features.sample(fraction=min(1.0, 1.2 * rows / total), seed=seed).limit(rows)
     scored = tables.segment_model().transform(sample)
     column = COMPONENTS if COMPONENTS in scored.columns else SCALED
-    frame = scored.select("customer_id", "segment_name", vector_to_array(column).alias("vector")).toPandas()
+    frame = scored.select("customer_id", "segment_name", vector_to_array(F.col(column)).alias("vector")).toPandas()
     return frame[["customer_id", "segment_name"]], np.vstack(frame["vector"].to_numpy()) if len(frame) else None
 
 
@@ -61,7 +61,7 @@ def transition(tables: Tables, from_version: int, to_version: int) -> Any:
     segments = "customer_segments"
     id_map = tables.read("customer_id_map") if tables.exists("customer_id_map") else None
     frame: DataFrame = migration_matrix(tables.read(segments, from_version), tables.read(segments, to_version), id_map)
-    moves = frame.toPandas()  # at most (segments + 1)^2 rows
+    moves: Any = frame.toPandas()  # at most (segments + 1)^2 rows
     moves["from_name"] = [_label(s, n) for s, n in zip(moves["from_segment"], moves["from_name"], strict=True)]
     moves["to_name"] = [_label(s, n) for s, n in zip(moves["to_segment"], moves["to_name"], strict=True)]
     return moves[["from_name", "to_name", "customers", "share_of_from"]]

@@ -102,10 +102,11 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values: dict[tuple[str, st
                 f"<rect class=\"cell\" data-row=\"{_e(r)}\" data-col=\"{_e(c)}\" data-value=\"{value!r}\" "
                 f"x=\"{gutter + i * cell_w}\" y=\"{y}\" width=\"{cell_w - 2}\" height=\"{cell_h - 2}\" "
                 f"fill=\"{_colour(to_unit(value))}\"/>"
-                f"<text x=\"{gutter + i * cell_w + cell_w / 2 - 1}\" y=\"{y + 15}\" text-anchor=\"middle\" {FONT}>"
-                f"{_e(fmt(value))}</text>"
+                f"<text x=\"{gutter + i * cell_w + cell_w / 2 - 1}\" y=\"{y + 15}\" text-anchor=\"middle\" "
+                f"fill=\"{'white' if abs(to_unit(value)) > 0.6 else 'black'}\" {FONT}>{_e(fmt(value))}</text>"
             )
-    width, height = gutter + cell_w * len(cols) + 8, head + cell_h * len(rows) + 4
+    # The slanted column labels reach past the last column: leave them room on the right.
+    width, height = gutter + cell_w * len(cols) + 90, head + cell_h * len(rows) + 4
     return Markup(
         f"<figure data-metric=\"{_e(metric)}\"><svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" "
         f"height=\"{height}\" role=\"img\" aria-label=\"{_e(caption)}\">{''.join(marks)}</svg>"

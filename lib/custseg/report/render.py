@@ -21,7 +21,7 @@ nav a{margin-right:1em}.muted{color:#777}.warn{color:#b00020;font-weight:600}
 .scroll{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;overflow-wrap:anywhere;max-width:28em}
-td:first-child,th:first-child,td.text{text-align:left}
+td:first-child,th:first-child,td.text,th.text{text-align:left}
 figure{display:inline-block;margin:0.5em 1.5em 0.5em 0;vertical-align:top;max-width:100%;overflow-x:auto}
 figcaption{font-size:12px;color:#555}svg{max-width:none}
 """
