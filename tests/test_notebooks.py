@@ -26,7 +26,9 @@ NOTEBOOKS = sorted((PROJECT / "notebooks").glob("*.py"))
 # each shown figure is counted so the test can match it with an image in the outputs.
 FIGURE_CHECK = """
 import matplotlib.pyplot as _plt
-_show, _shown = _plt.show, []
+# The kernel is shared by the notebooks: wrap the original show once, and count anew per notebook.
+_show = _plt._unchecked_show = getattr(_plt, "_unchecked_show", _plt.show)
+_shown = []
 def _checked_show(*args, **kwargs):
     for number in _plt.get_fignums():
         figure = _plt.figure(number)

@@ -21,7 +21,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:13px}
 td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 th{white-space:normal}td.text,td.long{white-space:normal;overflow-wrap:anywhere}td.long{max-width:12em}
 td.text{max-width:20em;min-width:10em}td:first-child{white-space:normal;overflow-wrap:break-word;max-width:14em}
-td:first-child,th:first-child,td.text{text-align:left}.warn{color:#b00020;font-weight:600}
+td:first-child,th:first-child,td.text,th.text{text-align:left}.warn{color:#b00020;font-weight:600}
 figure{display:inline-block;margin:0.5em 1em 0.5em 0;vertical-align:top}figcaption{font-size:12px;color:#555}
 nav a{margin-right:1em}.muted{color:#777}
 """
@@ -92,8 +92,9 @@ def _null_chart(audit: TableAudit) -> str:
 
 
 def _column_table(audit: TableAudit) -> str:
-    header = ("<tr><th>column</th><th>type</th><th>nulls</th><th>null %</th><th>distinct≈</th><th>min</th><th>max</th>"
-              "<th>mean</th><th>median</th><th>IQR outliers</th><th>z outliers</th><th>rule violations</th><th>top values</th></tr>")
+    header = ("<tr><th>column</th><th class=\"text\">type</th><th>nulls</th><th>null %</th><th>distinct≈</th>"
+              "<th>min</th><th>max</th><th>mean</th><th>median</th><th>IQR outliers</th><th>z outliers</th>"
+              "<th>rule violations</th><th class=\"text\">top values</th></tr>")
     rows = [header]
     for c in audit.columns:
         share = c.nulls / audit.rows if audit.rows else 0.0
