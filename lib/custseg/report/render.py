@@ -33,7 +33,8 @@ def render(run_id: str, data: ReportData) -> str:
     """The report page for ``data``, written by report run ``run_id``."""
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["figure"] = _figure
-    source = resources.files("custseg.report").joinpath("templates/segments.html.j2").read_text(encoding="utf-8")
+    template = resources.files("custseg.report").joinpath("templates").joinpath("segments.html.j2")
+    source = template.read_text(encoding="utf-8")  # works from the --py-files zip as well
     chosen = next((k for k in data.k_search if k["chosen"]), None)
     features = sorted({f for s in data.segments for f in s.means})
     return env.from_string(source).render(
