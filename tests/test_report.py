@@ -49,7 +49,8 @@ def test_segment_report_shows_the_tables_in_chromium(spark: SparkSession, pipeli
     assert _marks(page, "segment_customers", "label") == sizes
     segment_run = _result(results, "segment").run_id
     k_rows = table("segmentation_runs").filter(f"run_id = '{segment_run}'").collect()
-    assert _marks(page, "silhouette_per_k", "x") == {repr(float(r["k"])): r["silhouette"] for r in k_rows}
+    drawn_k = {float(k): v for k, v in _marks(page, "silhouette_per_k", "x").items()}
+    assert drawn_k == {float(r["k"]): r["silhouette"] for r in k_rows} and len(drawn_k) == len(k_rows) > 1
     ingest_run = _result(results, "ingest").run_id
     accounting_rows = table("ingest_accounting").filter(f"run_id = '{ingest_run}'").collect()
     accounting = {r["source"]: r["rows_read"] for r in accounting_rows}
