@@ -8,7 +8,7 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean
+.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean chromium notebook
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
@@ -19,13 +19,14 @@ help:
 	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
 	@echo "make bench-stream RATES='500 2000' SECONDS=60  the live feed through \`stream\`: events/s, latency"
 	@echo "make lint typecheck  ruff and mypy"
+	@echo "make notebook   Jupyter on 127.0.0.1 with the project's kernel, on the tables of make run"
 
 $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
 	  { echo "custseg needs Python 3.11 (found $$($(PYTHON) --version 2>&1)); set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[dev,notebook]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,10 +38,14 @@ java-check:
 run: venv java-check
 	$(BIN)/custseg run_all --env $(ENV) $(ARGS)
 
-test: venv java-check
+# Headless Chromium renders the HTML reports in the tests; Debian's package, installed once.
+chromium:
+	@[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
+
+test: venv java-check chromium
 	$(BIN)/python -m pytest $(ARGS)
 
-test-fast: venv java-check
+test-fast: venv java-check chromium
 	$(BIN)/python -m pytest -m "not heavy" $(ARGS)
 
 bench: venv java-check
@@ -54,6 +59,17 @@ RATES ?= 500 2000
 SECONDS ?= 60
 bench-stream: venv java-check
 	$(BIN)/custseg bench-stream --rates $(RATES) --seconds $(SECONDS) --env $(ENV) $(ARGS)
+
+# Jupyter on 127.0.0.1 with the project's kernel (this .venv), reading the storage root `make run`
+# writes (storage.root of conf/; ROOT=... for another one). NOTEBOOK_PORT picks the port.
+NOTEBOOK_PORT ?= 8888
+ROOT ?= $(CURDIR)/data
+notebook: venv java-check
+	$(BIN)/python -m ipykernel install --sys-prefix --name custseg --display-name "custseg ($(VENV))" \
+	  --env CUSTSEG_STORAGE_ROOT "$(abspath $(ROOT))" --env CUSTSEG_CONF_DIR "$(CURDIR)/conf" \
+	  --env CUSTSEG_ENV "$(ENV)" >/dev/null
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --no-browser --notebook-dir=notebooks \
+	  --MultiKernelManager.default_kernel_name=custseg $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: venv
 	$(BIN)/ruff check lib tests jobs

@@ -23,6 +23,7 @@ INSTALL_REQUIRES = [
     "scipy>=1.11",  # optimal matching of segment centres across runs
     "psutil>=5.9",  # physical memory for spark.driver_memory=auto; process memory in the bench
     "protobuf>=5",  # Spark's stateful Python API (transformWithStateInPandas) in the stream job
+    "Jinja2>=3.1,<4",  # HTML report templates
 ]
 
 EXTRAS_REQUIRE = {
@@ -34,6 +35,15 @@ EXTRAS_REQUIRE = {
         "duckdb-ext-delta==1.4.4.20260205",
         "mypy>=1.10",
         "ruff>=0.6",
+        "websocket-client>=1.8",  # drives headless Chromium over the DevTools protocol in the report tests
+    ],
+    "notebook": [
+        "jupyterlab>=4.2,<5",
+        "ipykernel>=6.29",
+        "jupytext>=1.16",
+        "nbclient>=0.10",
+        "nbformat>=5.10",
+        "matplotlib>=3.9",
     ],
 }
 
@@ -47,7 +57,8 @@ setup(
     python_requires=">=3.11,<3.12",
     package_dir={"": "lib"},
     packages=find_namespace_packages("lib", include=["custseg", "custseg.*"]),
-    package_data={"custseg": ["VERSION", "py.typed"], "custseg.resources.spark": ["*.properties"]},
+    package_data={"custseg": ["VERSION", "py.typed"], "custseg.resources.spark": ["*.properties"],
+                  "custseg.report": ["templates/*.j2"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

@@ -7,7 +7,7 @@ usage() {
 Usage: ./spark-submit.sh JOB [options] [job options]
 
 Runs jobs/JOB.py through spark-submit. JOB is one of:
-  generate ingest clean resolve features segment run_all (and assign, stream outside run_all)
+  generate ingest clean resolve features segment audit report run_all (and assign, stream outside run_all)
 
 Options:
   --env ENV               configuration overlay conf/env/ENV.yaml (default: local)

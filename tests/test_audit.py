@@ -85,6 +85,8 @@ def test_audit_table_matches_hand_counts(spark: SparkSession, audited) -> None: 
     assert product_ids.approx_distinct == 19
     assert [(t["value"], t["count"]) for t in product_ids.top_values] == [("P3", 2), ("P0", 1)]  # ties by value
     assert result.metrics["skipped.customer_features"] == "not written yet"
+    assert not {"source_file", "source_line", "ingest_run_id"} & set(rows)  # lineage, not data: not profiled
+    assert {"product_id", "brand", "list_price_usd"} <= set(rows)
 
 
 class _Figures(HTMLParser):

@@ -71,7 +71,7 @@ def test_bench_runs_named_stages_in_pipeline_order() -> None:
     from custseg.bench import pipeline_stages
 
     assert pipeline_stages(["segment", "features"]) == ["features", "segment"]
-    assert pipeline_stages(None)[0] == "generate" and pipeline_stages([])[-1] == "audit"
+    assert pipeline_stages(None)[0] == "generate" and pipeline_stages([])[-1] == "report"
 
 
 def test_resolve_bench_table_shows_where_the_incremental_time_went() -> None:

@@ -19,10 +19,11 @@ from tests.readers import duckdb_connection
 
 def test_every_stage_succeeds_under_one_parent_run(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
     config, results = pipeline
-    assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment", "audit"]
+    assert [r.job for r in results] == [
+        "generate", "ingest", "clean", "resolve", "features", "segment", "audit", "report"]
     runs = table_store(spark, config).read(Catalog(config).path("job_runs")).collect()
     assert sorted((r.job, r.status) for r in runs) == sorted((j, "succeeded") for j in jobs.PIPELINE)
-    assert jobs.PIPELINE[-1] == "audit"
+    assert jobs.PIPELINE[-2:] == ("audit", "report")  # the report shows this run's audit
     assert len({r.parent_run_id for r in runs}) == 1
     by_job = {r.job: r for r in runs}
     assert by_job["features"].input_versions == {
@@ -72,20 +73,24 @@ def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeli
     assert segments[0] == customers[0] and segments[2]
     assert 3 <= segments[1] <= 10 and profiles[1] == segments[1]
     assert profiles[0] == pytest.approx(1.0)
-    assert int(results[-2].metrics["k"]) == segments[1]
+    segment = next(r for r in results if r.job == "segment")
+    assert int(segment.metrics["k"]) == segments[1]
     # Generated data, default segment settings: the segments recover the planted archetypes.
-    assert float(results[-2].metrics["archetype_ari"]) >= 0.8
-    assert -1 <= float(results[-2].metrics["archetype_silhouette"]) <= 1
+    assert float(segment.metrics["archetype_ari"]) >= 0.8
+    assert -1 <= float(segment.metrics["archetype_silhouette"]) <= 1
 
 
 def test_summary_reports_stages_accounting_segments_and_tables(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
     config, results = pipeline
     text = summary.render(spark, config, results)
-    for section in ("7 job(s) succeeded", "Rows per stage", "Row accounting per source", "Identity resolution",
+    for section in ("8 job(s) succeeded", "Rows per stage", "Row accounting per source", "Identity resolution",
                     "pairwise F1", "Segments (k=",
                     "Data quality", "validation and drift checks passed", "audit of 11 tables", ".html",
                     "Delta tables written", "gold/customer_segments", "Where to look next"):
         assert section in text, section
+    report = next(r for r in results if r.job == "report").metrics["report"]
+    assert report.endswith(".html") and report in text and "reports/segments/" in report
+    assert text.splitlines()[-1].lstrip().startswith("make notebook")
     for source in config.sources:
         assert f"  {source} " in text
 
@@ -100,7 +105,7 @@ def test_validation_and_audit_ran_on_every_stage(spark: SparkSession, pipeline) 
     assert not [r.message for r in checks if r.severity == "error" and not r.passed]
     audited = {r.table_name for r in store.read(catalog.path("data_audit")).filter("column_name = '*'").collect()}
     assert audited == set(config.quality.audit_tables)
-    assert Path(results[-1].metrics["report"]).is_file()
+    assert Path(next(r for r in results if r.job == "audit").metrics["report"]).is_file()
 
 
 def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: SparkSession, pipeline,  # type: ignore[no-untyped-def]
@@ -119,16 +124,3 @@ def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: Spark
     assert store.read(path).first().as_of_date == earlier
     assert store.read(path, version=0).first().as_of_date == first_as_of
     assert store.history(path)[0].input_versions["identity_crosswalk"] == 0
-
-
-def test_exploration_notebook_runs_on_the_outputs(pipeline, project_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import subprocess
-    import sys
-
-    config, _ = pipeline
-    env = {**os.environ, "CUSTSEG_STORAGE_ROOT": config.root_dir}
-    result = subprocess.run([sys.executable, str(project_dir / "notebooks" / "explore_segments.py")],
-                            cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "customers" in result.stdout and "silhouette" in result.stdout and "segment" in result.stdout

@@ -24,10 +24,11 @@ def test_pipeline_on_a_standalone_cluster(project_dir: Path, tmp_path: Path) -> 
             cwd=project_dir, capture_output=True, text=True, timeout=900,
         )
         assert completed.returncode == 0, completed.stderr[-4000:]
-    assert "7 job(s) succeeded" in completed.stdout
+    assert "8 job(s) succeeded" in completed.stdout
     assert f"master {master}" in completed.stdout
     runs = deltalake_table(str(root / "warehouse" / "ops" / "job_runs")).to_pylist()
-    assert sorted(r["job"] for r in runs) == ["audit", "clean", "features", "generate", "ingest", "resolve", "segment"]
+    assert sorted(r["job"] for r in runs) == [
+        "audit", "clean", "features", "generate", "ingest", "report", "resolve", "segment"]
     assert {r["status"] for r in runs} == {"succeeded"} and {r["spark_master"] for r in runs} == {master}
     assert len({r["parent_run_id"] for r in runs}) == 1
     segments = deltalake_table(str(root / "warehouse" / "gold" / "customer_segments")).to_pylist()

@@ -30,6 +30,7 @@ JOB_HELP = {
     "segment": "fit the segmentation pipeline, choose k, write segments and profiles",
     "assign": "segment new and changed customers with a saved model, without refitting",
     "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
+    "report": "write an HTML report of the latest segmentation run (inputs, resolution, segments, migration)",
     "run_all": "run every job in order and print a summary",
     "stream": "real-time segments: abandoned carts from the event stream, activated exactly once (not in run_all)",
 }
@@ -112,6 +113,11 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     _add_config_arguments(dictionary)
     dictionary.add_argument("--output", help="write to this file instead of standard output")
     dictionary.set_defaults(handler=_print_data_dictionary)
+    reference = commands.add_parser("config-reference",
+                                    help="every configuration key with type, default and meaning (markdown)")
+    _add_config_arguments(reference)
+    reference.add_argument("--output", help="write to this file instead of standard output")
+    reference.set_defaults(handler=_print_config_reference)
     model = commands.add_parser("resolve-model", help="show a saved identity-resolution model: m, u and weights per level")
     _add_config_arguments(model)
     model.add_argument("path", nargs="?", help="model JSON (default: <storage.root>/models/resolution/latest.json)")
@@ -261,6 +267,20 @@ def _print_data_dictionary(args: argparse.Namespace) -> int:
     from custseg.inventory import data_dictionary
 
     text = data_dictionary(_config_from(args))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _print_config_reference(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from custseg.config.loader import find_conf_dir
+    from custseg.docs.config_reference import config_reference
+
+    text = config_reference(find_conf_dir(args.conf_dir) / "base.yaml")
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -23,13 +23,17 @@ def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str
     lines += _quality(results)
     lines += _stream(results)
     lines += _tables(config, results)
+    report = next((r.metrics["report"] for r in reversed(results) if r.job == "report" and "report" in r.metrics), None)
     lines += [
         "Where to look next",
         "  custseg tables                      every table with its version and rows",
         "  custseg history customer_segments   versions of a table and the runs that wrote them",
         "  custseg history job_runs            the run log",
         f"  {config.warehouse_dir}   Delta tables (Spark, deltalake, DuckDB read them)",
-        "  notebooks/                          notebooks to explore the outputs",
+        *([f"  {report}", "      the segment report: data in, resolution, segments with charts, validation, migration"]
+          if report else []),
+        "  make notebook                       Jupyter on 127.0.0.1 with notebooks/ on these tables "
+        "(audit, resolution, segments, migration)",
     ]
     return "\n".join(lines)
 

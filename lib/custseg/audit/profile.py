@@ -16,6 +16,8 @@ from custseg.config.model import QualitySettings
 NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
 ORDERED = (*NUMERIC, T.DateType, T.TimestampType, T.StringType, T.BooleanType)
 TOP_VALUES_MAX_DISTINCT = 5000
+# Where a row came from, added by ingest: bookkeeping, not data, so not profiled.
+LINEAGE_COLUMNS = frozenset({"source_file", "source_line", "ingest_run_id"})
 
 
 @dataclass
@@ -37,7 +39,7 @@ class ColumnProfile:
 
 
 def profile_columns(frame: DataFrame, settings: QualitySettings) -> tuple[int, list[ColumnProfile]]:
-    fields = [f for f in frame.schema.fields if isinstance(f.dataType, ORDERED)]
+    fields = [f for f in frame.schema.fields if isinstance(f.dataType, ORDERED) and f.name not in LINEAGE_COLUMNS]
     numeric = [f.name for f in fields if isinstance(f.dataType, NUMERIC)]
     first = frame.agg(F.count(F.lit(1)).alias("__rows"), *_first_pass(fields, numeric)).first()
     assert first is not None

@@ -9,7 +9,7 @@ from pyspark.sql import SparkSession
 from custseg.config import Config
 from custseg.runtime import JobResult
 
-PIPELINE = ("generate", "ingest", "clean", "resolve", "features", "segment", "audit")
+PIPELINE = ("generate", "ingest", "clean", "resolve", "features", "segment", "audit", "report")
 STANDALONE = ("assign", "stream")  # jobs outside run_all
 
 def run(name: str, spark: SparkSession, config: Config) -> list[JobResult]:

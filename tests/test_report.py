@@ -1,0 +1,124 @@
+"""The segment report and the audit report as a browser shows them: no console errors, nothing wider
+than a 1400-pixel window, and every figure drawn equal to the table it came from."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.errors import InputDataError
+from custseg.jobs import report
+from custseg.report import ReportData, Segment, render
+from custseg.runtime import JobResult, table_store
+from tests import browser
+
+Pipeline = tuple[Config, list[JobResult]]
+needs_chromium = pytest.mark.skipif(not browser.available(), reason="chromium is missing: run `make chromium`")
+
+
+def _marks(page: browser.Rendered, figure: str, key: str) -> dict[str, float]:
+    return {m["data"][key]: float(m["data"]["value"]) for m in page.marks if m["figure"] == figure}
+
+
+def _result(results: list[JobResult], job: str) -> JobResult:
+    return next(r for r in results if r.job == job)
+
+
+@needs_chromium
+def test_segment_report_shows_the_tables_in_chromium(spark: SparkSession, pipeline: Pipeline, tmp_path: Path) -> None:
+    config, results = pipeline
+    path = Path(_result(results, "report").metrics["report"])
+    assert (path.parent / "latest.html").read_text() == path.read_text()
+    page = browser.render(path, tmp_path / "report.png")
+    assert page.errors == []
+    assert page.scroll_width <= 1400 and max(page.table_right_edges) <= 1400
+    assert page.screenshot.stat().st_size > 20_000  # a blank page compresses to a few hundred bytes
+    assert all(f["width"] > 0 and f["height"] > 0 for f in page.figures) and len(page.figures) >= 6
+    assert all(m["visible"] for m in page.marks if m["figure"])
+    store, catalog = table_store(spark, config), Catalog(config)
+
+    def table(name: str):  # type: ignore[no-untyped-def]
+        return store.read(catalog.path(name))
+
+    sizes = {r["segment_name"]: float(r["customers"]) for r in table("segment_profiles").collect()}
+    assert _marks(page, "segment_customers", "label") == sizes
+    segment_run = _result(results, "segment").run_id
+    k_rows = table("segmentation_runs").filter(f"run_id = '{segment_run}'").collect()
+    drawn_k = {float(k): v for k, v in _marks(page, "silhouette_per_k", "x").items()}
+    assert drawn_k == {float(r["k"]): r["silhouette"] for r in k_rows} and len(drawn_k) == len(k_rows) > 1
+    ingest_run = _result(results, "ingest").run_id
+    accounting_rows = table("ingest_accounting").filter(f"run_id = '{ingest_run}'").collect()
+    accounting = {r["source"]: r["rows_read"] for r in accounting_rows}
+    read = {m["data"]["value"] for m in page.marks if m["data"].get("metric") == "rows_read"}
+    assert read == {str(v) for v in accounting.values()}
+    clusters = (table("identity_crosswalk").groupBy("customer_id").agg({"cluster_size": "max"})
+                .groupBy("max(cluster_size)").count().collect())
+    assert sorted(_marks(page, "cluster_sizes", "label").values()) == sorted(float(r["count"]) for r in clusters)
+    drawn = {(m["data"]["row"], m["data"]["col"]): float(m["data"]["value"]) for m in page.marks
+             if m["figure"] == "profile_log2_lift"}
+    lifts = {(r["segment_name"], s["feature"]): math.log2(s["lift"]) for r in table("segment_profiles").collect()
+             for s in r["feature_stats"] if s["lift"]}
+    assert drawn == pytest.approx(lifts) and {name for name, _ in drawn} == set(sizes)
+    run = table("job_runs").filter("job = 'report'").first()
+    read = {"segment_profiles", "customer_segments", "segmentation_runs", "ingest_accounting", "data_audit"}
+    assert read <= set(run.input_versions)
+
+
+@needs_chromium
+def test_audit_report_fits_a_1400_pixel_window_and_skips_lineage(spark: SparkSession, pipeline: Pipeline,
+                                                                  tmp_path: Path) -> None:
+    config, results = pipeline
+    page = browser.render(Path(_result(results, "audit").metrics["report"]), tmp_path / "audit.png")
+    assert page.errors == []
+    assert page.scroll_width <= 1400 and max(page.table_right_edges) <= 1400
+    audited = table_store(spark, config).read(Catalog(config).path("data_audit"))
+    assert audited.filter("column_name in ('source_file', 'source_line', 'ingest_run_id')").count() == 0
+    assert audited.filter("table_name = 'orders' and column_name = 'order_id'").count() == 1
+    histograms = {m["data"].get("lower") for m in page.marks if m["tag"] == "rect" and "lower" in m["data"]}
+    assert histograms  # the data columns keep their histograms
+
+
+@needs_chromium
+def test_browser_check_catches_errors_and_overflow(tmp_path: Path) -> None:
+    page = tmp_path / "broken.html"
+    page.write_text("<!doctype html><html><body><table><tr><td style=\"white-space:nowrap\">"
+                    + "/very/long/path" * 200 + "</td></tr></table><script>console.error('bad figure');missing()"
+                    "</script></body></html>", encoding="utf-8")
+    rendered = browser.render(page, tmp_path / "broken.png")
+    assert "bad figure" in rendered.errors[0] and "missing is not defined" in rendered.errors[1]
+    assert rendered.scroll_width > 1400 and max(rendered.table_right_edges) > 1400
+
+
+def _data(migration: list[dict[str, object]], version: int) -> ReportData:
+    segments = [Segment(1, "big spenders", "buyers", 30, 0.6, "loyal", {"monetary": 2.0}, {"monetary": 900.0}),
+                Segment(2, "<dormant>", "buyers", 20, 0.4, "lapsed", {"monetary": 0.5}, {"monetary": None})]
+    runs = [{"k": 2, "silhouette": 0.41, "cost": 100.0, "chosen": True, "stability_ari_mean": 0.9},
+            {"k": 3, "silhouette": 0.35, "cost": 80.0, "chosen": False}]
+    return ReportData("segment-r1", version, segments, runs, migration=migration,
+                      migration_from=version - 1 if version else None)
+
+
+def test_rendered_migration_and_profiles_equal_their_rows() -> None:
+    keys = ("from_segment", "from_name", "to_segment", "to_name", "customers")
+    migration = [dict(zip(keys, row, strict=True)) for row in (
+        (1, "big spenders", 1, "big spenders", 25), (1, "big spenders", 2, "<dormant>", 5),
+        (None, "(absent)", 2, "<dormant>", 20))]
+    page = render("report-1", _data(migration, 1))
+    assert 'data-row="1: big spenders" data-col="2: &lt;dormant&gt;" data-value="5.0"' in page
+    assert 'data-row="(absent)" data-col="2: &lt;dormant&gt;" data-value="20.0"' in page
+    assert 'data-metric="moved" data-value="25"' in page  # 5 changed segment, 20 arrived
+    assert 'data-row="big spenders" data-col="monetary" data-value="1.0"' in page  # log2 of lift 2
+    assert 'data-row="&lt;dormant&gt;" data-col="monetary" data-value="-1.0"' in page
+    assert "<dormant>" not in page and "<script" not in page
+    first = render("report-1", _data([], 0))
+    assert "first version of customer_segments" in first and 'data-metric="migration_customers"' not in first
+
+
+def test_report_without_a_segment_run_names_the_missing_table(spark: SparkSession, config: Config) -> None:
+    with pytest.raises(InputDataError, match="segment_profiles.*custseg segment"):
+        report.run(spark, config)
