@@ -34,8 +34,10 @@ def blocks(document: Path, language: str) -> list[str]:
 
 
 def commands(document: Path) -> list[list[str]]:
-    lines = [line.split("#")[0].strip() for block in blocks(document, "bash") for line in block.splitlines()]
-    return [shlex.split(line) for line in lines if line]
+    """Each command of the document's bash blocks as words (comments dropped, continued lines joined)."""
+    text = "\n".join(blocks(document, "bash")).replace("\\\n", " ")
+    lines = [line.split(" #")[0].strip() for line in text.splitlines()]
+    return [shlex.split(line) for line in lines if line and not line.startswith("#")]
 
 
 def test_the_documents_hold_examples() -> None:

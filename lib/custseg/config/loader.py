@@ -193,7 +193,7 @@ def _fit_default_rules(data: dict[str, Any], user_keys: set[str], problems: list
                         "(or give resolve.blocking rules of your own)")
         return {}
     for name, reason in omitted.items():
-        log.info("resolve: blocking rule %s left out (%s)", name, reason)
+        log.debug("resolve: blocking rule %s left out (%s)", name, reason)  # the resolve job says it
     resolve["blocking"] = kept
     return omitted
 
