@@ -26,6 +26,8 @@ JOB_HELP = {
     "segment": "fit the segmentation pipeline, choose k, write segments and profiles",
     "assign": "segment new and changed customers with a saved model, without refitting",
     "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
+    "propensity": "train churn and purchase models per segment, score every customer, log to MLflow",
+    "recommend": "recommend products per customer (ALS, segment re-ranking, cold-start fallback) and evaluate offline",
     "run_all": "run every job in order and print a summary",
 }
 

@@ -12,7 +12,9 @@ from custseg.config.model import (
     FeatureSettings,
     GenerateSettings,
     IngestSettings,
+    PropensitySettings,
     QualitySettings,
+    RecommendSettings,
     ResolveSettings,
     RuleSpec,
     SegmentSettings,
@@ -68,6 +70,14 @@ class Config:
     @property
     def quality(self) -> QualitySettings:
         return self.settings.quality
+
+    @property
+    def propensity(self) -> PropensitySettings:
+        return self.settings.propensity
+
+    @property
+    def recommend(self) -> RecommendSettings:
+        return self.settings.recommend
 
     @property
     def sources(self) -> dict[str, SourceSpec]:
