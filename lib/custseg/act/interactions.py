@@ -45,4 +45,5 @@ def category_affinity(feedback: DataFrame, products: DataFrame, key: str) -> Dat
     by_category = (feedback.join(products.select("product_id", "category"), on="product_id", how="inner")
                    .groupBy(key, "category").agg(F.sum("weight").alias("w")))
     top = by_category.groupBy(key).agg(F.max("w").alias("top"))
-    return by_category.join(top, on=key, how="inner").select(key, "category", (F.col("w") / F.col("top")).alias("affinity"))
+    affinity = (F.col("w") / F.col("top")).alias("affinity")
+    return by_category.join(top, on=key, how="inner").select(key, "category", affinity)

@@ -32,7 +32,8 @@ def future_orders(orders: DataFrame, lines: DataFrame, as_of: dt.date, horizon_d
                   category: str | None = None) -> DataFrame:
     """customer_id of each customer with a kept order in [as_of, as_of + horizon)."""
     start, end = F.lit(as_of), F.lit(as_of + dt.timedelta(days=horizon_days))
-    window = orders.filter((F.col("order_date") >= start) & (F.col("order_date") < end) & (F.col("status") != "cancelled"))
+    in_window = (F.col("order_date") >= start) & (F.col("order_date") < end)
+    window = orders.filter(in_window & (F.col("status") != "cancelled"))
     if category is not None:
         in_category = lines.filter(F.col("category") == category).select("order_id")
         window = window.join(in_category, on="order_id", how="left_semi")

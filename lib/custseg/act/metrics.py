@@ -1,8 +1,8 @@
 """Binary-classifier metrics computed in Spark: ROC-AUC and PR-AUC (Spark's evaluator), lift and
 capture in the top decile of scores, the Brier score and a ten-bin reliability curve.
 
-The top decile is the rows at or above the 0.9 quantile of the score (``approxQuantile``), so
-tied scores at the cut all fall inside it. Only the ten reliability bins reach the driver.
+The top decile is the rows above the 0.9 quantile of the score (``approxQuantile``); when ties
+leave no row above it, the rows at it. Only the ten reliability bins reach the driver.
 """
 
 from __future__ import annotations
@@ -60,15 +60,20 @@ def binary_metrics(scored: DataFrame, label: str, score: str, calibrated: bool =
     return BinaryMetrics(rows, positives, roc, pr, lift, capture, float(totals["brier"]) if calibrated else None, curve)
 
 
-def top_decile(scored: DataFrame, label: str, score: str, rows: int, positives: int) -> tuple[float | None, float | None]:
+def top_decile(scored: DataFrame, label: str, score: str, rows: int,
+               positives: int) -> tuple[float | None, float | None]:
     """(lift, capture) of the top 10% of scores: their positive rate over the base rate, and the
     share of all positives they hold."""
     if positives == 0:
         return None, None
     (cut,) = scored.approxQuantile(score, [0.9], 0.001)
-    top = scored.filter(F.col(score) >= cut).agg(F.count(F.lit(1)).alias("n"), F.sum(label).alias("p")).first()
-    assert top is not None
-    top_rows, top_positives = int(top["n"]), int(top["p"] or 0)
+    above, at = F.col(score) > cut, F.col(score) >= cut
+    counts = scored.agg(F.count(F.when(above, 1)).alias("n"), F.sum(F.when(above, F.col(label))).alias("p"),
+                        F.count(F.when(at, 1)).alias("n_tied"), F.sum(F.when(at, F.col(label))).alias("p_tied")).first()
+    assert counts is not None
+    # Above the cut; when ties at the top leave nothing above it, at or above the cut.
+    top_rows, top_positives = ((int(counts["n"]), int(counts["p"] or 0)) if counts["n"]
+                               else (int(counts["n_tied"]), int(counts["p_tied"] or 0)))
     if top_rows == 0:
         return None, None
     return (top_positives / top_rows) / (positives / rows), top_positives / positives

@@ -102,7 +102,8 @@ def train_target(snapshots: DataFrame, settings: PropensitySettings, target: str
     total_rows, total_positives = sum(r for r, _ in counts.values()), sum(p for _, p in counts.values())
     result.candidates += [
         Candidate(target, None, "chosen", binary_metrics(reduce(DataFrame.unionByName, chosen_frames), LABEL, SCORE),
-                  chosen=True, reason="each segment's chosen model", train_rows=total_rows, train_positives=total_positives),
+                  chosen=True, reason="each segment's chosen model", train_rows=total_rows,
+                  train_positives=total_positives),
         Candidate(target, None, GLOBAL, binary_metrics(global_test, LABEL, SCORE), model_version=global_version,
                   train_rows=total_rows, train_positives=total_positives, fitted=global_fit),
         Candidate(target, None, "recency_baseline", binary_metrics(recency_baseline(test, target), LABEL, SCORE,

@@ -58,7 +58,8 @@ def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFram
     scored = recs.select("user", F.col("r.item").alias("item"), F.col("r.rating").alias("raw"))
     best = F.max("raw").over(Window.partitionBy("user"))
     return (scored.join(customers, "user").join(items, "item")
-            .select("customer_id", "product_id", F.when(best > 0, F.col("raw") / best).otherwise(0.0).alias("cf_score")))
+            .select("customer_id", "product_id",
+                    F.when(best > 0, F.col("raw") / best).otherwise(0.0).alias("cf_score")))
 
 
 def popularity(feedback: DataFrame, cat: Catalogue, limit: int) -> DataFrame:

@@ -35,8 +35,8 @@ def recommend_body(ctx: JobContext) -> None:
     recs = recommend(feedback, customers, data.orders, data.lines, cat, end, settings)
     written = ctx.write(RECOMMENDATIONS.name, recs.withColumn("run_id", F.lit(ctx.run_id)))
     ctx.write(RECOMMENDATION_EVAL.name, evaluation.select(*RECOMMENDATION_EVAL.schema.fieldNames()))
-    sources = {r["source"]: int(r["n"]) for r in written.groupBy("source").agg(F.countDistinct("customer_id").alias("n"))
-               .collect()}
+    per_source = written.groupBy("source").agg(F.countDistinct("customer_id").alias("n")).collect()
+    sources = {r["source"]: int(r["n"]) for r in per_source}
     overall = {r["method"]: r for r in evaluation.filter(F.col("segment_id").isNull()).collect()}
     ctx.metrics.update({"customers_als": str(sources.get("als", 0)),
                         "customers_with_fallback": str(sources.get("category_affinity", 0)),
@@ -47,7 +47,8 @@ def recommend_body(ctx: JobContext) -> None:
             "ndcg": round(row["ndcg_at_k"], 4), "coverage": round(row["coverage"], 4), "customers": row["customers"]})
 
 
-def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date, settings: RecommendSettings) -> DataFrame:
+def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date,
+             settings: RecommendSettings) -> DataFrame:
     """recommendation_eval rows: hybrid and popularity, trained before the holdout and judged on
     the products bought in it. Segments are those the saved model gives as of the holdout start."""
     cutoff = end - dt.timedelta(days=settings.holdout_days)
@@ -56,7 +57,8 @@ def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date, 
     feedback = interactions(data.orders, data.lines, data.events, cutoff - dt.timedelta(days=settings.history_days),
                             cutoff, settings.weights).persist(StorageLevel.MEMORY_AND_DISK)
     truth = purchases(data.orders, data.lines, cutoff, end).select("customer_id", "product_id").distinct().persist()
-    segmented = with_segments(features, segments).select("customer_id", "segment_id").persist(StorageLevel.MEMORY_AND_DISK)
+    segmented = (with_segments(features, segments).select("customer_id", "segment_id")
+                 .persist(StorageLevel.MEMORY_AND_DISK))
     customers = segmented.join(truth.select("customer_id").distinct(), "customer_id", "left_semi")
     hybrid = recommend(feedback, customers, data.orders, data.lines, cat, cutoff, settings, segmented)
     baseline = popularity_recs(feedback, customers, data.orders, data.lines, cat, cutoff, settings)

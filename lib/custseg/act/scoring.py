@@ -24,11 +24,13 @@ def score_by_segment(frame: DataFrame, chosen_versions: dict[int, str], models: 
     for version, segment_ids in sorted(by_version.items()):
         rows = frame.filter(F.col("segment_id").isin(segment_ids))
         if version == fallback_version:
-            rows = frame.filter(F.col("segment_id").isin(segment_ids) | ~F.col("segment_id").isin(list(chosen_versions)))
+            unseen = ~F.col("segment_id").isin(list(chosen_versions))
+            rows = frame.filter(F.col("segment_id").isin(segment_ids) | unseen)
         parts.append(score(models[version], rows, features).withColumn("model_version", F.lit(version)))
     if fallback_version not in by_version:
         rest = frame.filter(~F.col("segment_id").isin(list(chosen_versions)))
-        parts.append(score(models[fallback_version], rest, features).withColumn("model_version", F.lit(fallback_version)))
+        scored = score(models[fallback_version], rest, features)
+        parts.append(scored.withColumn("model_version", F.lit(fallback_version)))
     return reduce(DataFrame.unionByName, parts)
 
 

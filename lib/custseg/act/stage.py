@@ -73,7 +73,8 @@ def _metric_rows(ctx: JobContext, results: list[TargetResult]) -> DataFrame:
             fitted = c.fitted
             rows.append((
                 ctx.run_id, c.target, c.segment_id, c.model, c.model_version, c.chosen, c.reason or "",
-                ctx.config.propensity.algorithm, result.test_origin, c.train_rows, c.train_positives, m.rows, m.positives,
+                ctx.config.propensity.algorithm, result.test_origin, c.train_rows, c.train_positives,
+                m.rows, m.positives,
                 m.roc_auc, m.pr_auc, m.top_decile_lift, m.top_decile_capture, m.brier, m.reliability,
                 fitted.importances if fitted else None, fitted.best_params if fitted else None,
                 fitted.validation_auc if fitted else None))

@@ -33,7 +33,8 @@ def mlflow_run(settings: PropensitySettings, root_dir: str, run_name: str, param
         import mlflow
     except ImportError as exc:
         raise EnvironmentProblem("propensity.mlflow is true but MLflow is not installed: "
-                                 "pip install 'custseg[mlflow]' (mlflow-skinny), or set propensity.mlflow=false") from exc
+                                 "pip install 'custseg[mlflow]' (mlflow-skinny), "
+                                 "or set propensity.mlflow=false") from exc
     uri = tracking_uri(settings, root_dir)
     if uri.startswith("file:"):
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
@@ -44,7 +45,8 @@ def mlflow_run(settings: PropensitySettings, root_dir: str, run_name: str, param
         yield mlflow
 
 
-def log_model_run(mlflow: Any, name: str, params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str]) -> None:
+def log_model_run(mlflow: Any, name: str, params: dict[str, Any], metrics: dict[str, float],
+                  tags: dict[str, str]) -> None:
     """A nested run for one evaluated model."""
     with mlflow.start_run(run_name=name, nested=True):
         if params:
