@@ -42,7 +42,7 @@ def with_index(frame: DataFrame, column: str, index: str) -> DataFrame:
     """Distinct values of ``column`` numbered 0.. (ALS needs int ids); distributed numbering."""
     values = frame.select(column).distinct()
     numbered = values.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
-    return numbered.toDF(f"{column} string, {index} int")
+    return frame.sparkSession.createDataFrame(numbered, f"{column} string, {index} int")
 
 
 def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFrame:
