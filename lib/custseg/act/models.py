@@ -32,7 +32,7 @@ INTEGER_PARAMS = {"maxIter", "maxDepth", "numTrees", "minInstancesPerNode"}
 class FittedModel:
     model: PipelineModel
     best_params: dict[str, float]
-    validation_auc: float
+    validation_auc: float | None   # None when the grid has one point (no tuning)
     importances: dict[str, float]
 
 
@@ -55,10 +55,16 @@ def fit(train: DataFrame, settings: PropensitySettings, with_segment: bool) -> F
     for name, values in sorted(settings.grid.items()):
         param = classifier.getParam(name)
         grid_builder.addGrid(param, [int(v) if name in INTEGER_PARAMS else float(v) for v in values])
+    grid = grid_builder.build()
+    inputs_df = with_model_inputs(train, settings.features)
+    if len(grid) == 1:  # nothing to choose: fit once on all the training rows
+        single: PipelineModel = Pipeline(stages=stages).fit(inputs_df, grid[0])
+        return FittedModel(single, {p.name: float(v) for p, v in grid[0].items()}, None,
+                           importances(single, settings.features))
     evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction")
-    tuner = TrainValidationSplit(estimator=Pipeline(stages=stages), estimatorParamMaps=grid_builder.build(),
+    tuner = TrainValidationSplit(estimator=Pipeline(stages=stages), estimatorParamMaps=grid,
                                  evaluator=evaluator, trainRatio=settings.train_ratio, seed=settings.seed)
-    tuned = tuner.fit(with_model_inputs(train, settings.features))
+    tuned = tuner.fit(inputs_df)
     best_index = max(range(len(tuned.validationMetrics)), key=lambda i: tuned.validationMetrics[i])
     best_params = {p.name: float(v) for p, v in tuned.getEstimatorParamMaps()[best_index].items()}
     model: PipelineModel = tuned.bestModel  # type: ignore[assignment]

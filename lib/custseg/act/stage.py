@@ -118,5 +118,6 @@ def _log_candidate(mlflow: object, ctx: JobContext, c: Candidate) -> None:
     metrics = c.metrics.as_dict()
     if c.fitted:
         metrics.update({f"importance_{k}": v for k, v in c.fitted.importances.items()})
-        metrics["validation_auc"] = c.fitted.validation_auc
+        if c.fitted.validation_auc is not None:
+            metrics["validation_auc"] = c.fitted.validation_auc
     log_model_run(mlflow, f"{c.target}/{scope}/{c.model}", c.fitted.best_params if c.fitted else {}, metrics, tags)
