@@ -26,7 +26,7 @@ def test_fit_tunes_over_the_grid_and_scores_probabilities(spark: SparkSession) -
     known = scored.filter("recency_days is not null")
     high = known.filter("recency_days >= 25").agg({"score": "avg"}).first()[0]
     low = known.filter("recency_days < 25").agg({"score": "avg"}).first()[0]
-    assert high > 0.8 > 0.2 > low
+    assert high > 0.6 > 0.4 > low  # three boosting rounds at step 0.1 stay near 0.5
 
 
 def test_a_one_point_grid_fits_once_without_tuning(spark: SparkSession) -> None:
