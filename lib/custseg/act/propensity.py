@@ -70,12 +70,17 @@ def train_target(snapshots: DataFrame, settings: PropensitySettings, target: str
     global_test = score(global_fit.model, test, settings.features).persist(StorageLevel.MEMORY_AND_DISK)
     counts = {r["segment_id"]: (int(r["rows"]), int(r["positives"])) for r in train.groupBy("segment_id").agg(
         F.count(F.lit(1)).alias("rows"), F.sum(LABEL).alias("positives")).collect()}
+    tested = {r["segment_id"] for r in test.select("segment_id").distinct().collect()}
     chosen_frames = []
     for segment_id in sorted(counts):
         rows, positives = counts[segment_id]
+        if segment_id not in tested:  # nothing to compare on: its customers (if any come) get the global model
+            result.chosen_versions[segment_id] = global_version
+            continue
         in_segment = F.col("segment_id") == segment_id
         global_metrics = binary_metrics(global_test.filter(in_segment), LABEL, SCORE)
-        global_candidate = Candidate(target, segment_id, GLOBAL, global_metrics, model_version=global_version)
+        global_candidate = Candidate(target, segment_id, GLOBAL, global_metrics, model_version=global_version,
+                                     train_rows=rows, train_positives=positives)
         result.candidates.append(global_candidate)
         result.candidates.append(Candidate(target, segment_id, "recency_baseline", binary_metrics(
             recency_baseline(test.filter(in_segment), target), LABEL, SCORE, calibrated=False)))
