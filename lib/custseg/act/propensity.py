@@ -73,37 +73,11 @@ def train_target(snapshots: DataFrame, settings: PropensitySettings, target: str
     tested = {r["segment_id"] for r in test.select("segment_id").distinct().collect()}
     chosen_frames = []
     for segment_id in sorted(counts):
-        rows, positives = counts[segment_id]
         if segment_id not in tested:  # nothing to compare on: its customers (if any come) get the global model
             result.chosen_versions[segment_id] = global_version
             continue
-        in_segment = F.col("segment_id") == segment_id
-        global_metrics = binary_metrics(global_test.filter(in_segment), LABEL, SCORE)
-        global_candidate = Candidate(target, segment_id, GLOBAL, global_metrics, model_version=global_version,
-                                     train_rows=rows, train_positives=positives)
-        result.candidates.append(global_candidate)
-        result.candidates.append(Candidate(target, segment_id, "recency_baseline", binary_metrics(
-            recency_baseline(test.filter(in_segment), target), LABEL, SCORE, calibrated=False)))
-        too_small = _too_small(rows, positives, settings)
-        if too_small:
-            global_candidate.chosen, global_candidate.reason = True, too_small
-            chosen_frames.append(global_test.filter(in_segment))
-            result.chosen_versions[segment_id] = global_version
-            continue
-        fitted = fit(train.filter(in_segment), settings, with_segment=False)
-        version = f"{version_prefix}/{target}/segment-{segment_id}"
-        own_test = score(fitted.model, test.filter(in_segment), settings.features)
-        own = Candidate(target, segment_id, "segment", binary_metrics(own_test, LABEL, SCORE), model_version=version,
-                        train_rows=rows, train_positives=positives, fitted=fitted)
-        result.candidates.append(own)
-        winner, reason = _better(own, global_candidate)
-        winner.chosen, winner.reason = True, reason
-        if winner is own:
-            result.models[version] = fitted.model
-            chosen_frames.append(own_test)
-        else:
-            chosen_frames.append(global_test.filter(in_segment))
-        result.chosen_versions[segment_id] = winner.model_version or global_version
+        scope = _Scope(train, test, global_test, global_version, version_prefix)
+        chosen_frames.append(_choose_segment(result, scope, segment_id, *counts[segment_id], settings))
     total_rows, total_positives = sum(r for r, _ in counts.values()), sum(p for _, p in counts.values())
     result.candidates += [
         Candidate(target, None, "chosen", binary_metrics(reduce(DataFrame.unionByName, chosen_frames), LABEL, SCORE),
@@ -117,6 +91,46 @@ def train_target(snapshots: DataFrame, settings: PropensitySettings, target: str
     for frame in (train, test, global_test):
         frame.unpersist()
     return result
+
+
+@dataclass
+class _Scope:
+    train: DataFrame
+    test: DataFrame
+    global_test: DataFrame        # the test rows scored by the global model
+    global_version: str
+    version_prefix: str
+
+
+def _choose_segment(result: TargetResult, scope: _Scope, segment_id: int, rows: int, positives: int,
+                    settings: PropensitySettings) -> DataFrame:
+    """Evaluate the global model, the baseline and (when the segment is large enough) its own
+    model on the segment's test rows; record the choice; return the chosen model's test rows."""
+    target, in_segment = result.target, F.col("segment_id") == segment_id
+    shared_test = scope.global_test.filter(in_segment)
+    shared = Candidate(target, segment_id, GLOBAL, binary_metrics(shared_test, LABEL, SCORE),
+                       model_version=scope.global_version, train_rows=rows, train_positives=positives)
+    result.candidates.append(shared)
+    result.candidates.append(Candidate(target, segment_id, "recency_baseline", binary_metrics(
+        recency_baseline(scope.test.filter(in_segment), target), LABEL, SCORE, calibrated=False)))
+    result.chosen_versions[segment_id] = scope.global_version
+    too_small = _too_small(rows, positives, settings)
+    if too_small:
+        shared.chosen, shared.reason = True, too_small
+        return shared_test
+    fitted = fit(scope.train.filter(in_segment), settings, with_segment=False)
+    version = f"{scope.version_prefix}/{target}/segment-{segment_id}"
+    own_test = score(fitted.model, scope.test.filter(in_segment), settings.features)
+    own = Candidate(target, segment_id, "segment", binary_metrics(own_test, LABEL, SCORE), model_version=version,
+                    train_rows=rows, train_positives=positives, fitted=fitted)
+    result.candidates.append(own)
+    winner, reason = _better(own, shared)
+    winner.chosen, winner.reason = True, reason
+    if winner is not own:
+        return shared_test
+    result.models[version] = fitted.model
+    result.chosen_versions[segment_id] = version
+    return own_test
 
 
 def _too_small(rows: int, positives: int, settings: PropensitySettings) -> str:
