@@ -24,7 +24,7 @@ def ranking_metrics(recs: DataFrame, truth: DataFrame, customers: DataFrame, k: 
         truth: customer_id, product_id bought in the holdout (distinct).
         customers: customer_id, segment_id of the customers evaluated (those in ``truth``).
     """
-    top = recs.filter(F.col("rank") <= k)
+    top = recs.select("customer_id", "rank", "product_id").filter(F.col("rank") <= k)
     hits = top.join(truth, ["customer_id", "product_id"], "inner").groupBy("customer_id").agg(
         F.count(F.lit(1)).alias("hits"), F.sum(1.0 / F.log2(F.col("rank") + 1.0)).alias("dcg"))
     relevant = truth.groupBy("customer_id").agg(F.count(F.lit(1)).alias("relevant"))
