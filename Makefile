@@ -26,7 +26,7 @@ $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
 	  { echo "custseg needs Python 3.11 (found $$($(PYTHON) --version 2>&1)); set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[dev,notebook]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[dev,notebook,mlflow]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -27,6 +27,9 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # Tracking of propensity runs (propensity.mlflow); the skinny client needs no server and works
+    # offline with a file store.
+    "mlflow": ["mlflow-skinny>=3.17,<4"],
     "dev": [
         "pytest>=9,<10",
         "chispa>=0.12,<0.13",

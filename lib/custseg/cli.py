@@ -31,6 +31,8 @@ JOB_HELP = {
     "assign": "segment new and changed customers with a saved model, without refitting",
     "audit": "profile tables (nulls, distincts, ranges, outliers, duplicates, rule violations) into data_audit and an HTML report",
     "report": "write an HTML report of the latest segmentation run (inputs, resolution, segments, migration)",
+    "propensity": "train churn and purchase models per segment, score every customer, log to MLflow",
+    "recommend": "recommend products per customer (ALS, segment re-ranking, cold-start fallback) and evaluate offline",
     "run_all": "run every job in order and print a summary",
     "stream": "real-time segments: abandoned carts from the event stream, activated exactly once (not in run_all)",
 }

@@ -25,6 +25,8 @@ def clean_products(products: DataFrame, settings: CleanSettings) -> DataFrame:
         "product_id", F.trim("product_name").alias("product_name"), F.lower(F.trim("category")).alias("category"),
         F.trim("brand").alias("brand"),
         to_reporting_currency(F.col("list_price_usd"), F.lit("USD"), settings.currency_rates).alias("list_price"),
+        *[F.col(c) if c in products.columns else F.lit(None).cast(t).alias(c)
+          for c, t in (("stock_units", "int"), ("replenishable", "boolean"))],
     )
 
 

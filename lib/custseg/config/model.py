@@ -639,6 +639,95 @@ class QualitySettings:
     z_threshold: float = 3.0
 
 
+PROPENSITY_TARGETS = ("churn", "purchase")
+PROPENSITY_FEATURES = (
+    "recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "interpurchase_days_mean",
+    "category_breadth", "discount_rate", "return_rate", "spend_90d", "spend_trend", "sessions_90d",
+    "page_views_90d", "cart_adds_90d", "cart_abandonment_rate", "sessions_7d", "engagement_spike", "age",
+)
+
+
+@dataclass(frozen=True)
+class PropensitySettings:
+    # churn: no kept order in the horizon after the as-of date (customers with an order before
+    # it); purchase: an order in the horizon (in `category` only, when set).
+    targets: list[str] = field(default_factory=lambda: ["churn", "purchase"])
+    category: str | None = None
+    horizon_days: int = 90
+    # Rolling origins: as-of dates `origin_step_days` apart, the latest one `horizon_days`
+    # before the end of the data so that its labels are fully observed. The latest origin
+    # is the test set; the earlier ones train.
+    origins: int = 4
+    origin_step_days: int = 30
+    features: list[str] = field(default_factory=lambda: list(PROPENSITY_FEATURES))
+    algorithm: Literal["gbt", "random_forest"] = "gbt"
+    # Grid searched by TrainValidationSplit within each model (parameter -> values).
+    grid: dict[str, list[float]] = field(default_factory=lambda: {"maxDepth": [3, 5], "maxIter": [20]})
+    train_ratio: float = 0.75
+    # A segment with fewer training rows or positives than these uses the global model.
+    min_segment_rows: int = 300
+    min_segment_positives: int = 30
+    seed: int = 7
+    mlflow: bool = True
+    # null: a file store under <storage.root>/mlruns; else any MLflow tracking URI.
+    tracking_uri: str | None = None
+    experiment: str = "custseg-propensity"
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.targets) - set(PROPENSITY_TARGETS))
+        if not self.targets or unknown:
+            raise ValueError(f"targets must be a non-empty subset of {', '.join(PROPENSITY_TARGETS)}, got {self.targets}")
+        if not self.features:
+            raise ValueError("features must name at least one customer feature")
+        if self.horizon_days < 1 or self.origin_step_days < 1:
+            raise ValueError("horizon_days and origin_step_days must be >= 1")
+        if self.origins < 2:
+            raise ValueError(f"origins must be >= 2 (one to test, the others to train), got {self.origins}")
+        if not 0.0 < self.train_ratio < 1.0:
+            raise ValueError(f"train_ratio must be in (0, 1), got {self.train_ratio}")
+        allowed = {"maxIter", "maxDepth", "stepSize", "numTrees", "minInstancesPerNode", "subsamplingRate"}
+        stray = sorted(set(self.grid) - allowed)
+        if stray:
+            raise ValueError(f"grid parameters {stray} are not among {sorted(allowed)}")
+        if any(not values for values in self.grid.values()):
+            raise ValueError("every grid parameter needs at least one value")
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    # Implicit feedback: weight of each interaction (event types and purchased order lines).
+    weights: dict[str, float] = field(default_factory=lambda: {"product_view": 1.0, "add_to_cart": 3.0, "purchase": 5.0})
+    history_days: int = 365
+    mode: Literal["global", "per_segment"] = "global"
+    rank: int = 16
+    max_iter: int = 10
+    reg_param: float = 0.1
+    alpha: float = 10.0
+    top_n: int = 10
+    candidates: int = 50
+    # Re-ranking: score = (1 - w) * collaborative score + w * the segment's affinity to the
+    # product's category (both scaled to [0, 1]).
+    segment_weight: float = 0.3
+    # Products bought in the last `recent_purchase_days` are not recommended again unless their
+    # category is replenishable (or the product is marked replenishable in products_clean).
+    recent_purchase_days: int = 90
+    replenishable_categories: list[str] = field(default_factory=lambda: ["grocery", "beauty"])
+    # Offline evaluation: train before the last `holdout_days`, judge on purchases in them.
+    holdout_days: int = 30
+    seed: int = 11
+
+    def __post_init__(self) -> None:
+        stray = sorted(set(self.weights) - {"product_view", "add_to_cart", "purchase"})
+        if stray or not self.weights or any(w <= 0 for w in self.weights.values()):
+            raise ValueError("weights must map product_view, add_to_cart and/or purchase to positive numbers")
+        if self.rank < 1 or self.max_iter < 1 or self.top_n < 1 or self.candidates < self.top_n:
+            raise ValueError("need rank, max_iter, top_n >= 1 and candidates >= top_n")
+        if not 0.0 <= self.segment_weight <= 1.0:
+            raise ValueError(f"segment_weight must be in [0, 1], got {self.segment_weight}")
+        if self.holdout_days < 1 or self.history_days <= self.holdout_days:
+            raise ValueError("need 1 <= holdout_days < history_days")
+
+
 @dataclass(frozen=True)
 class Settings:
     spark: SparkSettings = field(default_factory=SparkSettings)
@@ -652,5 +741,7 @@ class Settings:
     segment: SegmentSettings = field(default_factory=lambda: SegmentSettings(features=["frequency", "monetary"]))
     quality: QualitySettings = field(default_factory=QualitySettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    propensity: PropensitySettings = field(default_factory=PropensitySettings)
+    recommend: RecommendSettings = field(default_factory=RecommendSettings)
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     rules: dict[str, list[RuleSpec]] = field(default_factory=dict)

@@ -12,7 +12,9 @@ from custseg.config.model import (
     FeatureSettings,
     GenerateSettings,
     IngestSettings,
+    PropensitySettings,
     QualitySettings,
+    RecommendSettings,
     ResolveSettings,
     RuleSpec,
     SegmentSettings,
@@ -73,6 +75,14 @@ class Config:
     @property
     def stream(self) -> StreamSettings:
         return self.settings.stream
+
+    @property
+    def propensity(self) -> PropensitySettings:
+        return self.settings.propensity
+
+    @property
+    def recommend(self) -> RecommendSettings:
+        return self.settings.recommend
 
     @property
     def sources(self) -> dict[str, SourceSpec]:

@@ -30,26 +30,30 @@ class Archetype:
     online_share: float                # share of orders placed online (vs in store)
     income_median: int                 # yearly household income, USD
     web_account_share: float           # share with a web/app account (at the default overall rate)
+    # Categories the archetype leans to: a person's first favourite is one of them more often
+    # than chance (CATEGORY_LEAN), so segments differ in what they buy, not only how much.
+    categories: tuple[str, ...] = ()
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
     Archetype("champion", 0.12, (18, 34), (500, 720), (0, 14), (0.1, 0.4, 0.5), 0.08, 0.04,
-              (10, 18), 0.2, 0.6, 120_000, 0.95),
+              (10, 18), 0.2, 0.6, 120_000, 0.95, ("electronics", "sports")),
     Archetype("loyal_regular", 0.18, (8, 14), (400, 720), (3, 30), (0.45, 0.5, 0.05), 0.12, 0.05,
-              (1, 4), 0.35, 0.3, 65_000, 0.15),
+              (1, 4), 0.35, 0.3, 65_000, 0.15, ("grocery", "home")),
     Archetype("big_spender_at_risk", 0.08, (3, 6), (300, 700), (150, 300), (0.0, 0.1, 0.9), 0.05,
-              0.1, (0, 1), 0.5, 0.4, 150_000, 0.3),
+              0.1, (0, 1), 0.5, 0.4, 150_000, 0.3, ("fashion", "electronics")),
     Archetype("bargain_hunter", 0.15, (9, 18), (300, 720), (0, 40), (0.9, 0.1, 0.0), 0.8, 0.15,
-              (8, 14), 0.55, 0.7, 45_000, 0.95),
+              (8, 14), 0.55, 0.7, 45_000, 0.95, ("grocery", "toys")),
     Archetype("new_customer", 0.15, (1, 2), (5, 60), (0, 30), (0.35, 0.55, 0.1), 0.9, 0.02,
-              (3, 7), 0.4, 0.6, 60_000, 0.8),
+              (3, 7), 0.4, 0.6, 60_000, 0.8, ("beauty", "fashion")),
     Archetype("window_shopper", 0.14, (0, 0), (90, 400), (60, 300), (0.5, 0.5, 0.0), 0.2, 0.1,
-              (14, 26), 0.92, 0.9, 50_000, 1.0),
+              (14, 26), 0.92, 0.9, 50_000, 1.0, ("fashion", "beauty")),
     Archetype("churned", 0.18, (1, 3), (500, 720), (420, 700), (0.4, 0.55, 0.05), 0.2, 0.12,
-              (0, 0), 0.5, 0.4, 55_000, 0.3),
+              (0, 0), 0.5, 0.4, 55_000, 0.3, ("books", "home")),
 )
 
 BY_NAME = {a.name: a for a in ARCHETYPES}
+CATEGORY_LEAN = 0.6  # chance that a person's first favourite category is one of the archetype's
 
 
 def weights(overrides: dict[str, float]) -> dict[str, float]:

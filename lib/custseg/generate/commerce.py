@@ -19,6 +19,8 @@ from custseg.generate.timeline import CATEGORIES, days_before
 PRODUCTS_PER_TIER_AND_CATEGORY = 20
 TIER_PRICES = {0: (3.0, 30.0), 1: (30.0, 150.0), 2: (150.0, 900.0)}
 BRANDS = ("Acme", "Northwind", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell", "Soylent", "Hooli")
+REPLENISHABLE_CATEGORIES = ("grocery", "beauty")
+OUT_OF_STOCK_SHARE = 0.06
 DISCOUNT_CODES = {"WELCOME10": 0.10, "SAVE10": 0.10, "SPRING15": 0.15, "VIP20": 0.20, "FLASH25": 0.25}
 
 
@@ -29,15 +31,18 @@ def product_id(tier: Column, category_index: Column, item: Column) -> Column:
 def products(spark: SparkSession, seed: int) -> DataFrame:
     """The catalogue: a fixed grid of tiers x categories x items (small, built on the driver)."""
     rng = random.Random(seed)
+    stock_rng = random.Random(seed + 1)  # its own stream: adding stock left every price as it was
     rows = []
     for tier, (low, high) in TIER_PRICES.items():
         for category_index, category in enumerate(CATEGORIES):
             for item in range(PRODUCTS_PER_TIER_AND_CATEGORY):
                 price = Decimal(str(round(rng.uniform(low, high), 0) - 0.01))
                 brand = rng.choice(BRANDS)
+                stock = 0 if stock_rng.random() < OUT_OF_STOCK_SHARE else stock_rng.randint(1, 500)
                 rows.append((f"P{tier}{category_index:02d}{item:03d}", f"{brand} {category} item {item + 1}",
-                             category, brand, price))
-    return spark.createDataFrame(rows, "product_id string, product_name string, category string, brand string, list_price_usd decimal(12,2)")
+                             category, brand, price, stock, category in REPLENISHABLE_CATEGORIES))
+    return spark.createDataFrame(rows, "product_id string, product_name string, category string, brand string, "
+                                       "list_price_usd decimal(12,2), stock_units int, replenishable boolean")
 
 
 def orders(timeline: DataFrame, record_ids: DataFrame, seed: int, end_ts: Column) -> DataFrame:
@@ -125,6 +130,7 @@ def events(timeline: DataFrame, record_ids: DataFrame, seed: int, end_ts: Column
         cart.alias("has_cart"),
         (cart & (su("checkout") >= F.col("cart_abandonment"))).alias("has_checkout"),
         integer_between(su("events"), 2, 6).alias("n_events"),
+        "favourite_categories",
     )
     return _session_events(sessions, seed)
 
@@ -147,9 +153,11 @@ def _session_events(sessions: DataFrame, seed: int) -> DataFrame:
         .otherwise(F.lit("page_view"))
     )
     with_type = exploded.withColumn("event_type", event_type)
+    # Half of the product views and cart events are in the person's favourite categories.
+    favourite = F.array_position(F.array(*map(F.lit, CATEGORIES)), choice(eu("fav"), F.col("favourite_categories"))) - 1
+    category = F.when(eu("use_fav") < 0.5, favourite).otherwise(integer_between(eu("cat"), 0, len(CATEGORIES) - 1))
     product = product_id(
-        integer_between(eu("tier"), 0, 2), integer_between(eu("cat"), 0, len(CATEGORIES) - 1),
-        integer_between(eu("item"), 0, PRODUCTS_PER_TIER_AND_CATEGORY - 1),
+        integer_between(eu("tier"), 0, 2), category, integer_between(eu("item"), 0, PRODUCTS_PER_TIER_AND_CATEGORY - 1),
     )
     seconds = F.col("event_no") * 45 + (eu("gap") * 40).cast("int")
     return with_type.select(

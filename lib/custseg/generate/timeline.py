@@ -12,8 +12,8 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.generate.archetypes import ARCHETYPES
-from custseg.generate.draws import integer_between, uniform
+from custseg.generate.archetypes import ARCHETYPES, CATEGORY_LEAN
+from custseg.generate.draws import choice, integer_between, uniform
 
 CATEGORIES = ("electronics", "home", "fashion", "beauty", "sports", "books", "toys", "grocery")
 
@@ -22,13 +22,14 @@ def archetype_parameters(spark: SparkSession) -> DataFrame:
     """The archetype table as a tiny DataFrame, for a broadcast join."""
     rows = [
         (a.name, *a.orders, *a.first_order_days, *a.last_order_days, *a.price_tiers, a.discount_share,
-         a.return_share, *a.sessions_90d, a.cart_abandonment, a.online_share)
+         a.return_share, *a.sessions_90d, a.cart_abandonment, a.online_share, list(a.categories or CATEGORIES))
         for a in ARCHETYPES
     ]
     schema = (
         "archetype string, orders_min int, orders_max int, first_min int, first_max int, last_min int, "
         "last_max int, tier_budget double, tier_mid double, tier_premium double, discount_share double, "
-        "return_share double, sessions_min int, sessions_max int, cart_abandonment double, online_share double"
+        "return_share double, sessions_min int, sessions_max int, cart_abandonment double, online_share double, "
+        "lean_categories array<string>"
     )
     return spark.createDataFrame(rows, schema)
 
@@ -52,11 +53,12 @@ def with_timeline(persons: DataFrame, seed: int) -> DataFrame:
         ),
         "sessions_90d": integer_between(u("sessions"), F.col("sessions_min"), F.col("sessions_max")),
         "favourite_categories": F.array(
-            _category(u("fav_1")), _category(u("fav_2"))
+            F.when(u("lean") < CATEGORY_LEAN, choice(u("fav_1"), F.col("lean_categories"))).otherwise(_category(u("fav_1"))),
+            _category(u("fav_2")),
         ),
     })
     return timeline.drop("orders_min", "orders_max", "first_min", "first_max", "last_min", "last_max",
-                         "sessions_min", "sessions_max")
+                         "sessions_min", "sessions_max", "lean_categories")
 
 
 def _category(u: Column) -> Column:

@@ -10,7 +10,7 @@ from custseg.config import Config
 from custseg.runtime import JobResult
 
 PIPELINE = ("generate", "ingest", "clean", "resolve", "features", "segment", "audit", "report")
-STANDALONE = ("assign", "stream")  # jobs outside run_all
+STANDALONE = ("assign", "stream", "propensity", "recommend")  # jobs outside run_all
 
 def run(name: str, spark: SparkSession, config: Config) -> list[JobResult]:
     """Run job ``name`` (or every stage, for ``run_all``); returns the results in order."""

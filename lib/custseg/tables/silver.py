@@ -103,6 +103,8 @@ PRODUCTS_CLEAN = register(TableSpec(
         ("category", "string", "Lower-case category", False),
         ("brand", "string", "Brand"),
         ("list_price", "decimal(14,2)", "List price, reporting currency"),
+        ("stock_units", "int", "Units in stock (0: out of stock, never recommended; null: unknown)"),
+        ("replenishable", "boolean", "Bought again and again: recommendable right after a purchase"),
     ),
 ))
 

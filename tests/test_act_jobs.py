@@ -1,0 +1,132 @@
+"""The propensity and recommend jobs on the shared pipeline's outputs (a copy of them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from custseg import jobs
+from custseg.catalog import Catalog
+from custseg.config import Config
+from custseg.config.resolved import join_path
+from custseg.runtime import JobResult, table_store
+from tests.conftest import config_at
+
+
+@pytest.fixture(scope="module")
+def acted(spark: SparkSession, pipeline: tuple[Config, list[JobResult]],
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, JobResult, JobResult]:
+    """Both jobs run once on a copy of the pipeline's tables, with a small grid."""
+    config, _ = pipeline
+    root = tmp_path_factory.mktemp("act") / "root"
+    shutil.copytree(config.root_dir, root)
+    small_grid = {"maxIter": [8.0], "maxDepth": [3.0]}
+    acting = config_at(config, root,
+                       propensity=dataclasses.replace(config.propensity, origins=3, grid=small_grid),
+                       recommend=dataclasses.replace(config.recommend, max_iter=5, rank=8))
+    (propensity,) = jobs.run("propensity", spark, acting)
+    (recommend,) = jobs.run("recommend", spark, acting)
+    return acting, propensity, recommend
+
+
+def _table(spark: SparkSession, config: Config, name: str) -> DataFrame:
+    return table_store(spark, config).read(Catalog(config).path(name))
+
+
+def test_propensity_beats_recency_and_chooses_per_segment(spark: SparkSession, acted: tuple) -> None:
+    config, result, _ = acted
+    metrics = _table(spark, config, "model_metrics").filter(F.col("run_id") == result.run_id)
+    for target in config.propensity.targets:
+        rows = metrics.filter(F.col("target") == target)
+        overall = {r.model: r for r in rows.filter(F.col("segment_id").isNull()).collect()}
+        assert overall["chosen"].roc_auc > overall["recency_baseline"].roc_auc + 0.01, target
+        assert overall["chosen"].top_decile_lift > 1.0 and 0.0 < overall["chosen"].brier < 0.25
+        assert len(overall["chosen"].reliability) >= 2
+        per_segment = rows.filter(F.col("segment_id").isNotNull())
+        chosen = per_segment.filter("chosen").collect()
+        assert len(chosen) == per_segment.select("segment_id").distinct().count()  # one choice per segment
+        for row in chosen:
+            if row.model == "segment":
+                assert row.train_rows >= config.propensity.min_segment_rows
+            assert row.reason
+        fallbacks = per_segment.filter(F.col("reason").startswith("fallback")).collect()
+        assert all(r.model == "global" and r.chosen for r in fallbacks)
+        importances = overall["global"].feature_importances
+        assert set(importances) == {*config.propensity.features, "segment_id"}
+        assert sum(importances.values()) == pytest.approx(1.0)
+
+
+def test_propensity_scores_and_saved_models(spark: SparkSession, acted: tuple) -> None:
+    config, result, _ = acted
+    scores = _table(spark, config, "propensity_scores")
+    assert scores.groupBy("customer_id", "target").count().filter("count > 1").count() == 0
+    assert scores.filter((F.col("score") < 0) | (F.col("score") > 1)).count() == 0
+    by_decile = {r.decile: r.mean for r in scores.filter("target = 'churn'").groupBy("decile")
+                 .agg(F.avg("score").alias("mean")).collect()}
+    # Tree scores tie, and tied cut points leave a decile empty: most deciles are there, best first.
+    assert len(by_decile) >= 6 and by_decile[min(by_decile)] > by_decile[max(by_decile)]
+    assert min(by_decile) == 1
+    buyers = _table(spark, config, "customer_features").filter("frequency > 0").count()
+    assert scores.filter("target = 'churn'").count() == pytest.approx(buyers, rel=0.1)
+    one = scores.filter("target = 'purchase'").orderBy("customer_id").first()
+    model = PipelineModel.load(join_path(config.models_dir, "propensity", one.model_version))
+    assert one.model_version.startswith(f"{result.run_id}/purchase/")
+    assert model.stages[-1].__class__.__name__ == "GBTClassificationModel"
+
+
+def test_mlflow_holds_the_run_and_each_model(acted: tuple) -> None:
+    import mlflow
+
+    config, result, _ = acted
+    mlflow.set_tracking_uri(f"file://{Path(config.root_dir) / 'mlruns'}")
+    runs = mlflow.search_runs(experiment_names=[config.propensity.experiment],
+                              filter_string=f"tags.mlflow.runName = '{result.run_id}'")
+    assert len(runs) == 1 and runs.iloc[0]["params.algorithm"] == "gbt"
+    nested = mlflow.search_runs(experiment_names=[config.propensity.experiment],
+                                filter_string=f"tags.mlflow.parentRunId = '{runs.iloc[0]['run_id']}'")
+    chosen = nested[nested["tags.model"] == "chosen"]
+    assert len(chosen) == 2 and (chosen["metrics.roc_auc"] > 0.5).all()
+    assert nested["tags.model_version"].dropna().str.startswith(result.run_id).all()
+
+
+def test_recommendations_respect_stock_and_recent_purchases(spark: SparkSession, acted: tuple) -> None:
+    config, _, result = acted
+    recs = _table(spark, config, "recommendations")
+    per_customer = recs.groupBy("customer_id").agg(F.count(F.lit(1)).alias("n"), F.max("rank").alias("last"))
+    assert per_customer.filter(F.col("n") != F.col("last")).count() == 0
+    assert per_customer.agg(F.max("n")).first()[0] == config.recommend.top_n
+    assert recs.select("customer_id").distinct().count() == _table(spark, config, "customer_segments").count()
+    products = _table(spark, config, "products_clean")
+    assert products.filter("stock_units = 0").count() > 0
+    assert recs.join(products.filter("stock_units = 0"), "product_id", "left_semi").count() == 0
+    crosswalk = _table(spark, config, "identity_crosswalk")
+    orders = _table(spark, config, "orders_clean")
+    buyers = orders.join(crosswalk, (orders.customer_source == crosswalk.source)
+                         & (orders.customer_ref == crosswalk.record_id), "inner")
+    end = orders.agg(F.max("order_date")).first()[0] + dt.timedelta(days=1)
+    since = end - dt.timedelta(days=config.recommend.recent_purchase_days)
+    recent = (buyers.filter((F.col("order_date") >= F.lit(since)) & (F.col("status") != "cancelled"))
+              .join(_table(spark, config, "order_lines_clean"), "order_id")
+              .filter(~F.col("category").isin(config.recommend.replenishable_categories))
+              .select("customer_id", "product_id"))
+    assert recent.count() > 0
+    assert recs.join(recent, ["customer_id", "product_id"], "left_semi").count() == 0
+    assert int(result.metrics["customers_with_fallback"]) > 0
+
+
+def test_hybrid_beats_popularity_on_the_holdout(spark: SparkSession, acted: tuple) -> None:
+    config, _, result = acted
+    evaluation = _table(spark, config, "recommendation_eval").filter(F.col("run_id") == result.run_id)
+    overall = {r.method: r for r in evaluation.filter(F.col("segment_id").isNull()).collect()}
+    hybrid, popular = overall["hybrid"], overall["popularity"]
+    assert hybrid.customers == popular.customers > 0
+    assert hybrid.ndcg_at_k > 1.5 * popular.ndcg_at_k and hybrid.precision_at_k > 1.5 * popular.precision_at_k
+    assert hybrid.coverage > popular.coverage
+    assert evaluation.filter(F.col("segment_id").isNotNull()).select("segment_id").distinct().count() >= 2

@@ -1,0 +1,55 @@
+"""Propensity and ranking metrics on hand-made rows."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from pyspark.sql import SparkSession
+
+from custseg.act.metrics import binary_metrics
+from custseg.act.ranking import ranking_metrics
+from custseg.act.scoring import DECILE_CUTS, decile
+
+
+def test_binary_metrics_of_a_perfect_ranking(spark: SparkSession) -> None:
+    rows = [(1.0, 0.95)] + [(0.0, 0.05 * i) for i in range(1, 10)]
+    metrics = binary_metrics(spark.createDataFrame(rows, "label double, score double"), "label", "score")
+    assert (metrics.rows, metrics.positives, metrics.roc_auc) == (10, 1, 1.0)
+    assert metrics.top_decile_capture == 1.0 and metrics.top_decile_lift == pytest.approx(10.0)
+    expected_brier = (0.05 ** 2 + sum((0.05 * i) ** 2 for i in range(1, 10))) / 10
+    assert metrics.brier == pytest.approx(expected_brier)
+    assert [(b, n) for b, _, _, n in metrics.reliability] == [(0, 1), (1, 2), (2, 2), (3, 2), (4, 2), (9, 1)]
+    assert metrics.reliability[-1][2] == 1.0  # the bin of 0.95 holds the one positive
+
+
+def test_binary_metrics_with_one_class_or_no_rows(spark: SparkSession) -> None:
+    one_class = binary_metrics(spark.createDataFrame([(0.0, 0.2), (0.0, 0.4)], "label double, score double"),
+                               "label", "score", calibrated=False)
+    assert (one_class.roc_auc, one_class.top_decile_lift) == (None, None)
+    assert (one_class.brier, one_class.reliability) == (None, [])
+    with pytest.raises(ValueError, match="no rows to evaluate"):
+        binary_metrics(spark.createDataFrame([], "label double, score double"), "label", "score")
+
+
+def test_ranking_metrics_by_hand(spark: SparkSession) -> None:
+    recs = spark.createDataFrame([("a", 1, "p1"), ("a", 2, "p2"), ("b", 1, "p3"), ("b", 2, "p1")],
+                                 "customer_id string, rank int, product_id string")
+    truth = spark.createDataFrame([("a", "p2"), ("a", "p9"), ("b", "p4")], "customer_id string, product_id string")
+    customers = spark.createDataFrame([("a", 1), ("b", 2)], "customer_id string, segment_id int")
+    result = {r.segment_id: r for r in ranking_metrics(recs, truth, customers, 2, 10).collect()}
+    a_ndcg = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
+    assert result[1].precision_at_k == 0.5 and result[1].recall_at_k == 0.5
+    assert result[1].ndcg_at_k == pytest.approx(a_ndcg)
+    assert (result[2].precision_at_k, result[2].recall_at_k, result[2].ndcg_at_k) == (0.0, 0.0, 0.0)
+    overall = result[None]
+    assert overall.customers == 2 and overall.precision_at_k == 0.25 and overall.ndcg_at_k == pytest.approx(a_ndcg / 2)
+    assert overall.coverage == pytest.approx(0.3)  # p1, p2, p3 of 10 products
+
+
+def test_deciles_put_the_highest_scores_first(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([(i / 100,) for i in range(100)], "score double")
+    cuts = frame.approxQuantile("score", DECILE_CUTS, 0.0)
+    got = {r.score: r.d for r in frame.select("score", decile(frame.score, cuts).alias("d")).collect()}
+    assert got[0.99] == 1 and got[0.0] == 10 and got[0.5] == 5
+    assert sorted(set(got.values())) == list(range(1, 11))
