@@ -12,6 +12,7 @@ from custseg.config.model import (
     FeatureSettings,
     GenerateSettings,
     IngestSettings,
+    PrivacySettings,
     QualitySettings,
     ResolveSettings,
     RuleSpec,
@@ -68,6 +69,10 @@ class Config:
     @property
     def quality(self) -> QualitySettings:
         return self.settings.quality
+
+    @property
+    def privacy(self) -> PrivacySettings:
+        return self.settings.privacy
 
     @property
     def sources(self) -> dict[str, SourceSpec]:

@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from custseg.config import Config
 from custseg.errors import InputDataError
+from custseg.governance.filters import erased_filter
 from custseg.ingest import SourceBatch, account, read_source
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.ops import INGEST_ACCOUNTING, REJECTS
@@ -29,26 +30,38 @@ def _ingest(ctx: JobContext) -> None:
     started = dt.datetime.now(dt.UTC)
     batches: list[SourceBatch] = []
     accounting: list[dict[str, object]] = []
+    rejected_frames: list[DataFrame] = []
+    erased_rows = erased_filter(ctx)  # persons in erasure_log never come back
     try:
         for name, source in ctx.config.sources.items():
             batch = read_source(ctx.spark, name, source, ctx.config.source_glob(source))
             batches.append(batch)
-            ctx.write(name, batch.accepted(ctx.run_id))
+            accepted_frame, rejected_frame = batch.accepted(ctx.run_id), batch.rejected(ctx.run_id, started)
+            if erased_rows is not None:
+                accepted_frame = erased_rows.drop_erased(accepted_frame, ctx.catalog.spec(name))
+                rejected_frame = erased_rows.drop_erased_text(rejected_frame, "raw_record", name)
+            ctx.write(name, accepted_frame)
+            rejected_frames.append(rejected_frame)
             accepted = ctx.rows_out[name]
-            rejected = batch.records.filter(batch.records.reason.isNotNull()).count()
-            account(batch, accepted, rejected)
+            all_rejected = batch.records.filter(batch.records.reason.isNotNull()).count()
+            rejected, erased = all_rejected, 0
+            if erased_rows is not None:  # an erased row was read, and is neither accepted nor rejected
+                all_accepted = batch.records.filter(batch.records.reason.isNull()).count()
+                rejected = rejected_frame.count()
+                erased = (all_accepted - accepted) + (all_rejected - rejected)
+            account(batch, accepted + erased, rejected)
             ctx.count_input(f"raw:{name}", batch.records_read)
             limit = source.max_reject_rate if source.max_reject_rate is not None else ctx.config.ingest.max_reject_rate
             rate = rejected / batch.records_read if batch.records_read else 0.0
             accounting.append({
                 "run_id": ctx.run_id, "source": name, "files": batch.files, "rows_read": batch.records_read,
                 "rows_accepted": accepted, "rows_rejected": rejected, "reject_rate": rate,
-                "max_reject_rate": limit, "within_limit": rate <= limit,
+                "max_reject_rate": limit, "within_limit": rate <= limit, "rows_erased": erased,
             })
             ctx.metrics[f"{name}.read_accepted_rejected"] = f"{batch.records_read}/{accepted}/{rejected}"
             log.info("ingest: %s read %d = accepted %d + rejected %d (%.3f%%)", name, batch.records_read,
                      accepted, rejected, 100 * rate)
-        ctx.write(REJECTS.name, _union([b.rejected(ctx.run_id, started) for b in batches], ctx))
+        ctx.write(REJECTS.name, _union(rejected_frames, ctx))
         ctx.write(INGEST_ACCOUNTING.name, ctx.spark.createDataFrame(accounting, INGEST_ACCOUNTING.schema))
     finally:
         for batch in batches:

@@ -1,3 +1,3 @@
 """Table declarations, one module per layer. Importing this package registers them all."""
 
-from custseg.tables import gold, ops, silver, truth  # noqa: F401
+from custseg.tables import gold, governance, ops, silver, truth  # noqa: F401
