@@ -8,7 +8,7 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-all bench bench-resolve lint typecheck clean-data clean
+.PHONY: help venv java-check run test test-all bench bench-resolve lint typecheck clean-data clean airflow-venv
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
@@ -18,6 +18,7 @@ help:
 	@echo "                    STAGES='features segment' re-times those stages on that scale's data"
 	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
 	@echo "make lint typecheck  ruff and mypy"
+	@echo "make airflow-venv  Airflow in its own $(AIRFLOW_VENV), to load dags/ (tests/test_governance.py)"
 
 $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
@@ -50,10 +51,19 @@ bench-resolve: venv java-check
 	$(BIN)/custseg bench-resolve --records $(RECORDS) --env $(ENV) $(ARGS)
 
 lint: venv
-	$(BIN)/ruff check lib tests jobs
+	$(BIN)/ruff check lib tests jobs dags
 
 typecheck: venv
 	$(BIN)/mypy lib/custseg
+
+# Airflow has its own virtualenv: its dependencies never touch the suite's.
+AIRFLOW_VENV ?= .venv-airflow
+$(AIRFLOW_VENV)/.installed: requirements/airflow.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet -r requirements/airflow.txt
+	@touch $@
+
+airflow-venv: $(AIRFLOW_VENV)/.installed
 
 clean-data:
 	rm -rf data
