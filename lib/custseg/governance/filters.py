@@ -47,6 +47,16 @@ class ErasedFilter:
         )))
         return self._drop(frame, F.coalesce(hashed, F.array().cast("array<string>")))
 
+    def drop_erased_columns(self, frame: DataFrame, kinds: dict[str, str]) -> DataFrame:
+        """``frame`` without rows whose column ``name`` holds an erased identifier of kind ``kinds[name]``
+        (a table or file of any shape, e.g. resolve's own input)."""
+        for name, kind in sorted(kinds.items()):
+            hashed = hmac_column(F.concat(F.lit(f"{kind}:"), normalized(F.col(name))), self.key)
+            erased = F.broadcast(self.hashes.select(F.col("key_hash").alias("_erased_key")))
+            frame = (frame.withColumn("_erased_key", hashed)
+                     .join(erased, on="_erased_key", how="left_anti").drop("_erased_key"))
+        return frame
+
     def _drop(self, frame: DataFrame, hashes: Column) -> DataFrame:
         found = (
             frame.select(*_ROW, F.explode(hashes).alias("key_hash"))
