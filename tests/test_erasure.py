@@ -153,3 +153,19 @@ def dataclasses_replace_incremental(config: Config) -> Config:
     import dataclasses
 
     return config.with_overrides(resolve=dataclasses.replace(config.resolve, incremental=True))
+
+
+def test_a_file_input_to_resolve_loses_erased_rows(spark: SparkSession) -> None:
+    from custseg.governance.filters import ErasedFilter
+    from custseg.governance.keys import hmac_text
+
+    key = KEY.encode()
+    hashes = spark.createDataFrame([(hmac_text("email:ann@example.com", key),), (hmac_text("record_id:r2", key),)],
+                                   "key_hash string")
+    frame = spark.createDataFrame([("r1", " Ann@Example.com"), ("r2", None), ("r3", "bob@example.com"), ("r4", None)],
+                                  "id string, mail string")
+    kept = ErasedFilter(hashes, key).drop_erased_columns(frame, {"id": "record_id", "mail": "email"})
+    assert sorted(r.id for r in kept.collect()) == ["r3", "r4"]
+    assert kept.columns == ["id", "mail"]
+    untouched = ErasedFilter(hashes.limit(0), key).drop_erased_columns(frame, {"id": "record_id"})
+    assert untouched.count() == 4

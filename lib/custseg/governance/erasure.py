@@ -41,6 +41,7 @@ class PersonKeys:
     nodes: set[int] = field(default_factory=set)
     persons: set[int] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
+    hashed: set[str] = field(default_factory=set)  # plain keys of their pseudonyms in exports
 
     def plain_keys(self) -> set[str]:
         """``kind:value`` texts of every identifier, as the table probes write them."""
@@ -51,7 +52,13 @@ class PersonKeys:
         keys |= {key_text("order", o) for o in self.orders}
         keys |= {key_text("node", str(n)) for n in self.nodes}
         keys |= {key_text("person", str(p)) for p in self.persons}
-        return keys
+        return keys | self.hashed
+
+    def add_pseudonyms(self, key: bytes) -> None:
+        """The keyed hashes an export holds for them (custseg.governance.export.pseudonymize)."""
+        for kind, values in (("hashed_customer", self.customers), ("hashed_email", self.emails),
+                             ("hashed_phone", self.phones)):
+            self.hashed |= {key_text(kind, hmac_text(v.strip().lower(), key)) for v in values}
 
     def needles(self) -> list[str]:
         """Values distinctive enough to look for inside free text."""
@@ -244,6 +251,7 @@ def erase_person(ctx: JobContext, subjects: list[str], requested_at: dt.datetime
     person = find_person(ctx, parsed)
     if person.is_empty():
         raise InputDataError(f"erase: no table holds {', '.join(s.strip() for s in subjects)}; nothing was erased")
+    person.add_pseudonyms(key)
     removed: dict[str, int] = {}
     for spec in ctx.catalog.specs():
         if spec.name != ERASURE_LOG and _exists(ctx, spec.name):

@@ -23,6 +23,8 @@ from custseg.governance.keys import normalized
 NAMED = {
     "customer_id": "customer", "current_customer_id": "customer", "node": "node", "order_id": "order",
     "person_id": "person", "email": "email", "account_id": "record_id",
+    # keyed hashes in exports (custseg.governance.export): still personal data, erased as well
+    "customer_key": "hashed_customer", "email_hash": "hashed_email", "phone_hash": "hashed_phone",
 }
 # (source column, record id column): together a record key.
 RECORD_PAIRS = (
