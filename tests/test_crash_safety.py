@@ -14,13 +14,14 @@ from pyspark.sql import SparkSession
 
 from custseg.catalog import Catalog
 from custseg.config import Config
-from custseg.delta import CommitInfo
+from custseg.delta import CommitInfo, TableStore
 from custseg.errors import TableError
 from custseg.runtime import JobContext, run_job, table_store
 from tests.conftest import PROJECT, config_at
 
 METRICS_SCHEMA = "run_id string, metric string, value double"
-LOG_SCHEMA = "run_id string, table_name string, column_name string, rule string, rows_affected bigint, rows_total bigint"
+LOG_SCHEMA = ("run_id string, table_name string, column_name string, rule string, "
+              "rows_affected bigint, rows_total bigint")
 
 CHILD = r'''
 import os, signal, sys
@@ -103,7 +104,8 @@ def test_rerunning_a_completed_run_changes_nothing(
 
 
 @pytest.mark.parametrize("mode", ["append", "overwrite"])
-def test_two_writers_commit_in_order_or_one_fails_clearly(spark: SparkSession, store, tmp_path: Path, mode: str) -> None:  # type: ignore[no-untyped-def]
+def test_two_writers_commit_in_order_or_one_fails_clearly(
+        spark: SparkSession, store: TableStore, tmp_path: Path, mode: str) -> None:
     path = str(tmp_path / "table")
     frame = lambda n: spark.createDataFrame([(f"w{n}", "m", float(n))], METRICS_SCHEMA)  # noqa: E731
     store.write(path, frame(0), CommitInfo("setup", "r0"))
@@ -138,7 +140,8 @@ def test_two_writers_commit_in_order_or_one_fails_clearly(spark: SparkSession, s
     assert rows == expected if expected else len(rows) == 1
 
 
-def test_vacuum_removes_orphaned_files_of_a_failed_write(spark: SparkSession, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_vacuum_removes_orphaned_files_of_a_failed_write(
+        spark: SparkSession, store: TableStore, tmp_path: Path) -> None:
     path = str(tmp_path / "table")
     store.write(path, spark.createDataFrame([("kept", "m", 1.0)], METRICS_SCHEMA), CommitInfo("setup", "r0"))
     orphan = store.stage(path, spark.createDataFrame([("orphan", "m", 2.0)], METRICS_SCHEMA), "append")

@@ -19,12 +19,14 @@ from custseg.errors import EnvironmentProblem, InputDataError
 from custseg.governance.erasure import parse_subject
 from custseg.governance.subjects import probes
 from custseg.jobs import clean, erase, ingest, resolve
-from custseg.runtime import table_store
+from custseg.runtime import JobResult, table_store
 from custseg.tools import vacuum_tables
 from tests.conftest import config_at
 from tests.pii_scan import find_in_current_versions, find_in_data_files
 
 KEY = "erasure-test-key-0123456789"
+Pipeline = tuple[Config, list[JobResult]]
+Erased = tuple[Config, str, list[object], JobResult]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,8 @@ def _person(spark: SparkSession, config: Config) -> tuple[str, list[object]]:
     read = lambda name: store.read(catalog.path(name))  # noqa: E731
     crosswalk, records, orders = read("identity_crosswalk"), read("customer_records"), read("orders_clean")
     per_customer = crosswalk.groupBy("customer_id").agg(F.count_distinct("source").alias("sources"))
-    buyers = orders.join(crosswalk, (orders.customer_source == crosswalk.source) & (orders.customer_ref == crosswalk.record_id))
+    bought = (orders.customer_source == crosswalk.source) & (orders.customer_ref == crosswalk.record_id)
+    buyers = orders.join(crosswalk, bought, how="inner")
     chosen = (per_customer.filter("sources = 2").join(buyers.select("customer_id").distinct(), "customer_id")
               .orderBy("customer_id").first())
     assert chosen is not None
@@ -61,7 +64,8 @@ def _person(spark: SparkSession, config: Config) -> tuple[str, list[object]]:
 
 
 @pytest.fixture(scope="module")
-def erased(spark: SparkSession, pipeline, tmp_path_factory: pytest.TempPathFactory, key_env: None):  # type: ignore[no-untyped-def]
+def erased(spark: SparkSession, pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory,
+           key_env: None) -> Erased:
     shared, _ = pipeline
     root = tmp_path_factory.mktemp("erasure") / "root"
     shutil.copytree(shared.root_dir, root)  # the shared run's tables stay as they are
@@ -71,7 +75,7 @@ def erased(spark: SparkSession, pipeline, tmp_path_factory: pytest.TempPathFacto
     return config, email, values, result
 
 
-def test_erased_person_is_unreadable_in_every_current_version(erased) -> None:  # type: ignore[no-untyped-def]
+def test_erased_person_is_unreadable_in_every_current_version(erased: Erased) -> None:
     config, _, values, result = erased
     assert result.status == "succeeded"
     changed = set(result.output_versions)
@@ -84,7 +88,7 @@ def test_erased_person_is_unreadable_in_every_current_version(erased) -> None:  
     assert int(result.metrics["records"]) >= 2 and int(result.metrics["rows_erased"]) > 0
 
 
-def test_erasure_log_holds_hashes_only(spark: SparkSession, erased) -> None:  # type: ignore[no-untyped-def]
+def test_erasure_log_holds_hashes_only(spark: SparkSession, erased: Erased) -> None:
     config, email, values, result = erased
     log_rows = table_store(spark, config).read(Catalog(config).path("erasure_log")).collect()
     assert {r.request_id for r in log_rows} == {result.run_id}
@@ -93,7 +97,7 @@ def test_erasure_log_holds_hashes_only(spark: SparkSession, erased) -> None:  # 
     assert log_rows[0].rows_erased["identity_crosswalk"] >= 2
 
 
-def test_later_runs_do_not_bring_the_person_back(spark: SparkSession, erased) -> None:  # type: ignore[no-untyped-def]
+def test_later_runs_do_not_bring_the_person_back(spark: SparkSession, erased: Erased) -> None:
     config, _, values, _ = erased
     ingested = ingest.run(spark, config)
     erased_rows = sum(int(v.split("/")[0]) - int(v.split("/")[1]) - int(v.split("/")[2])
@@ -108,7 +112,7 @@ def test_later_runs_do_not_bring_the_person_back(spark: SparkSession, erased) ->
     assert all(r.rows_read == r.rows_accepted + r.rows_rejected + r.rows_erased for r in latest)
 
 
-def test_vacuum_removes_the_values_from_every_data_file(spark: SparkSession, erased) -> None:  # type: ignore[no-untyped-def]
+def test_vacuum_removes_the_values_from_every_data_file(spark: SparkSession, erased: Erased) -> None:
     config, _, values, _ = erased
     warehouse = Path(config.warehouse_dir)
     assert find_in_data_files(warehouse, values) != {}  # old versions keep them until vacuum
@@ -116,7 +120,7 @@ def test_vacuum_removes_the_values_from_every_data_file(spark: SparkSession, era
     assert find_in_data_files(warehouse, values) == {}
 
 
-def test_erase_refuses_unknown_subjects_and_a_missing_key(spark: SparkSession, erased) -> None:  # type: ignore[no-untyped-def]
+def test_erase_refuses_unknown_subjects_and_a_missing_key(spark: SparkSession, erased: Erased) -> None:
     config = erased[0]
     with pytest.raises(InputDataError, match="no table holds nobody@example.invalid"):
         erase.run(spark, config, ["nobody@example.invalid"])
@@ -138,7 +142,7 @@ def test_subjects_are_told_apart() -> None:
         parse_subject("  ", sources)
 
 
-def test_identity_columns_come_from_the_declarations(pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_identity_columns_come_from_the_declarations(pipeline: Pipeline) -> None:
     catalog = Catalog(pipeline[0])
     kinds = {name: sorted((p.kind, p.column_names) for p in probes(catalog.spec(name)))
              for name in ("match_pairs", "crm_customers", "products_clean", "identity_changes", "orders")}

@@ -55,7 +55,8 @@ COMMANDS = ["ingest", "resolve", "tables", "history", "vacuum", "lineage", "eras
             "sources", "spark-args", "resolve-model", "segments", "delta-coordinate", "nonsense"]
 WORDS = ["--set", "--env", "--version", "--json", "--subject", "--incremental", "--retention-hours", "--customers",
          "--limit", "--from", "--to", "set", "build", "diff", "--channel", "--status", "opt_in", "x", "-1", "3",
-         "segment.k_min=2", "segment.k_min=x", "nope.key=1", "local", "cluster", "missing-env", "--conf-dir", "/nonexistent"]
+         "segment.k_min=2", "segment.k_min=x", "nope.key=1", "local", "cluster", "missing-env", "--conf-dir",
+         "/nonexistent"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

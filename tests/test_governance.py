@@ -21,7 +21,7 @@ from custseg.errors import EnvironmentProblem, InputDataError
 from custseg.governance.keys import hmac_column
 from custseg.governance.lineage import lineage_tree, render
 from custseg.jobs import consent, erase, export
-from custseg.runtime import table_store
+from custseg.runtime import JobResult, table_store
 from tests.conftest import PROJECT, config_at
 from tests.pii_scan import find_in_current_versions
 
@@ -35,7 +35,7 @@ def _inputs(tree: dict, found: dict[str, dict]) -> dict[str, dict]:  # type: ign
     return found
 
 
-def test_lineage_reaches_the_raw_files(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_lineage_reaches_the_raw_files(spark: SparkSession, pipeline: tuple[Config, list[JobResult]]) -> None:
     config, results = pipeline
     tree = lineage_tree(spark, config, "customer_segments")
     by_job = {r.job: r for r in results}
@@ -65,7 +65,8 @@ def key_env() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def exported(spark: SparkSession, pipeline, tmp_path_factory: pytest.TempPathFactory, key_env: None):  # type: ignore[no-untyped-def]
+def exported(spark: SparkSession, pipeline: tuple[Config, list[JobResult]], tmp_path_factory: pytest.TempPathFactory,
+             key_env: None) -> Config:
     shared, _ = pipeline
     root = tmp_path_factory.mktemp("governance") / "root"
     shutil.copytree(shared.root_dir, root)
@@ -99,13 +100,15 @@ def test_export_holds_consented_customers_with_hashed_identifiers(spark: SparkSe
     result = export.run(spark, config)
     rows = _read(spark, config, "segment_export").collect()
     latest = (_read(spark, config, "consent").filter("channel = 'email'")
-              .groupBy("customer_id").agg(F.max_by("status", F.struct("recorded_at", F.col("origin").startswith("recorded:")))
-                                          .alias("status")))
+              .groupBy("customer_id")
+              .agg(F.max_by("status", F.struct("recorded_at", F.col("origin").startswith("recorded:")))
+                   .alias("status")))
     consented = {r.customer_id for r in latest.filter("status = 'opt_in'").collect()}
     expected = {hmac.new(KEY.encode(), c.lower().encode(), hashlib.sha256).hexdigest() for c in consented}
     assert {r.customer_key for r in rows} == expected and result.rows_out["segment_export"] == len(expected)
     recorded = _read(spark, config, "consent").filter("origin like 'recorded:%'").first().customer_id
-    assert hmac.new(KEY.encode(), recorded.lower().encode(), hashlib.sha256).hexdigest() not in {r.customer_key for r in rows}
+    recorded_key = hmac.new(KEY.encode(), recorded.lower().encode(), hashlib.sha256).hexdigest()
+    assert recorded_key not in {r.customer_key for r in rows}
     assert sum(r.email_hash is not None for r in rows) > 0.9 * len(rows)
     # No raw PII of any generated person in the tables meant for activation.
     persons = _read(spark, config, "truth_persons").collect()
@@ -160,5 +163,6 @@ def test_the_dags_load_in_airflow() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
-    assert loaded["dags"]["custseg_hourly_incremental"] == ["assign", "clean", "export", "features", "ingest", "resolve"]
+    hourly = ["assign", "clean", "export", "features", "ingest", "resolve"]
+    assert loaded["dags"]["custseg_hourly_incremental"] == hourly
     assert "segment" in loaded["dags"]["custseg_daily_refresh"] and min(loaded["retries"]) >= 2
