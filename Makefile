@@ -8,7 +8,7 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean chromium notebook
+.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean chromium notebook airflow-venv
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-stream RATES='500 2000' SECONDS=60  the live feed through \`stream\`: events/s, latency"
 	@echo "make lint typecheck  ruff and mypy"
 	@echo "make notebook   Jupyter on 127.0.0.1 with the project's kernel, on the tables of make run"
+	@echo "make airflow-venv  Airflow in its own $(AIRFLOW_VENV), to load dags/ (tests/test_governance.py)"
 
 $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
@@ -72,10 +73,19 @@ notebook: venv java-check
 	  --MultiKernelManager.default_kernel_name=custseg $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: venv
-	$(BIN)/ruff check lib tests jobs
+	$(BIN)/ruff check lib tests jobs dags
 
 typecheck: venv
 	$(BIN)/mypy lib/custseg
+
+# Airflow has its own virtualenv: its dependencies never touch the suite's.
+AIRFLOW_VENV ?= .venv-airflow
+$(AIRFLOW_VENV)/.installed: requirements/airflow.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet -r requirements/airflow.txt
+	@touch $@
+
+airflow-venv: $(AIRFLOW_VENV)/.installed
 
 clean-data:
 	rm -rf data

@@ -41,6 +41,22 @@ USAGE
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [ $# -ge 1 ] || { usage; exit 2; }
 case "$1" in -h|--help) usage; exit 0;; esac
+# spark-submit's own order (options, the application file, its arguments), as schedulers call
+# it (Airflow's SparkSubmitOperator with this script as its binary), becomes JOB first.
+if [[ "$1" == --* ]]; then
+  lead=()
+  while [ $# -gt 0 ] && [[ "$1" == --* ]]; do
+    case "$1" in
+      --conf) lead+=(--spark-conf "$2"); shift 2;;
+      --master|--deploy-mode) lead+=("$1" "$2"); shift 2;;
+      --verbose|--supervise) shift;;
+      *) shift 2;;  # --name, --queue, resources: the configuration sets those
+    esac
+  done
+  [ $# -ge 1 ] || { usage; exit 2; }
+  application="$(basename "$1" .py)"; shift
+  set -- "$application" ${lead[@]+"${lead[@]}"} "$@"
+fi
 job="$1"; shift
 [ -f "$here/jobs/$job.py" ] || { echo "spark-submit.sh: unknown job '$job' (see --help)" >&2; exit 2; }
 

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
-from custseg.generate.rawfiles import exists
+from custseg.files import exists
 from custseg.runtime import JobContext
 
 

@@ -16,7 +16,7 @@ from custseg.act.scoring import score_by_segment, with_deciles
 from custseg.act.tracking import log_model_run, mlflow_run
 from custseg.config.resolved import join_path
 from custseg.features import build_features, default_as_of
-from custseg.generate.rawfiles import remove
+from custseg.files import remove
 from custseg.runtime import JobContext
 from custseg.tables.act import MODEL_METRICS, PROPENSITY_SCORES
 

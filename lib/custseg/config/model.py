@@ -729,6 +729,32 @@ class RecommendSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """Pseudonymization key, consent and erasure (custseg.governance)."""
+
+    # The HMAC-SHA256 key: read from this environment variable, else from key_file (outside the repository).
+    key_env: str = "CUSTSEG_PRIVACY_KEY"
+    key_file: str | None = None
+    # Channels a consent can name; the sources' opt_in field is consent for opt_in_channel.
+    consent_channels: list[str] = field(default_factory=lambda: ["email", "sms", "ads"])
+    opt_in_channel: str = "email"
+    # Channel whose latest consent decides who is in segment_export.
+    export_channel: str = "email"
+    # customer_master columns exported as keyed hashes, for matching in activation platforms.
+    export_identifiers: list[str] = field(default_factory=lambda: ["email", "phone_e164"])
+
+    def __post_init__(self) -> None:
+        if not self.key_env and not self.key_file:
+            raise ValueError("set key_env or key_file: the pseudonymization key needs a place to come from")
+        for name in ("opt_in_channel", "export_channel"):
+            if getattr(self, name) not in self.consent_channels:
+                raise ValueError(f"{name} {getattr(self, name)!r} is not among consent_channels {self.consent_channels}")
+        unknown = sorted(set(self.export_identifiers) - {"email", "phone_e164"})
+        if unknown:
+            raise ValueError(f"export_identifiers takes email and phone_e164, not {unknown}")
+
+
+@dataclass(frozen=True)
 class Settings:
     spark: SparkSettings = field(default_factory=SparkSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -743,5 +769,6 @@ class Settings:
     stream: StreamSettings = field(default_factory=StreamSettings)
     propensity: PropensitySettings = field(default_factory=PropensitySettings)
     recommend: RecommendSettings = field(default_factory=RecommendSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     rules: dict[str, list[RuleSpec]] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from custseg.config.model import (
     FeatureSettings,
     GenerateSettings,
     IngestSettings,
+    PrivacySettings,
     PropensitySettings,
     QualitySettings,
     RecommendSettings,
@@ -83,6 +84,10 @@ class Config:
     @property
     def recommend(self) -> RecommendSettings:
         return self.settings.recommend
+
+    @property
+    def privacy(self) -> PrivacySettings:
+        return self.settings.privacy
 
     @property
     def sources(self) -> dict[str, SourceSpec]:

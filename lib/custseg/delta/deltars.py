@@ -90,7 +90,7 @@ class DeltaRsStore(TableStore):
                 )
         except DeltaError as exc:
             raise TableError(f"commit to {staged.table_path} failed: {exc}") from exc
-        staged.committed_version = DeltaTable(staged.table_path).version()
+        staged.committed_version = _own_version(DeltaTable(staged.table_path), info.run_id)
         return staged.committed_version
 
     def discard(self, staged: StagedWrite) -> None:
@@ -256,6 +256,15 @@ def _history_entry(entry: dict[str, Any]) -> HistoryEntry:
         input_versions=parse_input_versions(details.get("inputVersions")),
         rows_written=int(rows) if rows is not None else None,
     )
+
+
+def _own_version(table: DeltaTable, run_id: str) -> int:
+    """The version this run's commit became: another writer may have committed after it, so the
+    latest version is not necessarily ours."""
+    for entry in table.history(20):
+        if entry.get("runId") == run_id:
+            return int(entry["version"])
+    return table.version()
 
 
 def _remove_stale_staging(staging_root: Path, retention_hours: int) -> None:

@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from custseg.config import Config
 from custseg.errors import InputDataError
+from custseg.governance.filters import erased_filter
 from custseg.ingest import account, read_source
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.ops import INGEST_ACCOUNTING, REJECTS
@@ -30,28 +31,37 @@ def _ingest(ctx: JobContext) -> None:
     started = dt.datetime.now(dt.UTC)
     rejected_frames: list[DataFrame] = []
     accounting: list[dict[str, object]] = []
+    erased_rows = erased_filter(ctx)  # persons in erasure_log never come back
     try:
         for name, source in ctx.config.sources.items():
             ctx.step = f"reading source {name}"
             batch = read_source(ctx.spark, name, source, ctx.config.source_glob(source))
             try:
-                ctx.write(name, batch.accepted(ctx.run_id))
+                accepted_frame, rejected_frame = batch.accepted(ctx.run_id), batch.rejected(ctx.run_id, started)
+                if erased_rows is not None:
+                    accepted_frame = erased_rows.drop_erased(accepted_frame, ctx.catalog.spec(name))
+                    rejected_frame = erased_rows.drop_erased_text(rejected_frame, "raw_record", name)
+                ctx.write(name, accepted_frame)
                 # One source's parse is held at a time: its rejected rows (few) are kept, and
                 # counting them materializes them before the parse is released.
-                rejected_frame = batch.rejected(ctx.run_id, started).persist(StorageLevel.MEMORY_AND_DISK)
+                rejected_frame = rejected_frame.persist(StorageLevel.MEMORY_AND_DISK)
                 rejected_frames.append(rejected_frame)
-                rejected = rejected_frame.count()
+                rejected, erased = rejected_frame.count(), 0
+                if erased_rows is not None:  # an erased row was read, and is neither accepted nor rejected
+                    all_accepted = batch.records.filter(batch.records.reason.isNull()).count()
+                    all_rejected = batch.records.filter(batch.records.reason.isNotNull()).count()
+                    erased = (all_accepted - ctx.rows_out[name]) + (all_rejected - rejected)
             finally:
                 batch.release()
             accepted = ctx.rows_out[name]
-            account(batch, accepted, rejected)
+            account(batch, accepted + erased, rejected)
             ctx.count_input(f"raw:{name}", batch.records_read)
             limit = source.max_reject_rate if source.max_reject_rate is not None else ctx.config.ingest.max_reject_rate
             rate = rejected / batch.records_read if batch.records_read else 0.0
             accounting.append({
                 "run_id": ctx.run_id, "source": name, "files": batch.files, "rows_read": batch.records_read,
                 "rows_accepted": accepted, "rows_rejected": rejected, "reject_rate": rate,
-                "max_reject_rate": limit, "within_limit": rate <= limit,
+                "max_reject_rate": limit, "within_limit": rate <= limit, "rows_erased": erased,
             })
             ctx.metrics[f"{name}.read_accepted_rejected"] = f"{batch.records_read}/{accepted}/{rejected}"
             log.info("ingest: %s read %d = accepted %d + rejected %d (%.3f%%)", name, batch.records_read,

@@ -25,6 +25,7 @@ from custseg.config.model import ResolveSettings
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import move, write_text
+from custseg.governance.filters import erased_filter
 from custseg.resolve import FellegiSunterModel, resolve
 from custseg.resolve.broadcast import broadcast_if_small
 from custseg.resolve.decisions import labelled_quality, read_decisions
@@ -62,6 +63,10 @@ def _resolve(ctx: JobContext) -> None:
     source_name = settings.input.table or settings.input.path or "input"
     frame = ctx.read(settings.input.table) if settings.input.table else read_input(ctx.spark, settings)
     check_mapping(frame, settings, source_name)
+    erased_rows = erased_filter(ctx) if settings.input.path else None  # tables were filtered at ingest
+    if erased_rows is not None:
+        kinds: dict[str, str] = {settings.column_names[r]: r for r in ("record_id", "email") if r in settings.column_names}
+        frame = erased_rows.drop_erased_columns(frame, kinds)
     region = settings.default_region or ctx.config.clean.default_region
     warnings = _check_parsing(frame, settings, source_name, region)
     warnings += [f"blocking rule {name} left out ({reason})" for name, reason in settings.omitted_blocking.items()]

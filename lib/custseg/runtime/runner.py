@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import traceback
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyspark
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from custseg import __version__
 from custseg.catalog import Catalog
@@ -25,10 +27,14 @@ from custseg.delta import TableStore, open_store
 from custseg.errors import CustsegError
 from custseg.memory.failures import FailurePlace, classify, explain, heap_max_bytes, jvm_alive, jvm_exit_code, mark
 from custseg.runtime.context import JobContext
+from custseg.runtime.recovery import mark_finished, mark_started, recover
 from custseg.tables.ops import JOB_RUNS
 
 log = logging.getLogger(__name__)
 JobBody = Callable[[JobContext], None]
+# A scheduler's name for one task attempt (e.g. dag.task.date): a job whose run key already has a
+# succeeded run does nothing, so a retried task that had in fact finished changes no table.
+RUN_KEY_ENV = "CUSTSEG_RUN_KEY"
 
 
 @dataclass
@@ -73,6 +79,15 @@ def run_job(
     catalog = Catalog(config)
     ctx = JobContext(spark, config, store, catalog, job, new_run_id(job))
     started = dt.datetime.now(dt.UTC)
+    _recover_killed_runs(spark, config, store, catalog, ctx.run_id)
+    run_key = os.environ.get(RUN_KEY_ENV)
+    done = _succeeded_run(spark, store, catalog, job, run_key) if run_key else None
+    if done is not None:
+        log.info("%s: run key %s already succeeded as run %s; nothing to do", job, run_key, done.run_id)
+        return done
+    if run_key:
+        ctx.metrics["run_key"] = run_key
+    mark_started(config, ctx.run_id, job, started, parent_run_id)
     log.info("%s: started run %s (delta engine %s)", job, ctx.run_id, store.engine)
     spark.sparkContext.setJobGroup(ctx.run_id, f"custseg {job}", interruptOnCancel=True)
     ctx.track_persisted()
@@ -108,6 +123,8 @@ def run_job(
         if error is None:
             raise
         log.warning("%s: could not record the failed run in job_runs", job, exc_info=True)
+    finally:
+        mark_finished(config, ctx.run_id)  # the process outlived the run: nothing to recover
     if error is not None:
         log.error("%s: failed after %.1fs: %s", job, result.duration_seconds, _first_line(error))
         raise error
@@ -140,6 +157,40 @@ def _first_line(error: Exception) -> str:
     if isinstance(error, CustsegError):
         return str(error)
     return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:300]}"
+
+
+def _recover_killed_runs(
+    spark: SparkSession, config: Config, store: TableStore, catalog: Catalog, run_id: str
+) -> None:
+    """Put back the tables of runs killed since the last start, and log those runs as failed."""
+    for killed in recover(config, store, catalog, run_id):
+        restored = ", ".join(f"{t} to version {v}" if v is not None else f"{t} dropped"
+                             for t, v in sorted(killed.restored.items())) or "no table had been committed"
+        result = JobResult(
+            job=killed.job, run_id=killed.run_id, status="failed", started_at=killed.started_at,
+            ended_at=dt.datetime.now(dt.UTC), metrics={"recovered_by": run_id},
+            error=f"the run's process ended without finishing (killed); found by run {run_id}: {restored}",
+        )
+        _record(spark, config, store, catalog, result, killed.parent_run_id)
+        mark_finished(config, killed.run_id)
+
+
+def _succeeded_run(
+    spark: SparkSession, store: TableStore, catalog: Catalog, job: str, run_key: str
+) -> JobResult | None:
+    path = catalog.path(JOB_RUNS.name)
+    if not store.exists(path):
+        return None
+    row = (store.read(path).filter((F.col("job") == job) & (F.col("status") == "succeeded")
+                                   & (F.col("metrics")["run_key"] == run_key)).orderBy(F.col("ended_at").desc()).first())
+    if row is None:
+        return None
+    return JobResult(
+        job=job, run_id=row.run_id, status="succeeded", started_at=row.started_at, ended_at=row.ended_at,
+        rows_in=dict(row.rows_in or {}), rows_out=dict(row.rows_out or {}),
+        input_versions=dict(row.input_versions or {}), output_versions=dict(row.output_versions or {}),
+        metrics={**dict(row.metrics or {}), "skipped": "true"},
+    )
 
 
 def _describe(error: Exception) -> str:

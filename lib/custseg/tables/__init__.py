@@ -1,3 +1,3 @@
 """Table declarations, one module per layer. Importing this package registers them all."""
 
-from custseg.tables import act, gold, ops, silver, stream, truth  # noqa: F401
+from custseg.tables import act, gold, governance, ops, silver, stream, truth  # noqa: F401

@@ -57,6 +57,7 @@ INGEST_ACCOUNTING = register(TableSpec(
         ("reject_rate", "double", "rows_rejected / rows_read", False),
         ("max_reject_rate", "double", "Configured limit", False),
         ("within_limit", "boolean", "reject_rate <= max_reject_rate", False),
+        ("rows_erased", "bigint", "Records read but dropped because their person was erased (erasure_log)"),
     ),
 ))
 

@@ -1,0 +1,88 @@
+"""Consent per customer and channel: events from the sources' consent fields and from people.
+
+Each source record's ``opt_in`` (customer_records) is a consent event for ``privacy.opt_in_channel``
+at the record's last update; an opt-in or opt-out recorded with ``custseg consent set`` is an
+event of its own (origin ``recorded:<who>``) and survives every rebuild, re-keyed to the id that
+holds its customer's records now. A customer's state for a channel is its latest event; at equal
+times a recorded event wins over a source field, and an opt-out over an opt-in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from custseg.errors import InputDataError
+from custseg.runtime import JobContext
+from custseg.tables.governance import CONSENT
+
+RECORDED = "recorded:"
+
+
+def source_consent(records_df: DataFrame, crosswalk_df: DataFrame, channel: str, run_id: str) -> DataFrame:
+    """One consent event per source record with a consent value, keyed by its customer."""
+    return (
+        records_df.filter(F.col("opt_in").isNotNull())
+        .join(crosswalk_df.select("source", "record_id", "customer_id"), ["source", "record_id"], how="inner")
+        .select(
+            "customer_id", F.lit(channel).alias("channel"),
+            F.when(F.col("opt_in"), F.lit("opt_in")).otherwise(F.lit("opt_out")).alias("status"),
+            F.coalesce("updated_at", "created_at").alias("recorded_at"),
+            F.concat("source", F.lit(":"), "record_id").alias("origin"), F.lit(run_id).alias("run_id"),
+        )
+    )
+
+
+def recorded_consent(consent_df: DataFrame, id_map_df: DataFrame | None) -> DataFrame:
+    """Events people recorded, each moved to the customer id holding its records now (dropped if none)."""
+    recorded = consent_df.filter(F.col("origin").startswith(RECORDED))
+    if id_map_df is None:
+        return recorded
+    id_map = id_map_df.select("customer_id", "current_customer_id", F.lit(True).alias("is_mapped"))
+    mapped = recorded.join(id_map, "customer_id", how="left")
+    # an id the map marks deleted (no current id) has no customer left to hold the consent
+    return mapped.filter(F.col("current_customer_id").isNotNull() | F.col("is_mapped").isNull()).select(
+        F.coalesce("current_customer_id", "customer_id").alias("customer_id"),
+        *[c for c in CONSENT.schema.fieldNames() if c != "customer_id"],
+    )
+
+
+def latest_consent(consent_df: DataFrame, channel: str) -> DataFrame:
+    """customer_id, status and recorded_at of each customer's latest event for ``channel``."""
+    order = Window.partitionBy("customer_id").orderBy(
+        F.col("recorded_at").desc(), F.col("origin").startswith(RECORDED).desc(), F.col("status").desc())
+    return (
+        consent_df.filter(F.col("channel") == channel)
+        .withColumn("rank", F.row_number().over(order))
+        .filter(F.col("rank") == 1).select("customer_id", "status", "recorded_at")
+    )
+
+
+def build_consent(ctx: JobContext) -> None:
+    """Job body of `consent build`."""
+    settings = ctx.config.privacy
+    rebuilt = source_consent(ctx.read("customer_records"), ctx.read("identity_crosswalk"), settings.opt_in_channel,
+                             ctx.run_id)
+    if ctx.table_exists(CONSENT.name):
+        id_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
+        rebuilt = rebuilt.unionByName(recorded_consent(ctx.read(CONSENT.name), id_map))
+    ctx.write(CONSENT.name, rebuilt, mode="overwrite")
+
+
+def record_consent(ctx: JobContext, customer_id: str, channel: str, status: str, by: str, at: dt.datetime) -> None:
+    """Job body of `consent set`: one recorded event, appended.
+
+    Raises:
+        InputDataError: unknown channel or status, or a customer id no crosswalk row carries.
+    """
+    channels = ctx.config.privacy.consent_channels
+    if channel not in channels:
+        raise InputDataError(f"consent: channel {channel!r} is not one of privacy.consent_channels {channels}")
+    if status not in ("opt_in", "opt_out"):
+        raise InputDataError(f"consent: status must be opt_in or opt_out, not {status!r}")
+    if ctx.read("identity_crosswalk").filter(F.col("customer_id") == customer_id).limit(1).count() == 0:
+        raise InputDataError(f"consent: no customer {customer_id!r} in identity_crosswalk")
+    row = [(customer_id, channel, status, at, f"{RECORDED}{by}", ctx.run_id)]
+    ctx.write(CONSENT.name, ctx.spark.createDataFrame(row, CONSENT.schema), mode="append")
