@@ -43,8 +43,10 @@ run: venv java-check
 chromium:
 	@[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
 
+# Two workers, each with its one SparkSession: a worker takes whole groups (the shared pipeline
+# run's tests, or one module), so no fixture is built twice (tests/conftest.py).
 test: venv java-check chromium
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
 
 test-fast: venv java-check chromium
 	$(BIN)/python -m pytest -m "not heavy" $(ARGS)
