@@ -43,10 +43,10 @@ run: venv java-check
 chromium:
 	@[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
 
-# Two workers, each with its one SparkSession: a worker takes whole groups (the shared pipeline
-# run's tests, or one module), so no fixture is built twice (tests/conftest.py).
+# Two workers, each with its one SparkSession; a worker takes whole modules, so a module's
+# fixtures are built once (the session-wide pipeline run once per worker that needs it).
 test: venv java-check chromium
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 test-fast: venv java-check chromium
 	$(BIN)/python -m pytest -m "not heavy" $(ARGS)

@@ -34,13 +34,8 @@ HEAVY_MODULES = ("test_incremental.py", "test_code_quality.py", "test_standalone
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        uses_pipeline = "pipeline" in getattr(item, "fixturenames", ())
-        if uses_pipeline or item.path.name in HEAVY_MODULES:
+        if "pipeline" in getattr(item, "fixturenames", ()) or item.path.name in HEAVY_MODULES:
             item.add_marker(pytest.mark.heavy)
-        # With pytest-xdist (`make test` runs two workers), a worker takes whole groups: every test
-        # of the shared pipeline run in one, so it runs once, and each other module in one, so
-        # its module fixtures are built once.
-        item.add_marker(pytest.mark.xdist_group("pipeline" if uses_pipeline else item.path.stem))
 
 
 @pytest.fixture(scope="session")
