@@ -8,6 +8,7 @@ from py4j.protocol import Py4JNetworkError
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
+from custseg import jobs
 from custseg.config import Config, load_config
 from custseg.errors import ConfigError
 from custseg.memory import FailurePlace, PersistedDuringJob, classify, explain, mark, persisted_rdd_ids
@@ -151,7 +152,7 @@ def test_release_without_tracking_the_start_releases_nothing(spark: SparkSession
 
 def test_every_pipeline_job_leaves_nothing_persisted(pipeline) -> None:  # type: ignore[no-untyped-def]
     _, results = pipeline
-    assert [r.job for r in results] == ["generate", "ingest", "clean", "resolve", "features", "segment", "audit"]
+    assert [r.job for r in results] == list(jobs.PIPELINE)
     assert {r.job: r.persisted_left for r in results} == {r.job: 0 for r in results}
     assert sum(r.persisted_released for r in results) > 0  # the check sees what jobs leave behind
 

@@ -23,7 +23,7 @@ def _log_rows(spark: SparkSession, run_id: str, rule: str) -> DataFrame:
 
 def _accounting_rows(spark: SparkSession, run_id: str, rows: int) -> DataFrame:
     return spark.createDataFrame(
-        [(run_id, "crm", 1, rows, rows, 0, 0.0, 0.02, True)], INGEST_ACCOUNTING.schema
+        [(run_id, "crm", 1, rows, rows, 0, 0.0, 0.02, True, 0)], INGEST_ACCOUNTING.schema
     )
 
 
