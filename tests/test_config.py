@@ -141,7 +141,8 @@ def test_a_users_config_file_overlays_base_and_env_before_set(tmp_path: Path) ->
     # An either/or setting given by a layer replaces the shipped one: no `table: null` needed,
     # and the user's column mapping is the whole mapping, not merged with the shipped one.
     assert (config.resolve.input.table, config.resolve.input.path) == (None, "/data/people.csv")
-    assert config.resolve.column_names == {"record_id": "id", "first_name": "First", "last_name": "Surname", "email": "Mail"}
+    assert config.resolve.column_names == {"record_id": "id", "first_name": "First", "last_name": "Surname",
+                                           "email": "Mail"}
     assert str(mine) in config.files and str(later) in config.files
     by_set = load_config(CONF, "local", ["resolve.input.path=/data/people.csv", "resolve.columns.record_id=id",
                                          "resolve.columns.email=Mail"])
@@ -152,8 +153,8 @@ def test_a_users_config_file_overlays_base_and_env_before_set(tmp_path: Path) ->
 
 
 def test_shipped_blocking_rules_fit_the_mapped_roles() -> None:
-    config = load_config(CONF, "local", ["resolve.columns={record_id: id, first_name: f, last_name: l, birth_date: dob, "
-                                         "street: s, postcode: z, national_id: n}"])
+    config = load_config(CONF, "local", ["resolve.columns={record_id: id, first_name: f, last_name: l, "
+                                         "birth_date: dob, street: s, postcode: z, national_id: n}"])
     names = [rule.name for rule in config.resolve.blocking]
     assert "national_id" in names and "street_postcode" in names and "name_postcode" in names
     assert config.resolve.omitted_blocking == {
@@ -167,12 +168,13 @@ def test_shipped_blocking_rules_fit_the_mapped_roles() -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(CONF, "local", ["resolve.columns={record_id: id, country: c}"])
     assert raised.value.problems == [
-        "resolve.columns: no shipped blocking rule fits the mapped roles; map one of birth_date, city, email, first_name, "
-        "last_name, national_id, phone, postcode, street (or give resolve.blocking rules of your own)"]
+        "resolve.columns: no shipped blocking rule fits the mapped roles; map one of birth_date, city, email, "
+        "first_name, last_name, national_id, phone, postcode, street (or give resolve.blocking rules of your own)"]
 
 
 def test_a_mapped_column_can_carry_its_date_pattern() -> None:
-    config = load_config(CONF, "local", ["resolve.columns={record_id: id, email: e, birth_date: {column: dob, format: dd.MM.yyyy}}"])
+    config = load_config(CONF, "local", [
+        "resolve.columns={record_id: id, email: e, birth_date: {column: dob, format: dd.MM.yyyy}}"])
     assert config.resolve.column_names == {"record_id": "id", "email": "e", "birth_date": "dob"}
     assert config.resolve.column_formats == {"birth_date": "dd.MM.yyyy"}
     with pytest.raises(ConfigError, match=r"a format applies to birth_date only, not \['email'\]"):

@@ -100,4 +100,5 @@ def test_docs_check_finds_what_does_not_exist(base_config: Config) -> None:
         "command 'custseg reprt'", "make target 'make notebooks'",
         "job './spark-submit.sh sgment'",
         "config key 'segment.k_maxx=3'", "table 'customer_segmnts'"]
-    assert problems_in("`segment.k_max=3`, `resolve.input`, `custseg segments\n diff`, `make notebook`", base_config) == []
+    named = "`segment.k_max=3`, `resolve.input`, `custseg segments\n diff`, `make notebook`"
+    assert problems_in(named, base_config) == []

@@ -94,8 +94,8 @@ def test_the_walk_through_resolves_its_own_example(spark: SparkSession, tmp_path
     (tmp_path / "people.csv").write_text(csv)
     mine = tmp_path / "mine.yaml"
     mine.write_text(settings.replace("path: people.csv", f"path: {tmp_path / 'people.csv'}"))
-    config = load_config(PROJECT / "conf", "local", [f"storage.root={tmp_path / 'own-data'}", "spark.shuffle_partitions=2",
-                                                     "resolve.u_sample_pairs=1000"], [mine])
+    overrides = [f"storage.root={tmp_path / 'own-data'}", "spark.shuffle_partitions=2", "resolve.u_sample_pairs=1000"]
+    config = load_config(PROJECT / "conf", "local", overrides, [mine])
     resolve_job.run(spark, config)
     crosswalk = table_store(spark, config).read(Catalog(config).path("identity_crosswalk")).collect()
     customer = {r.record_id: r.customer_id for r in crosswalk}

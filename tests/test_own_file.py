@@ -42,7 +42,8 @@ def test_dates_in_iso_8601_basic_format_or_a_given_pattern(spark: SparkSession, 
     iso = user_config(tmp_path, "id\n", "{record_id: id, first_name: name, last_name: name, birth_date: dob}").resolve
     read = {r.record_id: r.birth_date for r in prepare_identities(frame, iso, "f", "US").collect()}
     assert read == {"1": dt.date(1956, 4, 9), "2": dt.date(1956, 4, 9), "3": None}
-    given = user_config(tmp_path, "id\n", "{record_id: id, first_name: name, last_name: name, birth_date: {column: dob_de, format: d.M.yyyy}}").resolve
+    given = user_config(tmp_path, "id\n", "{record_id: id, first_name: name, last_name: name, "
+                                          "birth_date: {column: dob_de, format: d.M.yyyy}}").resolve
     read = {r.record_id: r.birth_date for r in prepare_identities(frame, given, "f", "US").collect()}
     assert read == {"1": dt.date(1956, 4, 9), "2": dt.date(1956, 4, 9), "3": None}
 
@@ -52,14 +53,16 @@ def test_a_column_that_mostly_fails_to_read_stops_the_job_with_examples(spark: S
     config = user_config(tmp_path, csv, "{record_id: id, first_name: first, last_name: last, birth_date: dob}")
     with pytest.raises(InputDataError) as raised:
         resolve_job.run(spark, config)
-    assert ("column 'dob' (birth_date): 75% of 4 values could not be read (for example 'April 9th 56', '9th of April', "
-            "'soon'); give its pattern, e.g. resolve.columns.birth_date: {column: dob, format: dd.MM.yyyy}") in str(raised.value)
+    assert ("column 'dob' (birth_date): 75% of 4 values could not be read (for example 'April 9th 56', "
+            "'9th of April', 'soon'); give its pattern, e.g. resolve.columns.birth_date: "
+            "{column: dob, format: dd.MM.yyyy}") in str(raised.value)
     assert not table_store(spark, config).exists(Catalog(config).path("identity_crosswalk"))  # nothing published
 
 
 def test_an_input_without_records_is_one_sentence(spark: SparkSession, tmp_path: Path) -> None:
     config = user_config(tmp_path, "id,first,last\n", "{record_id: id, first_name: first, last_name: last}")
-    with pytest.raises(InputDataError, match=r"people.csv holds no record with a record id \(column 'id'\): nothing to resolve"):
+    with pytest.raises(InputDataError,
+                       match=r"people.csv holds no record with a record id \(column 'id'\): nothing to resolve"):
         resolve_job.run(spark, config)
 
 
@@ -90,8 +93,8 @@ def test_an_empty_mapped_column_and_no_pair_above_the_threshold(spark: SparkSess
     assert omitted["postcode_name_sound"] == "not mapped: postcode" and "national_id" in omitted
 
 
-def test_a_one_source_export_resolves_well_with_the_shipped_rules_alone(spark: SparkSession, pipeline,  # type: ignore[no-untyped-def]
-                                                                         tmp_path: Path) -> None:
+def test_a_one_source_export_resolves_well_with_the_shipped_rules_alone(  # type: ignore[no-untyped-def]
+        spark: SparkSession, pipeline, tmp_path: Path) -> None:
     """Names, a date of birth as YYYYMMDD, an address and a national id; no email, no phone."""
     shared, _ = pipeline
     export = Path(shared.raw_dir) / "people_export"

@@ -108,8 +108,8 @@ def test_validation_and_audit_ran_on_every_stage(spark: SparkSession, pipeline) 
     assert Path(next(r for r in results if r.job == "audit").metrics["report"]).is_file()
 
 
-def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(spark: SparkSession, pipeline,  # type: ignore[no-untyped-def]
-                                                                   tmp_path: Path) -> None:
+def test_rerun_makes_a_new_version_and_time_travel_sees_the_old_one(  # type: ignore[no-untyped-def]
+        spark: SparkSession, pipeline, tmp_path: Path) -> None:
     import shutil
 
     shared, _ = pipeline

@@ -20,7 +20,8 @@ ISO_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
 COUNTRY_NAMES = {
     value.lower(): country.alpha_2
     for country in pycountry.countries
-    for value in (country.alpha_3, country.name, *(getattr(country, name, None) for name in ("official_name", "common_name")))
+    for value in (country.alpha_3, country.name,
+                  *(getattr(country, name, None) for name in ("official_name", "common_name")))
     if value
 }
 

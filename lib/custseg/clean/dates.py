@@ -31,7 +31,8 @@ _GROUPS = {"numeric": _NUMERIC, "iso": _ISO, "spelled": _SPELLED}
 def parse_mixed_timestamp(raw: Column, country: Column, earliest: str = "1900-01-01",
                           latest: Column | None = None) -> tuple[Column, Column]:
     latest = latest if latest is not None else F.current_timestamp()
-    parsed = let(iso8601.to_extended(F.trim(raw)), lambda text: let(_fields(text, country), lambda p: _result(p, earliest, latest)))
+    parsed = let(iso8601.to_extended(F.trim(raw)),
+                 lambda text: let(_fields(text, country), lambda p: _result(p, earliest, latest)))
     return parsed.value, parsed.problem
 
 

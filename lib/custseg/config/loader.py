@@ -113,7 +113,8 @@ def load_config(
     if problems or settings is None:
         raise ConfigError(problems, source=f"configuration ({', '.join(files)})")
     if omitted:
-        settings = dataclasses.replace(settings, resolve=dataclasses.replace(settings.resolve, omitted_blocking=omitted))
+        fitted = dataclasses.replace(settings.resolve, omitted_blocking=omitted)
+        settings = dataclasses.replace(settings, resolve=fitted)
     return Config(
         settings=settings,
         project_dir=project_dir,
@@ -189,7 +190,8 @@ def _fit_default_rules(data: dict[str, Any], user_keys: set[str], problems: list
             kept.append(rule)
     if omitted and not kept:
         wanted = sorted({role for reason in omitted.values() for role in reason.split(": ")[1].split(", ")})
-        problems.append(f"resolve.columns: no shipped blocking rule fits the mapped roles; map one of {', '.join(wanted)} "
+        problems.append("resolve.columns: no shipped blocking rule fits the mapped roles; "
+                        f"map one of {', '.join(wanted)} "
                         "(or give resolve.blocking rules of your own)")
         return {}
     for name, reason in omitted.items():

@@ -200,7 +200,8 @@ def unmapped_roles(rule: BlockingRule, columns: Mapping[str, object]) -> list[st
 
 @dataclass(frozen=True)
 class ResolveSettings:
-    input: ResolveInput = field(default_factory=lambda: ResolveInput(table="customer_records"), metadata={"replace": True})
+    input: ResolveInput = field(default_factory=lambda: ResolveInput(table="customer_records"),
+                                metadata={"replace": True})
     # dedupe: all records against each other; link: only pairs from different sources.
     mode: Literal["dedupe", "link"] = "dedupe"
     # Identity role -> column of the input (or {column, format}). `source` and `record_id` name
@@ -219,7 +220,8 @@ class ResolveSettings:
     em_max_iterations: int = 60
     # m is estimated by EM on pairs agreeing exactly on these comparisons, each session
     # estimating the other comparisons; rules naming unmapped fields are skipped.
-    training_rules: list[list[str]] = field(default_factory=lambda: [["email"], ["phone"], ["national_id"], ["first_name", "last_name", "birth_date"]])
+    training_rules: list[list[str]] = field(default_factory=lambda: [
+        ["email"], ["phone"], ["national_id"], ["first_name", "last_name", "birth_date"]])
     # Exact agreement on these is weighed by how common the value is (term-frequency adjustment).
     term_frequency: list[str] = field(default_factory=lambda: ["first_name", "last_name"])
     match_threshold: float = 0.9        # probability at which a pair is accepted automatically
@@ -676,7 +678,8 @@ class PropensitySettings:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.targets) - set(PROPENSITY_TARGETS))
         if not self.targets or unknown:
-            raise ValueError(f"targets must be a non-empty subset of {', '.join(PROPENSITY_TARGETS)}, got {self.targets}")
+            raise ValueError(f"targets must be a non-empty subset of {', '.join(PROPENSITY_TARGETS)}, "
+                             f"got {self.targets}")
         if not self.features:
             raise ValueError("features must name at least one customer feature")
         if self.horizon_days < 1 or self.origin_step_days < 1:
@@ -696,7 +699,8 @@ class PropensitySettings:
 @dataclass(frozen=True)
 class RecommendSettings:
     # Implicit feedback: weight of each interaction (event types and purchased order lines).
-    weights: dict[str, float] = field(default_factory=lambda: {"product_view": 1.0, "add_to_cart": 3.0, "purchase": 5.0})
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"product_view": 1.0, "add_to_cart": 3.0, "purchase": 5.0})
     history_days: int = 365
     mode: Literal["global", "per_segment"] = "global"
     rank: int = 16
@@ -748,7 +752,8 @@ class PrivacySettings:
             raise ValueError("set key_env or key_file: the pseudonymization key needs a place to come from")
         for name in ("opt_in_channel", "export_channel"):
             if getattr(self, name) not in self.consent_channels:
-                raise ValueError(f"{name} {getattr(self, name)!r} is not among consent_channels {self.consent_channels}")
+                raise ValueError(f"{name} {getattr(self, name)!r} is not among consent_channels "
+                                 f"{self.consent_channels}")
         unknown = sorted(set(self.export_identifiers) - {"email", "phone_e164"})
         if unknown:
             raise ValueError(f"export_identifiers takes email and phone_e164, not {unknown}")

@@ -29,7 +29,8 @@ def threshold_curve(tables: Tables, buckets: int = 50) -> Any:
                          F.col("person_id").alias("person_r"))
     pairs = (tables.read("match_pairs").join(left, ["source_l", "record_id_l"], "inner")
              .join(right, ["source_r", "record_id_r"], "inner"))
-    counted: Any = (pairs.groupBy(F.least(F.floor(F.col("match_probability") * buckets), F.lit(buckets - 1)).alias("bucket"))
+    bucket = F.least(F.floor(F.col("match_probability") * buckets), F.lit(buckets - 1)).alias("bucket")
+    counted: Any = (pairs.groupBy(bucket)
                .agg(F.count(F.lit(1)).alias("pairs"), F.count_if(F.col("person_l") == F.col("person_r")).alias("true"))
                .toPandas())  # at most `buckets` rows
     counted = counted.set_index("bucket").reindex(range(buckets), fill_value=0).sort_index(ascending=False)

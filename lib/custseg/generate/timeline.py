@@ -53,7 +53,8 @@ def with_timeline(persons: DataFrame, seed: int) -> DataFrame:
         ),
         "sessions_90d": integer_between(u("sessions"), F.col("sessions_min"), F.col("sessions_max")),
         "favourite_categories": F.array(
-            F.when(u("lean") < CATEGORY_LEAN, choice(u("fav_1"), F.col("lean_categories"))).otherwise(_category(u("fav_1"))),
+            F.when(u("lean") < CATEGORY_LEAN, choice(u("fav_1"), F.col("lean_categories")))
+            .otherwise(_category(u("fav_1"))),
             _category(u("fav_2")),
         ),
     })

@@ -67,7 +67,9 @@ def convert(raw: Column, column: ColumnSpec) -> Column:
         return F.when(raw != "", raw)  # keep spacing as delivered; `clean` standardizes
     # Without a pattern, ISO 8601 in the extended or the basic format (19560409, 20260301T101500Z).
     if declared == "timestamp":
-        return F.try_to_timestamp(text, F.lit(column.format)) if column.format else to_extended(text).try_cast("timestamp")
+        if column.format:
+            return F.try_to_timestamp(text, F.lit(column.format))
+        return to_extended(text).try_cast("timestamp")
     if declared == "date":
         if column.format:
             return F.to_date(F.try_to_timestamp(text, F.lit(column.format)))

@@ -65,7 +65,8 @@ def _resolve(ctx: JobContext) -> None:
     check_mapping(frame, settings, source_name)
     erased_rows = erased_filter(ctx) if settings.input.path else None  # tables were filtered at ingest
     if erased_rows is not None:
-        kinds: dict[str, str] = {settings.column_names[r]: r for r in ("record_id", "email") if r in settings.column_names}
+        names = settings.column_names
+        kinds: dict[str, str] = {names[r]: r for r in ("record_id", "email") if r in names}
         frame = erased_rows.drop_erased_columns(frame, kinds)
     region = settings.default_region or ctx.config.clean.default_region
     warnings = _check_parsing(frame, settings, source_name, region)
@@ -148,11 +149,13 @@ def _resolve(ctx: JobContext) -> None:
 
 def _check_parsing(frame: DataFrame, settings: ResolveSettings, source_name: str, region: str) -> list[str]:
     """Stop (or warn, by resolve.unparsed_severity) when a mapped column mostly fails to read."""
-    problems = [c for c in unparsed_columns(frame, settings, source_name, region) if c.share > settings.max_unparsed_share]
+    problems = [c for c in unparsed_columns(frame, settings, source_name, region)
+                if c.share > settings.max_unparsed_share]
     if not problems:
         return []
     hints = {"birth_date": "give its pattern, e.g. resolve.columns.birth_date: {column: %s, format: dd.MM.yyyy}"}
-    described = [f"{c.describe()}; " + hints.get(c.role, f"check that the column holds {c.role} values").replace("%s", c.column)
+    described = [f"{c.describe()}; "
+                 + hints.get(c.role, f"check that the column holds {c.role} values").replace("%s", c.column)
                  for c in problems]
     if settings.unparsed_severity == "error":
         raise InputDataError(f"resolve: in {source_name}, " + "; and ".join(described)

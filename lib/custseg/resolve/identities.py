@@ -122,7 +122,9 @@ def unparsed_columns(frame: DataFrame, settings: ResolveSettings, source_name: s
     failed = {r: F.col(f"__raw_{r}").isNotNull() & F.col(r).isNull() for r in roles}
     counts = prepared.agg(*[x for r in roles for x in (
         F.count(f"__raw_{r}").alias(f"present_{r}"), F.count_if(failed[r]).alias(f"failed_{r}"),
-        F.slice(F.collect_list(F.when(failed[r], F.substring(f"__raw_{r}", 1, 40))), 1, 3).alias(f"examples_{r}"))]).first()
+        # Bounded: at most ``rows`` values of 40 characters are gathered, of which three are kept.
+        F.slice(F.collect_list(F.when(failed[r], F.substring(f"__raw_{r}", 1, 40))), 1, 3).alias(f"examples_{r}"),
+    )]).first()
     assert counts is not None
     return [UnparsedColumn(r, mapped[r], counts[f"present_{r}"], counts[f"failed_{r}"], list(counts[f"examples_{r}"]))
             for r in roles]

@@ -181,8 +181,8 @@ def _succeeded_run(
     path = catalog.path(JOB_RUNS.name)
     if not store.exists(path):
         return None
-    row = (store.read(path).filter((F.col("job") == job) & (F.col("status") == "succeeded")
-                                   & (F.col("metrics")["run_key"] == run_key)).orderBy(F.col("ended_at").desc()).first())
+    same_key = (F.col("job") == job) & (F.col("status") == "succeeded") & (F.col("metrics")["run_key"] == run_key)
+    row = store.read(path).filter(same_key).orderBy(F.col("ended_at").desc()).first()
     if row is None:
         return None
     return JobResult(

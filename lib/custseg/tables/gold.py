@@ -251,6 +251,7 @@ BLOCKING_DIAGNOSTICS = register(TableSpec(
         ("windowed_blocks", "bigint", "Blocks over the rule's window (its window, else resolve.block_window), paired by sorted neighbourhood", False),
         ("skipped_blocks", "bigint", "Blocks over the rule's cap (max_block_size or resolve.max_bucket_size), skipped", False),
         ("skipped_pairs", "bigint", "Pairs those skipped blocks would have produced", False),
-        ("omitted_reason", "string", "Why a shipped rule was left out (a role it needs is not mapped); null for a rule that ran"),
+        ("omitted_reason", "string",
+         "Why a shipped rule was left out (a role it needs is not mapped); null for a rule that ran"),
     ),
 ))
