@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import platform
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,42 +34,6 @@ from custseg.session import build_spark_session
 
 REFERENCE_ROWS = 100_000_000
 REFERENCE_REPEATS = 3
-
-
-class PeakMemory:
-    """Peak RSS (bytes) of a process tree, sampled every ``interval`` seconds in a thread."""
-
-    def __init__(self, root_pid: int, interval: float = 0.25):
-        self.root_pid, self.interval, self.peak = root_pid, interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.root_pid))
-            self._stop.wait(self.interval)
-
-
-def tree_rss(pid: int) -> int:
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
 
 
 def reference_seconds(spark: SparkSession) -> float:
@@ -136,7 +99,7 @@ def pipeline_stages(requested: list[str] | None) -> list[str]:
 
 def _run_stage(spark: SparkSession, config: Config, name: str, reference: float) -> dict[str, Any]:
     reset_heap_peaks(spark)
-    with PeakMemory(os.getpid()) as memory, ProcessPeaks() as processes:
+    with ProcessPeaks() as processes:
         started = time.perf_counter()
         (result,) = jobs.run(name, spark, config)
         seconds = time.perf_counter() - started
@@ -145,7 +108,7 @@ def _run_stage(spark: SparkSession, config: Config, name: str, reference: float)
         "stage": name, "seconds": round(seconds, 2), "ratio": round(seconds / reference, 2),
         "rows_in": rows_in, "rows_out": rows_out,
         "rows_per_second": round(max(rows_in, rows_out) / seconds) if seconds else None,
-        "peak_rss_mb": round(memory.peak / 2**20), "metrics": result.metrics,
+        "peak_rss_mb": round(processes.peaks.total / 2**20), "metrics": result.metrics,
         "peak_jvm_rss_mb": round(processes.peaks.jvm / 2**20),
         "peak_python_workers_rss_mb": round(processes.peaks.python_workers / 2**20),
         **heap_peaks(spark),

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
+from custseg.features.customers import with_customer_ids
 from custseg.files import exists
 from custseg.runtime import JobContext
 
@@ -24,13 +24,7 @@ class CustomerData:
 
 def customer_data(ctx: JobContext) -> CustomerData:
     """Orders and events joined to their customer through the identity crosswalk."""
-    crosswalk = ctx.read("identity_crosswalk").select("source", "record_id", "customer_id")
-    orders_all = ctx.read("orders_clean")
-    events_all = ctx.read("events_clean")
-    matches = (orders_all.customer_source == crosswalk.source) & (orders_all.customer_ref == crosswalk.record_id)
-    orders = orders_all.join(crosswalk, on=matches, how="inner").drop("source", "record_id")
-    web = crosswalk.filter(F.col("source") == "web_accounts")
-    events = events_all.join(web, on=events_all.account_id == web.record_id, how="inner").drop("source", "record_id")
+    orders, events = with_customer_ids(ctx.read("identity_crosswalk"), ctx.read("orders_clean"), ctx.read("events_clean"))
     return CustomerData(ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events)
 
 

@@ -10,7 +10,6 @@ from pyspark.sql import SparkSession
 from custseg.audit import ColumnProfile, TableAudit, profile_columns, render
 from custseg.config import Config
 from custseg.config.resolved import join_path
-from custseg.files import copy, move, write_text
 from custseg.quality.checks import check_rules, duplicated_rows
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.ops import DATA_AUDIT
@@ -33,14 +32,7 @@ def _audit(ctx: JobContext) -> None:
     rows = [row for audit in audits for row in _rows(ctx.run_id, audit)]
     ctx.write(DATA_AUDIT.name, ctx.spark.createDataFrame(rows, DATA_AUDIT.schema))
     folder = join_path(ctx.config.reports_dir, "audit")
-    staged, final = join_path(folder, f".{ctx.run_id}.html"), join_path(folder, f"{ctx.run_id}.html")
-    write_text(ctx.spark, staged, render(ctx.run_id, audits))
-
-    def publish() -> None:
-        move(ctx.spark, staged, final)
-        copy(ctx.spark, final, join_path(folder, "latest.html"))
-
-    ctx.after_commit(publish)
+    final = ctx.publish_text(folder, f"{ctx.run_id}.html", render(ctx.run_id, audits), latest="latest.html")
     ctx.metrics.update({"tables": str(len(audits)), "report": final})
 
 

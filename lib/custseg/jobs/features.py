@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from custseg.config import Config
 from custseg.features import build_features, default_as_of
+from custseg.features.customers import order_matches, with_customer_ids
 from custseg.features.treatment import flag_count, treat_features
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.silver import CLEANING_LOG
@@ -21,10 +22,7 @@ def _features(ctx: JobContext) -> None:
     crosswalk = ctx.read("identity_crosswalk").select("source", "record_id", "customer_id")
     orders_all = ctx.read("orders_clean")
     events_all = ctx.read("events_clean")
-    matches = (orders_all.customer_source == crosswalk.source) & (orders_all.customer_ref == crosswalk.record_id)
-    orders = orders_all.join(crosswalk, on=matches, how="inner").drop("source", "record_id")
-    web = crosswalk.filter(F.col("source") == "web_accounts")
-    events = events_all.join(web, on=events_all.account_id == web.record_id, how="inner").drop("source", "record_id")
+    orders, events = with_customer_ids(crosswalk, orders_all, events_all)
     as_of = ctx.config.features.as_of or default_as_of(orders_all, events_all)
     raw = build_features(ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events, as_of,
                          ctx.config.features)
@@ -36,4 +34,5 @@ def _features(ctx: JobContext) -> None:
     ctx.write(CLEANING_LOG.name, ctx.spark.createDataFrame(
         [(ctx.run_id, "customer_features", column, rule, rows, total) for column, rule, rows in entries], CLEANING_LOG.schema))
     ctx.metrics["as_of_date"] = as_of.isoformat()
-    ctx.metrics["orders_without_customer"] = str(orders_all.join(crosswalk, on=matches, how="left_anti").count())
+    unmatched = orders_all.join(crosswalk, on=order_matches(orders_all, crosswalk), how="left_anti")
+    ctx.metrics["orders_without_customer"] = str(unmatched.count())

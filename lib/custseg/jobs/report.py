@@ -7,7 +7,6 @@ from pyspark.sql import SparkSession
 
 from custseg.config import Config
 from custseg.config.resolved import join_path
-from custseg.files import copy, move, write_text
 from custseg.report import gather, render
 from custseg.runtime import JobContext, JobResult, run_job
 
@@ -19,13 +18,6 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 def _report(ctx: JobContext) -> None:
     data = gather(ctx)
     folder = join_path(ctx.config.reports_dir, "segments")
-    staged, final = join_path(folder, f".{ctx.run_id}.html"), join_path(folder, f"{ctx.run_id}.html")
-    write_text(ctx.spark, staged, render(ctx.run_id, data))
-
-    def publish() -> None:
-        move(ctx.spark, staged, final)
-        copy(ctx.spark, final, join_path(folder, "latest.html"))
-
-    ctx.after_commit(publish)
+    final = ctx.publish_text(folder, f"{ctx.run_id}.html", render(ctx.run_id, data), latest="latest.html")
     ctx.metrics.update({"report": final, "segment_run_id": data.segment_run_id,
                         "segments": str(len(data.segments))})

@@ -24,7 +24,6 @@ from custseg.config import Config
 from custseg.config.model import ResolveSettings
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
-from custseg.files import move, write_text
 from custseg.governance.filters import erased_filter
 from custseg.resolve import FellegiSunterModel, resolve
 from custseg.resolve.broadcast import broadcast_if_small
@@ -324,12 +323,4 @@ def _model(ctx: JobContext, required: bool) -> FellegiSunterModel | None:
 
 def _save_model(ctx: JobContext, model: FellegiSunterModel) -> None:
     folder = join_path(ctx.config.models_dir, "resolution")
-    staged, final = join_path(folder, f".{ctx.run_id}.json"), join_path(folder, f"{ctx.run_id}.json")
-    write_text(ctx.spark, staged, model.to_json())
-
-    def publish() -> None:
-        move(ctx.spark, staged, final)
-        write_text(ctx.spark, join_path(folder, "latest.json"), model.to_json())
-
-    ctx.after_commit(publish)
-    ctx.metrics["model_path"] = final
+    ctx.metrics["model_path"] = ctx.publish_text(folder, f"{ctx.run_id}.json", model.to_json(), latest="latest.json")

@@ -22,6 +22,7 @@ class TreePeaks:
     driver: int = 0          # this Python process
     jvm: int = 0             # java processes under it (the driver JVM in local mode)
     python_workers: int = 0  # every other process under it: pyspark daemons and workers
+    total: int = 0           # the whole tree at its largest sample
 
 
 class ProcessPeaks:
@@ -61,6 +62,7 @@ class ProcessPeaks:
             peaks = self.peaks
             peaks.driver, peaks.jvm = max(peaks.driver, driver), max(peaks.jvm, jvm)
             peaks.python_workers = max(peaks.python_workers, workers)
+            peaks.total = max(peaks.total, driver + jvm + workers)
             self._stop.wait(self.interval)
 
 

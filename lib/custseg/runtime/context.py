@@ -14,8 +14,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 from custseg.catalog import Catalog, conform
 from custseg.config import Config
+from custseg.config.resolved import join_path
 from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
 from custseg.errors import DataQualityError, InputDataError, TableError
+from custseg.files import copy, move, remove, write_text
 from custseg.memory.release import PersistedDuringJob
 from custseg.quality.boundary import validate_references, validate_write
 from custseg.quality.checks import CheckResult
@@ -115,6 +117,21 @@ class JobContext:
         self._after_commit.append(action)
         if on_failure is not None:
             self._on_failure.append(on_failure)
+
+    def publish_text(self, folder: str, name: str, text: str, latest: str | None = None) -> str:
+        """Write ``text`` as file ``name`` in ``folder`` (a report, a model) along with the tables:
+        staged under a hidden name now, moved into place (and copied to ``latest``) once every
+        table is committed, removed if the job fails. Returns the final path."""
+        staged, final = join_path(folder, f".{name}"), join_path(folder, name)
+        write_text(self.spark, staged, text)
+
+        def publish() -> None:
+            move(self.spark, staged, final)
+            if latest is not None:
+                copy(self.spark, final, join_path(folder, latest))
+
+        self.after_commit(publish, on_failure=lambda: remove(self.spark, staged))
+        return final
 
     def commit_info(self) -> CommitInfo:
         return CommitInfo(job=self.job, run_id=self.run_id, input_versions=self.input_versions)
