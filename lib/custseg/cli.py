@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from custseg.memory.failures import jvm_exit_code
         from custseg.memory.runlog import report_failure
 
-        print(f"custseg {args.command}: {report_failure(exc, args.command, args.verbose)}", file=sys.stderr)
+        sentence = report_failure(exc, args.command, args.verbose)
+        prefix = "" if sentence.startswith(f"custseg {args.command} ") else f"custseg {args.command}: "
+        print(prefix + sentence, file=sys.stderr)
         return EXIT_UNEXPECTED if classify(exc, jvm_exit_code()) == "other" else EXIT_OUT_OF_MEMORY
     finally:
         gc.collect()  # release Arrow buffers before interpreter teardown
