@@ -49,13 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except Exception as exc:  # anything else is still one sentence; the traceback goes to the run log
         from custseg.memory import classify
-        from custseg.memory.failures import jvm_exit_code
+        from custseg.memory.failures import dying_jvm_exit_code
         from custseg.memory.runlog import report_failure
 
         sentence = report_failure(exc, args.command, args.verbose)
         prefix = "" if sentence.startswith(f"custseg {args.command} ") else f"custseg {args.command}: "
         print(prefix + sentence, file=sys.stderr)
-        return EXIT_UNEXPECTED if classify(exc, jvm_exit_code()) == "other" else EXIT_OUT_OF_MEMORY
+        return EXIT_UNEXPECTED if classify(exc, dying_jvm_exit_code(exc)) == "other" else EXIT_OUT_OF_MEMORY
     finally:
         gc.collect()  # release Arrow buffers before interpreter teardown
 

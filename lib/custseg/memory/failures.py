@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
+import subprocess
 from collections.abc import Iterator
 
 from py4j.protocol import Py4JError, Py4JNetworkError
@@ -51,11 +52,26 @@ def place_of(error: BaseException) -> FailurePlace | None:
     return getattr(error, _PLACE, None)
 
 
-def jvm_exit_code() -> int | None:
-    """Exit code of the driver JVM this Python process started, or None while it runs (or was not ours)."""
+def jvm_exit_code(wait_seconds: float = 0.0) -> int | None:
+    """Exit code of the driver JVM this Python process started, or None while it runs (or was not ours).
+
+    A JVM that broke its connection may still be exiting: ``wait_seconds`` gives it that long, so
+    the exit code (which tells a full heap from other deaths) is known before a failure is explained."""
     gateway = SparkContext._gateway
     proc = getattr(gateway, "proc", None) if gateway is not None else None
-    return proc.poll() if proc is not None else None
+    if proc is None:
+        return None
+    if wait_seconds > 0:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(timeout=wait_seconds)
+    return proc.poll()
+
+
+def dying_jvm_exit_code(error: BaseException) -> int | None:
+    """The driver JVM's exit code, waiting a few seconds for it when ``error`` says the JVM is gone."""
+    if classify(error) in ("jvm", "heap"):
+        return jvm_exit_code(wait_seconds=5.0)
+    return jvm_exit_code()
 
 
 def jvm_alive(spark: SparkSession) -> bool:

@@ -78,7 +78,7 @@ def jvm_log_path(log_path: Path) -> Path:
 
 def report_failure(error: BaseException, command: str, verbose: bool) -> str:
     """The sentence to print for ``error``; its traceback goes to the run log (and stderr with -v)."""
-    exit_code = failures.jvm_exit_code()
+    exit_code = failures.dying_jvm_exit_code(error)
     sentence = failures.explain(error, command, exit_code)
     details = "".join(traceback.format_exception(error))
     log_path = current_log() or Path(tempfile.gettempdir()) / f"custseg-{command}-{os.getpid()}.log"

@@ -25,7 +25,15 @@ from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.delta import TableStore, open_store
 from custseg.errors import CustsegError
-from custseg.memory.failures import FailurePlace, classify, explain, heap_max_bytes, jvm_alive, jvm_exit_code, mark
+from custseg.memory.failures import (
+    FailurePlace,
+    classify,
+    dying_jvm_exit_code,
+    explain,
+    heap_max_bytes,
+    jvm_alive,
+    mark,
+)
 from custseg.runtime.context import JobContext
 from custseg.runtime.recovery import mark_finished, mark_started, recover
 from custseg.tables.ops import JOB_RUNS
@@ -197,7 +205,7 @@ def _describe(error: Exception) -> str:
     text = f"{type(error).__name__}: {error}"
     if isinstance(error, CustsegError):
         return text  # already one clear sentence
-    exit_code = jvm_exit_code()
+    exit_code = dying_jvm_exit_code(error)
     if classify(error, exit_code) != "other":  # the sentence says more than a broken connection
         return explain(error, "run", exit_code)
     return text + "\n" + "".join(traceback.format_exception(error)[-3:])
