@@ -20,7 +20,16 @@ from custseg.config.model import BlockingRule, ResolveInput, ResolveSettings
 from custseg.delta.base import CommitInfo
 from custseg.errors import CustsegError, InputDataError
 from custseg.jobs import resolve as resolve_job
-from custseg.resolve.blocking import all_block_keys, candidate_pairs, diagnose, enforce_budget, flag_touched, keys_rows
+from custseg.resolve import engine
+from custseg.resolve.blocking import (
+    RuleDiagnostics,
+    all_block_keys,
+    candidate_pairs,
+    diagnose,
+    enforce_budget,
+    flag_touched,
+    keys_rows,
+)
 from custseg.resolve.comparisons import LEVELS, compare
 from custseg.resolve.evaluation import evaluate
 from custseg.resolve.identities import prepare_identities, reuse_identities
@@ -294,6 +303,41 @@ def test_rules_paired_in_one_pass_give_the_pairs_of_each_rule_paired_alone(spark
     # at N1 1AA sorted r6 r5 r1 r0 r4 r2 r3: 11 neighbour pairs, 5 of them not found before.
     found_first = {rule: sum(1 for *_, first in apart if first == rule) for rule in ("name_postcode", "full_name", "postcode")}
     assert found_first == {"name_postcode": 8, "full_name": 5, "postcode": 5} and len(apart) == 18
+
+
+def test_rules_diagnosed_together_report_what_each_rule_reports_alone(spark: SparkSession) -> None:
+    rows = [_person(i, "ann", f"lee{i % 3}", "shared@x.com" if i < 12 else f"own{i}@x.com") for i in range(16)]
+    settings = _settings(blocking=[
+        BlockingRule("email", "exact", ["email"], window=4),
+        BlockingRule("names", "minhash", ["first_name", "last_name"], bands=30, rows=3),
+        BlockingRule("nobody", "exact", ["phone"]),   # no record has a phone: no block at all
+    ], max_bucket_size=10)
+    keys = all_block_keys(_identities(spark, rows), settings)
+    together = diagnose(keys, settings)
+    alone = [diagnose({name: frame}, settings)[0] for name, frame in keys.items()]
+    assert together == alone
+    assert [r.rule for r in together] == ["email", "names", "nobody"]
+    assert (together[0].skipped_blocks, together[0].skipped_pairs) == (1, 66)   # twelve share an email, cap 10
+    assert together[2] == RuleDiagnostics("nobody", 0, 0, [], 0, 0, 0)
+    assert diagnose({}, settings) == []
+
+
+def test_training_sessions_summed_from_all_levels_equal_the_pairs_grouped_again(spark: SparkSession) -> None:
+    comparisons = ["first_name", "last_name", "email"]
+    generator = random.Random(5)
+    levels = [(generator.randint(0, 5), generator.randint(0, 4), generator.randint(0, 3)) for _ in range(400)]
+    compared = spark.createDataFrame(levels, "lvl_first_name int, lvl_last_name int, lvl_email int")
+    patterns = engine._patterns(compared, comparisons)
+    for rule in (["email"], ["first_name", "last_name"], comparisons):
+        free = [c for c in comparisons if c not in rule]
+        condition = F.lit(True)
+        for c in rule:
+            condition = condition & (F.col(f"lvl_{c}") == 1)
+        grouped = sorted(engine._patterns(compared.filter(condition), free))
+        assert engine._session_patterns(compared, patterns, comparisons, rule) == grouped, rule
+        # Counts of all levels cut short at MAX_PATTERNS: the pairs are grouped again.
+        assert sorted(engine._session_patterns(compared, patterns + [((9, 9, 9), 1)] * engine.MAX_PATTERNS,
+                                              comparisons, rule)) == grouped
 
 
 def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: SparkSession) -> None:

@@ -113,14 +113,9 @@ def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], se
     random = compare(random_pairs(identities, settings), identities, comparisons)  # comparisons are named by role
     u, random_count = estimate_u(random, comparisons)
     patterns = _patterns(compared, comparisons)
-    sessions = []
-    for rule in settings.training_rules:
-        if set(rule) <= set(comparisons):
-            exact = [F.col(f"lvl_{c}") == 1 for c in rule]
-            condition = exact[0]
-            for more in exact[1:]:
-                condition = condition & more
-            sessions.append(([c for c in comparisons if c not in rule], _patterns(compared.filter(condition), [c for c in comparisons if c not in rule])))
+    sessions = [(free, _session_patterns(compared, patterns, comparisons, rule))
+                for rule in settings.training_rules if set(rule) <= set(comparisons)
+                for free in [[c for c in comparisons if c not in rule]]]
     estimable = {c for free, found in sessions if found for c in free}
     if not patterns:  # no candidate pairs: nothing to learn m from, and nothing to score
         m, iterations, converged = {c: prior_m_levels(len(LEVELS[c])) for c in comparisons}, 0, True
@@ -146,6 +141,29 @@ def _patterns(frame: DataFrame, comparisons: list[str]) -> list[tuple[tuple[int,
     return [(tuple(int(r[f"lvl_{c}"]) for c in comparisons), int(r["count"])) for r in rows]
 
 
+def _session_patterns(compared: DataFrame, patterns: list[tuple[tuple[int, ...], int]], comparisons: list[str],
+                      rule: list[str]) -> list[tuple[tuple[int, ...], int]]:
+    """Pair counts per combination of the levels outside ``rule``, among the pairs agreeing
+    exactly (level 1) on every comparison of ``rule``: a training session's input.
+
+    Summed from the counts of all levels, which hold every pair unless they reached
+    MAX_PATTERNS; only then is ``compared`` grouped again."""
+    free = [i for i, c in enumerate(comparisons) if c not in rule]
+    if len(patterns) >= MAX_PATTERNS:
+        exact = [F.col(f"lvl_{c}") == 1 for c in rule]
+        condition = exact[0]
+        for more in exact[1:]:
+            condition = condition & more
+        return _patterns(compared.filter(condition), [comparisons[i] for i in free])
+    fixed = [comparisons.index(c) for c in rule]
+    summed: dict[tuple[int, ...], int] = {}
+    for levels, count in patterns:
+        if all(levels[i] == 1 for i in fixed):
+            key = tuple(levels[i] for i in free)
+            summed[key] = summed.get(key, 0) + count
+    return sorted(summed.items())
+
+
 def random_pairs(identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     """About ``u_sample_pairs`` pairs of distinct random records (two independent samples crossed)."""
     side = max(2, int(settings.u_sample_pairs ** 0.5))
@@ -165,10 +183,14 @@ MAX_TERM_FREQUENCIES = 50_000
 def measure_term_frequencies(identities: DataFrame, comparisons: list[str]) -> dict[str, dict[str, float]]:
     """Share of records holding each value seen at least twice (at most the most frequent
     MAX_TERM_FREQUENCIES values per comparison: a small table, collected)."""
+    if not comparisons:
+        return {}
+    totals = identities.agg(*[F.count(c).alias(c) for c in comparisons]).first()
+    assert totals is not None
     tables = {}
     for c in comparisons:
         present = identities.filter(F.col(c).isNotNull())
-        total = max(present.count(), 1)
+        total = max(int(totals[c]), 1)
         rows = (present.groupBy(c).count().filter(F.col("count") > 1)
                 .orderBy(F.col("count").desc(), F.col(c)).limit(MAX_TERM_FREQUENCIES).collect())
         tables[c] = {str(r[c]): r["count"] / total for r in rows}

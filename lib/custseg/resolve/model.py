@@ -114,7 +114,9 @@ def estimate_u(compared_random: DataFrame, comparisons: list[str]) -> tuple[dict
     counts = compared_random.select(F.explode(F.array(*[
         F.struct(F.lit(c).alias("comparison"), F.col(f"lvl_{c}").alias("level")) for c in comparisons])).alias("x")
     ).groupBy("x.comparison", "x.level").count().collect()  # at most sum of levels rows
-    pairs = compared_random.count()
+    # Every pair has exactly one level of each comparison: the first one's counts add up to the
+    # pairs, so the random pairs are compared once, not once more to be counted.
+    pairs = sum(r["count"] for r in counts if r.comparison == comparisons[0]) if comparisons else compared_random.count()
     u = {}
     for c in comparisons:
         found = {r.level: r["count"] for r in counts if r.comparison == c}
