@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import gc
 import os
+import pickle
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,15 +110,39 @@ def project_dir() -> Path:
     return PROJECT
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` across the test run's worker processes."""
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def pipeline(spark: SparkSession, base_config: Config,
-             tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, list[JobResult]]:
+def pipeline(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.TempPathFactory,
+             worker_id: str) -> tuple[Config, list[JobResult]]:
     """The whole pipeline run once on 3,000 generated customers (and their one-source export),
     shared by every test that reads its outputs. Tests that change its tables copy
-    ``config.root_dir`` first."""
-    config = config_at(
-        base_config, tmp_path_factory.mktemp("pipeline"),
-        generate=dataclasses.replace(base_config.generate, customers=3000, people_export=True),
-    )
-    results = jobs.run("run_all", spark, config)
-    return config, results
+    ``config.root_dir`` first.
+
+    With several pytest-xdist workers the first worker to ask runs it and the others wait for it
+    and read the same tables: one run, not one per worker."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_folder = run_folder.parent  # shared by this run's workers, and by this run only
+    root, finished = run_folder / "pipeline", run_folder / "pipeline-results.pickle"
+    with _exclusive(run_folder / "pipeline.lock"):
+        config = config_at(
+            base_config, root,
+            generate=dataclasses.replace(base_config.generate, customers=3000, people_export=True),
+        )
+        if finished.is_file():
+            return config, pickle.loads(finished.read_bytes())
+        if root.exists():
+            shutil.rmtree(root)  # a worker that failed half-way left it
+        results = jobs.run("run_all", spark, config)
+        finished.write_bytes(pickle.dumps(results))
+        return config, results
