@@ -44,7 +44,7 @@ chromium:
 	@[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
 
 # Two workers, each with its one SparkSession; a worker takes whole modules, so a module's
-# fixtures are built once (the session-wide pipeline run once per worker that needs it).
+# fixtures are built once; the session-wide pipeline runs once for both (tests/conftest.py).
 test: venv java-check chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
