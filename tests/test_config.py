@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
 
 from custseg.config import load_config
+from custseg.config.model import Settings
 from custseg.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -181,3 +184,38 @@ def test_a_mapped_column_can_carry_its_date_pattern() -> None:
         load_config(CONF, "local", ["resolve.columns={record_id: id, email: {column: e, format: x}}"])
     with pytest.raises(ConfigError, match=r"resolve.columns.email.colum: unknown key \(did you mean 'column'\?\)"):
         load_config(CONF, "local", ["resolve.columns={record_id: id, email: {colum: e}}"])
+
+
+# Scalar settings whose code default differs from conf/base.yaml on purpose, and why.
+NEUTRAL_IN_CODE = {
+    "resolve.input.table": "an input is a table or a path: the code names neither",
+    "features.outlier_model": "needs outlier_features, which the code leaves empty",
+}
+
+
+def _scalar_defaults(cls: type, shipped: dict, prefix: str) -> typing.Iterator[tuple[str, object, object]]:  # type: ignore[type-arg]
+    for field in dataclasses.fields(cls):
+        if field.name not in shipped:
+            continue
+        if field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+            if dataclasses.is_dataclass(default) and isinstance(shipped[field.name], dict):
+                yield from _scalar_defaults(type(default), shipped[field.name], f"{prefix}{field.name}.")
+            continue   # collections: empty in code, the product's tables in base.yaml
+        if field.default is not dataclasses.MISSING and not dataclasses.is_dataclass(field.default):
+            yield f"{prefix}{field.name}", field.default, shipped[field.name]
+
+
+def test_every_scalar_default_in_code_is_the_shipped_one() -> None:
+    """conf/base.yaml holds the defaults; a setting built in code without it means the same."""
+    shipped = yaml.safe_load((CONF / "base.yaml").read_text(encoding="utf-8"))
+    sections = typing.get_type_hints(Settings)
+    compared, differing = 0, {}
+    for section, values in shipped.items():
+        cls = sections.get(section)
+        if isinstance(values, dict) and dataclasses.is_dataclass(cls):
+            for key, in_code, in_yaml in _scalar_defaults(cls, values, f"{section}."):  # type: ignore[arg-type]
+                compared += 1
+                if in_code != in_yaml and key not in NEUTRAL_IN_CODE:
+                    differing[key] = (in_code, in_yaml)
+    assert compared > 100 and differing == {}

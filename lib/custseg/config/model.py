@@ -213,7 +213,7 @@ class ResolveSettings:
     max_bucket_size: int = 300          # larger blocks are skipped (and reported): one name cannot explode the job
     # Blocks up to this size pair all their records; larger ones pair each record with its next
     # block_window - 1 records in window_order (sorted neighbourhood). None: all pairs up to the cap.
-    block_window: int | None = None
+    block_window: int | None = 8
     window_order: list[str] = field(default_factory=lambda: ["last_name", "first_name", "birth_date", "postcode"])
     pair_budget: int = 50_000_000       # stop before scoring when blocking would produce more pairs
     u_sample_pairs: int = 1_000_000     # random pairs for estimating u probabilities
