@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from custseg.config import Config
 from custseg.config.model import ResolveInput
 from custseg.errors import InputDataError
 from custseg.jobs import resolve as resolve_job
-from custseg.runtime import table_store
+from custseg.runtime import JobResult, table_store
 from tests.conftest import config_at
 
 COLUMNS = ("source", "record_id", "first_name", "last_name", "birth_date", "email", "phone_e164", "street", "postcode",
@@ -82,13 +83,33 @@ def _state(spark: SparkSession, config: Config, runs: list[str]) -> dict[str, An
             "master": rows("customer_master")}
 
 
-def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
-    first = resolve_job.run(spark, _config(base_config, tmp_path / "a", batches[0]))
+@pytest.fixture(scope="module")
+def first_runs(spark: SparkSession, base_config: Config, batches: list[str],
+               tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, JobResult, JobResult]:
+    """Where both tests below start: the first batch resolved with training (root ``a``), then
+    in full with the model that trained (root ``b``). Each test takes a copy of both roots."""
+    root = tmp_path_factory.mktemp("incremental-first")
+    trained = resolve_job.run(spark, _config(base_config, root / "a", batches[0]))
+    full = resolve_job.run(spark, _config(base_config, root / "b", batches[0], trained.metrics["model_path"]))
+    return root, trained, full
+
+
+def _start_from(first_runs: tuple[Path, JobResult, JobResult], into: Path) -> tuple[JobResult, JobResult]:
+    root, trained, full = first_runs
+    for name in ("a", "b"):
+        shutil.copytree(root / name, into / name)
+    return trained, full
+
+
+def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Config, batches: list[str],
+                                          first_runs: tuple[Path, JobResult, JobResult], tmp_path: Path) -> None:
+    first, first_full = _start_from(first_runs, tmp_path)
     model = first.metrics["model_path"]
     results = [first]
     for batch in batches[1:]:
         results.append(resolve_job.run(spark, _config(base_config, tmp_path / "a", batch, model, incremental=True)))
-    fulls = [resolve_job.run(spark, _config(base_config, tmp_path / "b", batch, model)) for batch in batches]
+    fulls = [first_full] + [resolve_job.run(spark, _config(base_config, tmp_path / "b", batch, model))
+                            for batch in batches[1:]]
 
     incremental = _state(spark, _config(base_config, tmp_path / "a", batches[-1]), [r.run_id for r in results])
     full = _state(spark, _config(base_config, tmp_path / "b", batches[-1]), [r.run_id for r in fulls])
@@ -117,8 +138,9 @@ def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Conf
 
 
 def test_decisions_recorded_between_runs_move_untouched_pairs_as_in_a_full_run(
-        spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
-    first = resolve_job.run(spark, _config(base_config, tmp_path / "a", batches[0]))
+        spark: SparkSession, base_config: Config, batches: list[str], first_runs: tuple[Path, JobResult, JobResult],
+        tmp_path: Path) -> None:
+    first, _ = _start_from(first_runs, tmp_path)   # root b: the same data again, in full with the model
     model = first.metrics["model_path"]
     pairs = table_store(spark, _config(base_config, tmp_path / "a", batches[0])).read(
         Catalog(_config(base_config, tmp_path / "a", batches[0])).path("match_pairs"))
@@ -135,7 +157,6 @@ def test_decisions_recorded_between_runs_move_untouched_pairs_as_in_a_full_run(
 
     # The same data again: no record is touched, only the two decisions move pairs. Both
     # roots start from the same first run, so ids are carried over alike.
-    resolve_job.run(spark, _config(base_config, tmp_path / "b", batches[0], model))
     again = resolve_job.run(spark, labelled(tmp_path / "a", model, incremental=True))
     full = resolve_job.run(spark, labelled(tmp_path / "b", model, incremental=False))
     assert "incremental_new" not in again.metrics and "incremental_changed" not in again.metrics
