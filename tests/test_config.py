@@ -193,7 +193,8 @@ NEUTRAL_IN_CODE = {
 }
 
 
-def _scalar_defaults(cls: type, shipped: dict, prefix: str) -> typing.Iterator[tuple[str, object, object]]:  # type: ignore[type-arg]
+def _scalar_defaults(cls: type, shipped: dict[str, object], prefix: str
+                     ) -> typing.Iterator[tuple[str, object, object]]:
     for field in dataclasses.fields(cls):
         if field.name not in shipped:
             continue

@@ -311,14 +311,21 @@ def test_rules_diagnosed_together_report_what_each_rule_reports_alone(spark: Spa
         BlockingRule("email", "exact", ["email"], window=4),
         BlockingRule("names", "minhash", ["first_name", "last_name"], bands=30, rows=3),
         BlockingRule("nobody", "exact", ["phone"]),   # no record has a phone: no block at all
+        BlockingRule("surname", "exact", ["last_name"], max_block_size=20, window=4),
     ], max_bucket_size=10)
     keys = all_block_keys(_identities(spark, rows), settings)
     together = diagnose(keys, settings)
     alone = [diagnose({name: frame}, settings)[0] for name, frame in keys.items()]
     assert together == alone
-    assert [r.rule for r in together] == ["email", "names", "nobody"]
-    assert (together[0].skipped_blocks, together[0].skipped_pairs) == (1, 66)   # twelve share an email, cap 10
+    assert [r.rule for r in together] == ["email", "names", "nobody", "surname"]
+    # Twelve share an email, over the cap of 10: skipped, with its 66 pairs; the rest have their own.
+    assert together[0] == RuleDiagnostics("email", 0, 0, [("shared@x.com", 12)], 0, 1, 66)
     assert together[2] == RuleDiagnostics("nobody", 0, 0, [], 0, 0, 0)
+    # Each rule keeps its own cap and window: surnames of 6, 5 and 5 records are within its cap
+    # of 20 and over its window of 4, so each pairs 3 s - 6 neighbours: 12 + 9 + 9.
+    surname = together[3]
+    assert (surname.blocks, surname.estimated_pairs, surname.windowed_blocks, surname.skipped_blocks) == (3, 30, 3, 0)
+    assert surname.largest[0] == ("lee0", 6) and sorted(surname.largest) == [("lee0", 6), ("lee1", 5), ("lee2", 5)]
     assert diagnose({}, settings) == []
 
 
@@ -334,6 +341,7 @@ def test_training_sessions_summed_from_all_levels_equal_the_pairs_grouped_again(
         for c in rule:
             condition = condition & (F.col(f"lvl_{c}") == 1)
         grouped = sorted(engine._patterns(compared.filter(condition), free))
+        assert sum(n for _, n in grouped) > 0
         assert engine._session_patterns(compared, patterns, comparisons, rule) == grouped, rule
         # Counts of all levels cut short at MAX_PATTERNS: the pairs are grouped again.
         assert sorted(engine._session_patterns(compared, patterns + [((9, 9, 9), 1)] * engine.MAX_PATTERNS,

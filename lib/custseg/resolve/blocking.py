@@ -27,7 +27,7 @@ it (after splink's blocking).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.ml.feature import HashingTF, MinHashLSH
@@ -165,10 +165,7 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
         return []
     caps, windows = block_caps(settings), block_windows(settings)
     rule = F.col("rule")
-    frames = [frame.select(F.lit(name).alias("rule"), "block", "key") for name, frame in keys.items()]
-    union = frames[0]
-    for frame in frames[1:]:
-        union = union.unionByName(frame)
+    union = keys_rows(keys, ("block", "key"))
     sizes = union.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("size")).filter(F.col("size") > 1)
     cap, window = lookup(caps, rule), lookup(windows, rule)
     kept = F.col("size") <= cap
@@ -184,10 +181,12 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
         Window.partitionBy("rule").orderBy(F.col("size").desc(), "block")))
     top = ranked.filter(F.col("place") <= 5).collect()
     # Blocks are grouped by id; only the few shown are looked up for their text.
-    shown = F.broadcast(sizes.sparkSession.createDataFrame(
-        [(r.rule, r.block) for r in top] or [("", 0)], "rule string, block long"))
-    text = {(r.rule, r.block): r.key for r in union.join(shown, ["rule", "block"])
-            .groupBy("rule", "block").agg(F.min("key").alias("key")).collect()} if top else {}
+    text = {}
+    if top:
+        shown = F.broadcast(sizes.sparkSession.createDataFrame([(r.rule, r.block) for r in top],
+                                                               "rule string, block long"))
+        text = {(r.rule, r.block): r.key for r in union.join(shown, ["rule", "block"])
+                .groupBy("rule", "block").agg(F.min("key").alias("key")).collect()}
     report = []
     for name in keys:
         found = totals.get(name)
@@ -316,9 +315,9 @@ def all_block_keys(identities: DataFrame, settings: ResolveSettings) -> dict[str
     return {rule.name: block_keys(ordered, rule, settings.seed + index) for index, rule in enumerate(settings.blocking)}
 
 
-def keys_rows(keys: dict[str, DataFrame]) -> DataFrame:
-    """All rules' keys in one frame: rule, block, node, source."""
-    frames = [frame.select(F.lit(rule).alias("rule"), "block", "node", "source") for rule, frame in keys.items()]
+def keys_rows(keys: Mapping[str, DataFrame], columns: Sequence[str] = ("block", "node", "source")) -> DataFrame:
+    """All rules' keys in one frame: rule and ``columns``."""
+    frames = [frame.select(F.lit(rule).alias("rule"), *columns) for rule, frame in keys.items()]
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)

@@ -116,7 +116,8 @@ def estimate_u(compared_random: DataFrame, comparisons: list[str]) -> tuple[dict
     ).groupBy("x.comparison", "x.level").count().collect()  # at most sum of levels rows
     # Every pair has exactly one level of each comparison: the first one's counts add up to the
     # pairs, so the random pairs are compared once, not once more to be counted.
-    pairs = sum(r["count"] for r in counts if r.comparison == comparisons[0]) if comparisons else compared_random.count()
+    pairs = (sum(r["count"] for r in counts if r.comparison == comparisons[0]) if comparisons
+             else compared_random.count())
     u = {}
     for c in comparisons:
         found = {r.level: r["count"] for r in counts if r.comparison == c}
