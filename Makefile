@@ -46,7 +46,7 @@ chromium:
 # Two workers, each with its one SparkSession; a worker takes whole modules, so a module's
 # fixtures are built once; the session-wide pipeline runs once for both (tests/conftest.py).
 test: venv java-check chromium
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(ARGS)
 
 test-fast: venv java-check chromium
 	$(BIN)/python -m pytest -m "not heavy" $(ARGS)

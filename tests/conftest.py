@@ -38,9 +38,25 @@ HEAVY_MODULES = ("test_incremental.py", "test_code_quality.py", "test_standalone
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reading_pipeline = {item.path for item in items if "pipeline" in getattr(item, "fixturenames", ())}
     for item in items:
-        if "pipeline" in getattr(item, "fixturenames", ()) or item.path.name in HEAVY_MODULES:
+        if item.path in reading_pipeline or item.path.name in HEAVY_MODULES:
             item.add_marker(pytest.mark.heavy)
+    items.sort(key=lambda item: _module_rank(item.path, reading_pipeline))
+
+
+def _module_rank(module: Path, reading_pipeline: set[Path]) -> int:
+    """The order modules are handed to pytest-xdist workers (`make test` keeps it with
+    --no-loadscope-reorder): the pipeline's own tests first, so one worker starts the shared
+    pipeline run at once; then the modules that never need it, the heavy ones first, which the
+    other worker runs meanwhile; last the modules that read the pipeline's tables, by when they
+    are built. A worker that reached those early would only wait on the run. The sort is
+    stable, so each module keeps its tests in order and together."""
+    if module.name == "test_pipeline.py":
+        return 0
+    if module in reading_pipeline:
+        return 3
+    return 1 if module.name in HEAVY_MODULES else 2
 
 
 @pytest.fixture(scope="session")
