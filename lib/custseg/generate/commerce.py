@@ -31,7 +31,7 @@ def product_id(tier: Column, category_index: Column, item: Column) -> Column:
 def products(spark: SparkSession, seed: int) -> DataFrame:
     """The catalogue: a fixed grid of tiers x categories x items (small, built on the driver)."""
     rng = random.Random(seed)
-    stock_rng = random.Random(seed + 1)  # its own stream: adding stock left every price as it was
+    stock_rng = random.Random(seed + 1)  # its own stream: drawing stock never shifts a price
     rows = []
     for tier, (low, high) in TIER_PRICES.items():
         for category_index, category in enumerate(CATEGORIES):
