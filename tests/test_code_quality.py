@@ -16,5 +16,6 @@ def test_ruff(project_dir: Path) -> None:
 
 
 def test_mypy(project_dir: Path) -> None:
-    result = subprocess.run([str(BIN / "mypy"), "lib/custseg"], cwd=project_dir, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([str(BIN / "mypy"), "lib/custseg"], cwd=project_dir, capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
