@@ -75,7 +75,7 @@ notebook: venv java-check
 	  --MultiKernelManager.default_kernel_name=custseg $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: venv
-	$(BIN)/ruff check lib tests jobs dags
+	$(BIN)/ruff check lib tests jobs dags bench notebooks setup.py
 
 typecheck: venv
 	$(BIN)/mypy lib/custseg

@@ -63,7 +63,8 @@ def _module_rank(module: Path, reading_pipeline: set[Path]) -> int:
 def base_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     root = tmp_path_factory.mktemp("custseg-root")
     return load_config(PROJECT / "conf", "local", [
-        f"storage.root={root}", "spark.shuffle_partitions=2", "spark.driver_memory=3g",  # one session runs every job of the suite
+        # one session runs every job of the suite
+        f"storage.root={root}", "spark.shuffle_partitions=2", "spark.driver_memory=3g",
         "storage.delta_engine=auto",
     ])
 

@@ -39,7 +39,8 @@ def standalone_cluster(work_dir: Path, worker_cores: int = 1, worker_memory: str
         processes.append(_start(work_dir / "worker.log", env, [
             str(spark_class), "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
             "--cores", str(worker_cores), "--memory", worker_memory, "--webui-port", str(worker_ui), master_url]))
-        _wait_for(lambda: (_master_state(master_ui) or {}).get("aliveworkers", 0) >= 1, "worker", work_dir / "worker.log")
+        _wait_for(lambda: (_master_state(master_ui) or {}).get("aliveworkers", 0) >= 1, "worker",
+                  work_dir / "worker.log")
         yield master_url
     finally:
         for process in reversed(processes):

@@ -26,7 +26,8 @@ IDS = [f"P{i}" for i in range(19)] + ["P3"]        # P3 twice: two rows with a d
 
 def _products_source() -> dict[str, SourceSpec]:
     return {"products": SourceSpec(format="parquet", path="unused/*.parquet", primary_key=["product_id"], columns=[
-        ColumnSpec("product_id", "string", required=True), ColumnSpec("product_name"), ColumnSpec("category", required=True),
+        ColumnSpec("product_id", "string", required=True), ColumnSpec("product_name"),
+        ColumnSpec("category", required=True),
         ColumnSpec("brand"), ColumnSpec("list_price_usd", "decimal(12,2)"),
     ])}
 
@@ -38,7 +39,8 @@ def audited(spark: SparkSession, config: Config):  # type: ignore[no-untyped-def
         rules={"products": [RuleSpec(check="range", column="list_price_usd", min="0", severity="warn", max_share=1.0)]},
         quality=QualitySettings(audit_tables=["products", "customer_features"], histogram_bins=4, top_values=2),
     )
-    rows = [(pid, f"item {i}", "home" if i % 3 else "toys", brand, None if price is None else Decimal(price), "f.parquet", i + 1, "r0")
+    rows = [(pid, f"item {i}", "home" if i % 3 else "toys", brand, None if price is None else Decimal(price),
+             "f.parquet", i + 1, "r0")
             for i, (pid, brand, price) in enumerate(zip(IDS, BRANDS, PRICES, strict=True))]
     frame = spark.createDataFrame(rows, Catalog(config).spec("products").schema)
     run_job(spark, config, "setup", lambda ctx: ctx.write("products", frame))
@@ -59,7 +61,8 @@ def _hand_counts() -> dict[str, object]:
         "iqr_outliers": sum(p < q1 - 1.5 * iqr or p > q3 + 1.5 * iqr for p in prices),
         "z_outliers": sum(abs(p - mean) / stdev > 3 for p in prices),
         "brand_top": [("Acme", BRANDS.count("Acme")), ("Globex", BRANDS.count("Globex"))],
-        "histogram": [sum(-4 + i * 251 <= p < -4 + (i + 1) * 251 or (i == 3 and p == 1000) for p in prices) for i in range(4)],
+        "histogram": [sum(-4 + i * 251 <= p < -4 + (i + 1) * 251 or (i == 3 and p == 1000) for p in prices)
+                      for i in range(4)],
         "negative": sum(p < 0 for p in prices),
     }
 
@@ -142,4 +145,5 @@ def test_failed_audit_publishes_no_report(spark: SparkSession, config: Config, m
     monkeypatch.setattr(audit, "_audit_table", broken)
     with pytest.raises(RuntimeError):
         audit.run(spark, config)
-    assert not (Path(config.reports_dir) / "audit").exists() or not list((Path(config.reports_dir) / "audit").glob("*.html"))
+    reports = Path(config.reports_dir) / "audit"
+    assert not reports.exists() or not list(reports.glob("*.html"))

@@ -126,7 +126,8 @@ def test_mixed_format_timestamps(spark: SparkSession) -> None:
         ("noon on Tuesday", None, None, "unparseable"),
         (None, None, None, None),
     ]
-    parsed, problem = dates.parse_mixed_timestamp(F.col("raw"), F.col("country"), latest=F.lit(dt.datetime(2026, 6, 30)))
+    parsed, problem = dates.parse_mixed_timestamp(F.col("raw"), F.col("country"),
+                                                  latest=F.lit(dt.datetime(2026, 6, 30)))
     _check(spark, cases, "raw string, country string, expected_ts timestamp, expected_problem string",
            {"ts": parsed, "problem": problem})
 
@@ -146,7 +147,8 @@ def test_countries(spark: SparkSession) -> None:
     cases = [("United Kingdom", "GB"), (" usa ", "US"), ("de", "DE"), ("ES", "ES"), ("Deutschland", "DE"),
              ("FRA", "FR"), ("Spain", "ES"), ("bolivia", "BO"), ("South Korea", "KR"),  # ISO codes and names
              ("Narnia", None), ("XX", None), ("XXX", None), (None, None)]
-    _check(spark, cases, "raw string, expected_country string", {"country": address.iso_country(F.col("raw"), COUNTRIES)})
+    _check(spark, cases, "raw string, expected_country string",
+           {"country": address.iso_country(F.col("raw"), COUNTRIES)})
 
 
 def test_street_lines(spark: SparkSession) -> None:

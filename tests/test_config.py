@@ -129,8 +129,8 @@ def test_config_hash_changes_with_settings() -> None:
 def test_segment_features_must_be_customer_feature_columns() -> None:
     with pytest.raises(ConfigError, match=r"segment.frequency_features: \['city'\] are not customer_features columns"):
         load_config(CONF, "local", ["segment.frequency_features=[city]"])
-    assert load_config(CONF, "local", ["segment.categorical_features=[gender, region]"]).segment.categorical_features == [
-        "gender", "region"]
+    categorical = load_config(CONF, "local", ["segment.categorical_features=[gender, region]"])
+    assert categorical.segment.categorical_features == ["gender", "region"]
 
 
 def test_a_users_config_file_overlays_base_and_env_before_set(tmp_path: Path) -> None:

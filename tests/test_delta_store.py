@@ -31,8 +31,9 @@ SCHEMA = T.StructType([
     T.StructField("country", T.StringType()),
 ])
 ROWS = [
-    (1, Decimal("12.34"), Decimal("123456789012345678.0123456789"), dt.datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC),
-     dt.date(2024, 1, 1), "Zoë O'Brien", ["a", "b"], True, 1.5, "US"),
+    (1, Decimal("12.34"), Decimal("123456789012345678.0123456789"),
+     dt.datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC), dt.date(2024, 1, 1), "Zoë O'Brien", ["a", "b"], True, 1.5,
+     "US"),
     (2, None, None, None, None, None, None, None, None, None),
     (3, Decimal("-5.00"), Decimal("0.0000000001"), dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
      dt.date(1970, 1, 1), "x" * 80, [], False, -0.25, "GB:a/b c%"),
@@ -58,7 +59,8 @@ def _normalize(value):  # type: ignore[no-untyped-def]
 EXPECTED = sorted([[_normalize(v) for v in row] for row in ROWS], key=lambda r: r[0])
 
 
-def test_roundtrip_through_spark_deltalake_and_duckdb(spark: SparkSession, store: TableStore, frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_roundtrip_through_spark_deltalake_and_duckdb(  # type: ignore[no-untyped-def]
+        spark: SparkSession, store: TableStore, frame, tmp_path: Path) -> None:
     path = str(tmp_path / "table")
     assert store.write(path, frame, INFO, partition_by=["country"]) == 0
 
@@ -87,8 +89,8 @@ def test_roundtrip_through_spark_deltalake_and_duckdb(spark: SparkSession, store
 def test_log_holds_exact_file_statistics(store: TableStore, frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "table"
     store.write(str(path), frame.coalesce(1), INFO)
-    adds = [json.loads(line)["add"] for line in (path / "_delta_log" / "00000000000000000000.json").read_text().splitlines()
-            if "add" in json.loads(line)]
+    log_lines = (path / "_delta_log" / "00000000000000000000.json").read_text().splitlines()
+    adds = [json.loads(line)["add"] for line in log_lines if "add" in json.loads(line)]
     assert len(adds) == 1
     stats = json.loads(adds[0]["stats"])
     assert stats["numRecords"] == 4
@@ -104,7 +106,8 @@ def test_log_holds_exact_file_statistics(store: TableStore, frame, tmp_path: Pat
         assert column not in stats["minValues"]
 
 
-def test_timestamp_bounds_round_outwards_to_milliseconds(spark: SparkSession, store: TableStore, tmp_path: Path) -> None:
+def test_timestamp_bounds_round_outwards_to_milliseconds(spark: SparkSession, store: TableStore,
+                                                         tmp_path: Path) -> None:
     path = str(tmp_path / "table")
     frame = spark.createDataFrame([(dt.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC),)], "ts timestamp")
     store.write(path, frame, INFO)
@@ -117,7 +120,8 @@ def test_timestamp_bounds_round_outwards_to_milliseconds(spark: SparkSession, st
     assert len(connection_rows) == 1  # a filter-free scan still sees the row
 
 
-def test_append_overwrite_history_and_time_travel(spark: SparkSession, store: TableStore, frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_append_overwrite_history_and_time_travel(  # type: ignore[no-untyped-def]
+        spark: SparkSession, store: TableStore, frame, tmp_path: Path) -> None:
     path = str(tmp_path / "table")
     store.write(path, frame, INFO)
     before_append = dt.datetime.now(UTC)
@@ -142,7 +146,8 @@ def test_refused_append_leaves_table_and_folder_unchanged(store: TableStore, fra
     store.write(str(path), frame, INFO)
     files_before = sorted(p.name for p in path.rglob("*.parquet"))
     with pytest.raises(TableError, match=r"cannot append to .*missing column\(s\) \['name'\]; type changes \['amount"):
-        store.write(str(path), frame.drop("name").withColumn("amount", frame.amount.cast("double")), INFO, mode="append")
+        changed = frame.drop("name").withColumn("amount", frame.amount.cast("double"))
+        store.write(str(path), changed, INFO, mode="append")
     assert store.version(str(path)) == 0
     assert sorted(p.name for p in path.rglob("*.parquet")) == files_before
 
@@ -198,6 +203,7 @@ def test_protocol_stays_readable_by_every_reader(store: TableStore, frame, tmp_p
 def test_native_engine_roundtrip(native_store: TableStore, frame, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = str(tmp_path / "table")
     assert native_store.write(path, frame, INFO, partition_by=["country"]) == 0
-    assert_df_equality(native_store.read(path), frame, ignore_row_order=True, ignore_nullable=True, ignore_column_order=True)
+    assert_df_equality(native_store.read(path), frame, ignore_row_order=True, ignore_nullable=True,
+                       ignore_column_order=True)
     assert native_store.history(path)[0].run_id == "run-1"
     assert sorted(row["id"] for row in deltalake_table(path).to_pylist()) == [1, 2, 3, 4]

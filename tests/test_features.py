@@ -35,7 +35,8 @@ def features(spark: SparkSession, config: Config):  # type: ignore[no-untyped-de
         ("A", "O4", _t("2026-06-25"), "cancelled", False, Decimal("999.00")),
         ("A", "O5", _t("2026-07-05"), "completed", False, Decimal("500.00")),   # after the as-of date
         ("D", "O9", _t("2025-05-01"), "completed", False, Decimal("20.00")),
-    ], "customer_id string, order_id string, order_ts timestamp, status string, has_discount boolean, net_amount decimal(14,2)")
+    ], "customer_id string, order_id string, order_ts timestamp, status string, has_discount boolean, "
+       "net_amount decimal(14,2)")
     orders = orders.selectExpr("*", "to_date(order_ts) as order_date")
     lines = spark.createDataFrame([
         ("O1", "electronics"), ("O1", "books"), ("O2", "books"), ("O3", "toys"), ("O4", "grocery"), ("O5", "home"),

@@ -79,7 +79,8 @@ def test_duplicates_and_noise_follow_the_settings(sample, base_config: Config) -
     with_crm = sample.persons.filter("crm_records > 0")
     duplicated = with_crm.filter("crm_records > 1").count() / with_crm.count()
     assert abs(duplicated - rate) < 0.04
-    noise = {r.kind: r["count"] for r in sample.crm.select(F.explode("noise").alias("kind")).groupBy("kind").count().collect()}
+    kinds = sample.crm.select(F.explode("noise").alias("kind"))
+    noise = {r.kind: r["count"] for r in kinds.groupBy("kind").count().collect()}
     for kind in ("typo_first_name", "typo_last_name", "nickname", "swapped_names", "email_variant", "moved"):
         assert noise.get(kind, 0) > 10, kind
     # A person's first CRM record is nearly clean, later ones are not.
@@ -96,13 +97,15 @@ def test_archetype_mix_matches_weights(sample) -> None:  # type: ignore[no-untyp
 
 
 def test_orders_lines_and_events_reference_existing_records(sample) -> None:  # type: ignore[no-untyped-def]
-    record_ids = sample.crm.select(F.col("crm_id").alias("ref")).union(sample.web.select(F.col("account_id").alias("ref")))
+    record_ids = (sample.crm.select(F.col("crm_id").alias("ref"))
+                  .union(sample.web.select(F.col("account_id").alias("ref"))))
     assert sample.orders.join(record_ids, sample.orders.customer_ref == record_ids.ref, "left_anti").isEmpty()
     assert sample.order_lines.join(sample.products, "product_id", "left_anti").isEmpty()
     assert sample.order_lines.join(sample.orders, "order_id", "left_anti").isEmpty()
     accounts = sample.web.select(F.col("account_id"))
     assert sample.events.filter("account_id is not null").join(accounts, "account_id", "left_anti").isEmpty()
-    online = sample.orders.filter("channel = 'online'").join(accounts, sample.orders.customer_ref == accounts.account_id, "left_anti")
+    online = (sample.orders.filter("channel = 'online'")
+              .join(accounts, sample.orders.customer_ref == accounts.account_id, "left_anti"))
     assert online.isEmpty()
 
 

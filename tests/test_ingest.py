@@ -40,7 +40,8 @@ EXPECTED_ORDER_REJECTS = {
     ("orders-1.csv", 9): "blank line",
     ("orders-1.csv", 10): "price: '123456789.00' is not a valid decimal(8,2)",
     ("orders-1.csv", 11): "paid: 'maybe' is not a valid boolean",
-    ("orders-1.csv", 14): "qty: 'x' is not a valid int; ordered_at: 'not a date' is not a valid timestamp in format yyyy-MM-dd HH:mm:ss",
+    ("orders-1.csv", 14): "qty: 'x' is not a valid int; "
+                          "ordered_at: 'not a date' is not a valid timestamp in format yyyy-MM-dd HH:mm:ss",
     ("orders-2.csv", 2): "file header does not match the declared columns: expected "
                          "'order_id,qty,price,ordered_at,paid,note', found 'id,quantity,price'",
     ("orders-3.csv", 3): "not valid UTF-8 text (wrong encoding?)",
@@ -96,7 +97,8 @@ def raw(spark: SparkSession, tmp_path: Path) -> Path:
     (root / "events").mkdir()
     (root / "events" / "events-1.json").write_text("\n".join(JSON_FILE) + "\n", encoding="utf-8")
     (root / "items").mkdir()
-    spark.createDataFrame([("S1", 1.5), ("S2", None)], "sku string, weight double").coalesce(1).write.parquet(str(root / "tmp"))
+    items = spark.createDataFrame([("S1", 1.5), ("S2", None)], "sku string, weight double")
+    items.coalesce(1).write.parquet(str(root / "tmp"))
     next((root / "tmp").glob("*.parquet")).rename(root / "items" / "good.parquet")
     (root / "items" / "broken.parquet").write_bytes(b"PAR1 this is not really parquet")
     return root

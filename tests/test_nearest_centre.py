@@ -47,7 +47,8 @@ def test_a_point_goes_to_its_nearest_leaf_where_the_tree_would_send_it_elsewhere
     ours = NearestCentreBisectingKMeans(k=3, featuresCol="v", predictionCol="p", seed=3).fit(masses)
     spark_model = BisectingKMeans(k=3, featuresCol="v", predictionCol="p", seed=3).fit(masses)
     # The same centres: only the assignment differs.
-    assert sorted(c[0] for c in ours.clusterCenters()) == pytest.approx(sorted(c[0] for c in spark_model.clusterCenters()))
+    spark_centres = sorted(c[0] for c in spark_model.clusterCenters())
+    assert sorted(c[0] for c in ours.clusterCenters()) == pytest.approx(spark_centres)
     probe = _points(spark, [[12.5]])   # 6.5 from the centre near 6, 7.5 from the one near 20
     nearest_6 = next(i for i, c in enumerate(ours.clusterCenters()) if abs(c[0] - 6.0) < 1.0)
     assert ours.transform(probe).first().p == nearest_6

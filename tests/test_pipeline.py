@@ -34,7 +34,8 @@ def test_every_stage_succeeds_under_one_parent_run(spark: SparkSession, pipeline
 def test_resolution_against_ground_truth(spark: SparkSession, pipeline) -> None:  # type: ignore[no-untyped-def]
     config, results = pipeline
     store, catalog = table_store(spark, config), Catalog(config)
-    joined = store.read(catalog.path("identity_crosswalk")).join(store.read(catalog.path("truth_records")), ["source", "record_id"])
+    joined = store.read(catalog.path("identity_crosswalk")).join(store.read(catalog.path("truth_records")),
+                                                                 ["source", "record_id"])
     rows = joined.select("customer_id", "person_id", "source", "record_id").collect()  # about 6,300 rows
 
     def pairs(key: str) -> set[tuple[str, str]]:
@@ -64,10 +65,12 @@ def test_segments_are_named_and_cover_every_customer(spark: SparkSession, pipeli
     try:
         gold = Path(config.warehouse_dir) / "gold"
         segments = connection.execute(
-            f"SELECT count(*), count(DISTINCT segment_id), min(segment_name) IS NOT NULL FROM delta_scan('{gold}/customer_segments')"
+            "SELECT count(*), count(DISTINCT segment_id), min(segment_name) IS NOT NULL "
+            f"FROM delta_scan('{gold}/customer_segments')"
         ).fetchone()
         customers = connection.execute(f"SELECT count(*) FROM delta_scan('{gold}/customer_master')").fetchone()
-        profiles = connection.execute(f"SELECT sum(share), count(*) FROM delta_scan('{gold}/segment_profiles')").fetchone()
+        profiles = connection.execute(
+            f"SELECT sum(share), count(*) FROM delta_scan('{gold}/segment_profiles')").fetchone()
     finally:
         connection.close()
     assert segments[0] == customers[0] and segments[2]

@@ -51,8 +51,9 @@ def test_an_error_rule_stops_the_job_and_publishes_nothing(spark: SparkSession, 
         ctx.write("cleaning_log", spark.createDataFrame([(ctx.run_id, "customer_records", "c", "r", -3, 1),
                                                          (ctx.run_id, "other", "c", "r", 1, 1)], CLEANING_LOG.schema))
 
-    with pytest.raises(DataQualityError, match=r"1 validation check\(s\) of severity error failed, nothing published:\n"
-                                               r"  - cleaning_log: FAILED: 1 of 2 rows \(50.000%\) break range\(rows_affected\)"):
+    with pytest.raises(DataQualityError,
+                       match=r"1 validation check\(s\) of severity error failed, nothing published:\n"
+                             r"  - cleaning_log: FAILED: 1 of 2 rows \(50.000%\) break range\(rows_affected\)"):
         run_job(spark, config, "bad", job)
     store, catalog = table_store(spark, config), Catalog(config)
     assert not store.exists(catalog.path("cleaning_log")) and not store.exists(catalog.path("validation_results"))
@@ -79,13 +80,16 @@ def test_drift_against_the_previous_version(spark: SparkSession, config: Config)
         return [(f"c{i}", dt.date(2026, 1, 1), i % segments, "s", 0, "p", "active", "loyal", "25-34",
                  "unknown" if null_region and i % 2 else "US", "m") for i in range(count)]
 
-    run_job(spark, config, "first", lambda ctx: ctx.write("customer_segments", spark.createDataFrame(rows(100, 5, False), schema)))
-    run_job(spark, config, "second", lambda ctx: ctx.write("customer_segments", spark.createDataFrame(rows(40, 2, False), schema)))
+    run_job(spark, config, "first",
+            lambda ctx: ctx.write("customer_segments", spark.createDataFrame(rows(100, 5, False), schema)))
+    run_job(spark, config, "second",
+            lambda ctx: ctx.write("customer_segments", spark.createDataFrame(rows(40, 2, False), schema)))
     results = table_store(spark, config).read(Catalog(config).path("validation_results")).collect()
     by_check = {r.check_name: r for r in results}
     assert by_check["drift_rows"].share == pytest.approx(0.6) and not by_check["drift_rows"].passed
     assert "rows 100 -> 40" in by_check["drift_rows"].message
-    assert not by_check["drift_distinct(segment_id)"].passed and "5 -> 2" in by_check["drift_distinct(segment_id)"].message
+    distinct = by_check["drift_distinct(segment_id)"]
+    assert not distinct.passed and "5 -> 2" in distinct.message
     assert by_check["drift_null_share(customer_id)"].passed
 
 
@@ -100,9 +104,11 @@ def test_rules_must_name_declared_tables_and_columns(base_config: Config) -> Non
     from custseg.config import load_config
 
     with pytest.raises(ConfigError, match=r"rules.orders_clean\[0\]: unknown column\(s\) \['order_no'\]"):
-        load_config(base_config.project_dir / "conf", "local", ["rules.orders_clean=[{check: unique, columns: [order_no]}]"])
+        load_config(base_config.project_dir / "conf", "local",
+                    ["rules.orders_clean=[{check: unique, columns: [order_no]}]"])
     with pytest.raises(ConfigError, match=r"rules.nowhere: unknown table"):
         load_config(base_config.project_dir / "conf", "local", ["rules.nowhere=[{check: not_null, column: x}]"])
     with pytest.raises(ConfigError, match=r"rules.orders_clean\[0\]: a regex rule needs `pattern`"):
-        load_config(base_config.project_dir / "conf", "local", ["rules.orders_clean=[{check: regex, column: order_id}]"])
+        load_config(base_config.project_dir / "conf", "local",
+                    ["rules.orders_clean=[{check: regex, column: order_id}]"])
     assert isinstance(QualitySettings().drift, DriftSettings)

@@ -60,7 +60,8 @@ def test_successful_run_is_logged_with_rows_and_versions(spark: SparkSession, co
     assert last.config_hash == config.config_hash and last.package_version == __version__
     assert last.delta_engine == "deltars" and last.error is None and last.duration_seconds >= 0
     history = table_store(spark, config).history(Catalog(config).path("ingest_accounting"))
-    assert (history[0].job, history[0].run_id, history[0].input_versions) == ("second", result.run_id, {"cleaning_log": 0})
+    latest = history[0]
+    assert (latest.job, latest.run_id, latest.input_versions) == ("second", result.run_id, {"cleaning_log": 0})
 
 
 def test_failed_body_publishes_nothing_and_is_logged(spark: SparkSession, config: Config) -> None:
@@ -75,7 +76,8 @@ def test_failed_body_publishes_nothing_and_is_logged(spark: SparkSession, config
 
     with pytest.raises(RuntimeError, match="boom"):
         run_job(spark, config, "failing", failing)
-    assert _versions(spark, config, "cleaning_log", "ingest_accounting") == {"cleaning_log": 0, "ingest_accounting": None}
+    versions = _versions(spark, config, "cleaning_log", "ingest_accounting")
+    assert versions == {"cleaning_log": 0, "ingest_accounting": None}
     assert sorted(p.name for p in table_dir.rglob("*.parquet")) == files_before  # staged files removed
     assert [r.rule for r in table_store(spark, config).read(str(table_dir)).collect()] == ["old"]
     failed = _job_runs(spark, config)[-1]
@@ -114,7 +116,8 @@ def test_output_must_match_the_declared_schema(spark: SparkSession, config: Conf
         frame = _log_rows(spark, ctx.run_id, "x").drop("rule")
         ctx.write("cleaning_log", frame.withColumn("extra", frame.rows_total.cast("string")))
 
-    with pytest.raises(TableError, match=r"cleaning_log does not match its declaration: missing column\(s\) \['rule'\]; undeclared column\(s\) \['extra'\]"):
+    with pytest.raises(TableError, match=r"cleaning_log does not match its declaration: "
+                                         r"missing column\(s\) \['rule'\]; undeclared column\(s\) \['extra'\]"):
         run_job(spark, config, "wrong", wrong)
 
 

@@ -37,7 +37,8 @@ def _features(spark: SparkSession, customers: dict[str, tuple[float, float]]) ->
 
 def _population(blobs: dict[str, tuple[float, float]], per_blob: int, seed: int) -> dict[str, tuple[float, float]]:
     rng = random.Random(seed)
-    return {f"{blob}{i}": (cx + rng.gauss(0, 1.0), cy + rng.gauss(0, 1.0)) for blob, (cx, cy) in blobs.items() for i in range(per_blob)}
+    return {f"{blob}{i}": (cx + rng.gauss(0, 1.0), cy + rng.gauss(0, 1.0))
+            for blob, (cx, cy) in blobs.items() for i in range(per_blob)}
 
 
 def _segments(spark: SparkSession, config: Config) -> dict[str, Any]:
@@ -63,7 +64,8 @@ def _write_features(spark: SparkSession, config: Config, customers: dict[str, tu
     run_job(spark, config, "features", lambda ctx: ctx.write("customer_features", _features(spark, customers)))
 
 
-def test_segment_ids_survive_a_refit_and_a_new_segment_gets_a_new_id(spark: SparkSession, segment_config: Config) -> None:
+def test_segment_ids_survive_a_refit_and_a_new_segment_gets_a_new_id(spark: SparkSession,
+                                                                     segment_config: Config) -> None:
     customers = _population(BLOBS, 30, seed=1)
     _write_features(spark, segment_config, customers)
     first = segment.run(spark, segment_config)
@@ -90,7 +92,8 @@ def test_segment_ids_survive_a_refit_and_a_new_segment_gets_a_new_id(spark: Spar
     grown = _blob_ids(_segments(spark, segment_config))
     assert grown == {**ids, "e": 4}
     profiles = table_store(spark, segment_config).read(Catalog(segment_config).path("segment_profiles")).collect()
-    assert {r.segment_id: r.matched_distance is None for r in profiles} == {0: False, 1: False, 2: False, 3: False, 4: True}
+    new_ids = {r.segment_id: r.matched_distance is None for r in profiles}
+    assert new_ids == {0: False, 1: False, 2: False, 3: False, 4: True}
     assert {r.next_segment_id for r in profiles} == {5}
 
 
@@ -114,12 +117,15 @@ def test_assign_scores_only_new_and_changed_customers(spark: SparkSession, segme
     assert result.metrics["customers_scored"] == "3" and result.metrics["customers_removed"] == "1"
     assert result.metrics["customers_kept"] == str(len(changed) - 3)
     assert set(after) == set(changed)
-    assert after["b1"].segment_id == ids["d"] and after["c-new1"].segment_id == ids["c"] and after["a-new2"].segment_id == ids["a"]
-    assert {c: after[c] for c in after if c in before and c != "b1"} == {c: before[c] for c in after if c in before and c != "b1"}
+    assert after["b1"].segment_id == ids["d"]
+    assert after["c-new1"].segment_id == ids["c"] and after["a-new2"].segment_id == ids["a"]
+    unchanged = [c for c in after if c in before and c != "b1"]
+    assert {c: after[c] for c in unchanged} == {c: before[c] for c in unchanged}
     assert {r.model_run_id for r in after.values()} == {fitted.run_id}
 
     again = assign.run(spark, segment_config)                       # nothing changed since
     assert again.metrics["customers_scored"] == "0" and _segments(spark, segment_config) == after
-    missing = segment_config.with_overrides(segment=SegmentSettings(**{**vars(segment_config.segment), "model_run": "segment-nope"}))
+    missing = segment_config.with_overrides(
+        segment=SegmentSettings(**{**vars(segment_config.segment), "model_run": "segment-nope"}))
     with pytest.raises(InputDataError, match="no segmentation model of run 'segment-nope'"):
         assign.run(spark, missing)

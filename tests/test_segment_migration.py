@@ -21,12 +21,13 @@ def _segments(spark: SparkSession, assignment: dict[str, int]):  # type: ignore[
     rows = [(c, dt.date(2025, 1, 1), s, NAMES[s], 0, NAMES[0], "active", "champions", "25-34", "GB", "segment-x")
             for c, s in assignment.items()]
     return spark.createDataFrame(rows, "customer_id string, as_of_date date, segment_id int, segment_name string, "
-                                       "parent_segment_id int, parent_segment_name string, lifecycle_stage string, rfm_segment string, age_band string, region string, model_run_id string")
+                                       "parent_segment_id int, parent_segment_name string, lifecycle_stage string, "
+                                       "rfm_segment string, age_band string, region string, model_run_id string")
 
 
 def _id_map(spark: SparkSession):  # type: ignore[no-untyped-def]
-    return spark.createDataFrame([("a", "a", "active"), ("b", "b", "active"), ("c", "c", "active"), ("d", "e", "merged"),
-                                  ("e", "e", "active"), ("f", "f", "active")],
+    return spark.createDataFrame([("a", "a", "active"), ("b", "b", "active"), ("c", "c", "active"),
+                                  ("d", "e", "merged"), ("e", "e", "active"), ("f", "f", "active")],
                                  "customer_id string, current_customer_id string, status string")
 
 
@@ -46,7 +47,8 @@ def test_the_matrix_counts_moves_arrivals_departures_and_follows_merges(spark: S
     }
     lines = render([r.asDict() for r in matrix.collect()]).splitlines()
     cells = {line.split(" | ")[0].strip(): [c.strip() for c in line.split(" | ")[1:]] for line in lines[1:]}
-    assert [c.strip() for c in lines[0].split(" | ")[1:]] == ["(absent)", "0: High-value loyal", "1: Churned", "2: New customers"]
+    header = [c.strip() for c in lines[0].split(" | ")[1:]]
+    assert header == ["(absent)", "0: High-value loyal", "1: Churned", "2: New customers"]
     assert cells == {"(absent)": ["0", "0", "0", "1"], "0: High-value loyal": ["0", "1", "1", "0"],
                      "1: Churned": ["0", "0", "2", "0"], "2: New customers": ["1", "0", "0", "0"]}
 

@@ -79,7 +79,8 @@ def _blobs(seed: int, per_blob: int = 80, layout: list[tuple[int, int, int]] = S
 
 
 def _customers(spark: SparkSession, points: np.ndarray, labels: np.ndarray) -> DataFrame:
-    rows = [(f"c{i}", int(label), *map(float, point)) for i, (point, label) in enumerate(zip(points, labels, strict=True))]
+    rows = [(f"c{i}", int(label), *map(float, point))
+            for i, (point, label) in enumerate(zip(points, labels, strict=True))]
     return spark.createDataFrame(rows, "customer_id string, blob int, x double, y double, z double")
 
 
@@ -87,7 +88,8 @@ def _customers(spark: SparkSession, points: np.ndarray, labels: np.ndarray) -> D
 # k-means' optimum only where the blobs nest (a square splits 2 + 2, then 1 + 1 each); five
 # spread blobs can split 3 + 2, and the next level then cuts a single blob in half.
 @pytest.mark.parametrize(("algorithm", "layout"), [("kmeans", SPREAD), ("bisecting_kmeans", SQUARE)])
-def test_clusters_on_blobs_agree_with_scikit_learn(spark: SparkSession, algorithm: str, layout: list[tuple[int, int, int]]) -> None:
+def test_clusters_on_blobs_agree_with_scikit_learn(spark: SparkSession, algorithm: str,
+                                                   layout: list[tuple[int, int, int]]) -> None:
     blobs = len(layout)
     points, labels = _blobs(7, layout=layout)
     frame = _customers(spark, points, labels)
@@ -110,7 +112,8 @@ def test_categories_are_imputed_encoded_and_persist_in_the_pipeline(spark: Spark
     model = preprocessing(settings).fit(frame)
     model.write().save(str(tmp_path / "prep"))
     loaded = PipelineModel.load(str(tmp_path / "prep"))
-    unseen = spark.createDataFrame([("f", 6.0, "other", "Bath")], "customer_id string, x double, gender string, city string")
+    unseen = spark.createDataFrame([("f", 6.0, "other", "Bath")],
+                                   "customer_id string, x double, gender string, city string")
     for fitted in (model, loaded):
         out = {r.customer_id: r for r in fitted.transform(frame.unionByName(unseen)).collect()}
         assert out["b"]["gender__filled"] == "female"  # mode, ties broken by the smaller value
@@ -122,13 +125,15 @@ def test_categories_are_imputed_encoded_and_persist_in_the_pipeline(spark: Spark
         assert out["a"]["gender__onehot"].toArray().tolist() == [1.0, 0.0, 0.0]
         assert out["f"]["gender__onehot"].toArray().tolist() == [0.0, 0.0, 1.0]
         assert out["a"]["features_raw"].size == 1 + 3 + 1
-    assert [type(s).__name__ for s in loaded.stages][2:5] == ["CategoryModeImputerModel", "StringIndexerModel", "OneHotEncoderModel"]
+    stage_names = [type(s).__name__ for s in loaded.stages]
+    assert stage_names[2:5] == ["CategoryModeImputerModel", "StringIndexerModel", "OneHotEncoderModel"]
 
 
 def test_a_real_structure_is_stable_under_resampling_and_holdout(spark: SparkSession) -> None:
     points, labels = _blobs(11, per_blob=60)
     frame = _customers(spark, points, labels)
-    settings = SegmentSettings(features=["x", "y", "z"], algorithm="kmeans", k_min=5, k_max=5, seed=3, bootstrap_samples=3)
+    settings = SegmentSettings(features=["x", "y", "z"], algorithm="kmeans", k_min=5, k_max=5, seed=3,
+                               bootstrap_samples=3)
     prepared = preprocessing(settings).fit(frame).transform(frame).cache()
     model = clusterer(settings, 5).fit(prepared)
     checked = validate(prepared, settings, 5, model)
@@ -142,7 +147,8 @@ def test_the_silhouette_of_a_named_grouping_equals_scikit_learn(spark: SparkSess
     mixed = np.where(rng.random(len(labels)) < 0.25, rng.integers(0, 4, size=len(labels)), labels)
     names = np.array(["champion", "churned", "new", "regular"])
     frame = _customers(spark, points, labels)
-    named = spark.createDataFrame([(f"c{i}", str(names[g])) for i, g in enumerate(mixed)], "customer_id string, grouping string")
+    named = spark.createDataFrame([(f"c{i}", str(names[g])) for i, g in enumerate(mixed)],
+                                  "customer_id string, grouping string")
     settings = SegmentSettings(features=["x", "y", "z"], pca_variance_share=None)
     prepared = preprocessing(settings).fit(frame).transform(frame).join(named, "customer_id")
     rows = sorted(prepared.select("customer_id", SCALED, "grouping").collect(), key=lambda r: int(r.customer_id[1:]))

@@ -78,13 +78,15 @@ def test_the_id_map_follows_ids_across_runs(spark: SparkSession) -> None:
     assert {r.customer_id: (r.current_customer_id, r.status) for r in map1.collect()} == {
         "CUST-C": ("CUST-C", "active"), "CUST-B": ("CUST-C", "merged"), "CUST-F": ("CUST-F", "active")}
     # run 2: C merges into the older F; f1 ... c1 all in one cluster
-    run2_prev = _previous(spark, [("b1", "CUST-C", T0), ("c1", "CUST-C", T0), ("f1", "CUST-F", dt.datetime(2020, 1, 1))])
+    run2_prev = _previous(spark, [("b1", "CUST-C", T0), ("c1", "CUST-C", T0),
+                                  ("f1", "CUST-F", dt.datetime(2020, 1, 1))])
     run2_members = _members(spark, [("b1", 2), ("c1", 2), ("f1", 2)])
     assigned2 = assign_ids(run2_members, run2_prev, NOW)
     map2 = id_map(map1, identity_changes(run2_members, run2_prev, assigned2, "r2"), assigned2, "r2")
     current = {r.customer_id: (r.current_customer_id, r.status) for r in map2.collect()}
     assert current == {"CUST-F": ("CUST-F", "active"), "CUST-C": ("CUST-F", "merged"), "CUST-B": ("CUST-F", "merged")}
-    scores = spark.createDataFrame([("CUST-B", 0.5), ("CUST-F", 0.9), ("CUST-Z", 0.1)], "customer_id string, score double")
+    scores = spark.createDataFrame([("CUST-B", 0.5), ("CUST-F", 0.9), ("CUST-Z", 0.1)],
+                                   "customer_id string, score double")
     followed = {r.score: r.customer_id for r in follow_ids(scores, "customer_id", map2).collect()}
     assert followed == {0.5: "CUST-F", 0.9: "CUST-F", 0.1: "CUST-Z"}  # unknown ids pass through
 
@@ -100,7 +102,8 @@ def test_the_id_map_takes_back_a_reissued_id_and_follows_deletions(spark: SparkS
         ("new", "CUST-N", []),
     ], "change_type string, customer_id string, related_ids array<string>")
     assigned = spark.createDataFrame([("CUST-b",), ("CUST-F",), ("CUST-N",)], "customer_id string")
-    mapped = [(r.customer_id, r.current_customer_id, r.status) for r in id_map(previous_map, changes, assigned, "r3").collect()]
+    mapped = [(r.customer_id, r.current_customer_id, r.status)
+              for r in id_map(previous_map, changes, assigned, "r3").collect()]
     assert sorted(mapped, key=str) == sorted([
         ("CUST-b", "CUST-b", "active"), ("CUST-F", "CUST-F", "active"), ("CUST-G", "CUST-F", "merged"),
         ("CUST-H", "CUST-F", "merged"), ("CUST-D", None, "deleted"), ("CUST-E", None, "deleted"),

@@ -24,26 +24,31 @@ COUNTRIES = ["US", "GB", "DE", "FR", None]
 
 def _apply(spark: SparkSession, texts: list[str | None], build: dict[str, Column]) -> list[dict[str, object]]:
     frame = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, raw string")
-    return [r.asDict() for r in frame.select("i", "raw", *[e.alias(n) for n, e in build.items()]).orderBy("i").collect()]
+    built = frame.select("i", "raw", *[e.alias(n) for n, e in build.items()])
+    return [r.asDict() for r in built.orderBy("i").collect()]
 
 
 def _again(spark: SparkSession, texts: list[str | None], function) -> list[tuple[object, object]]:  # type: ignore[no-untyped-def]
     """(f(x), f(f(x))) for every x."""
     frame = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, raw string")
     once = frame.select("i", function(F.col("raw")).alias("once"))
-    return [(r.once, r.twice) for r in once.select("i", "once", function(F.col("once")).alias("twice")).orderBy("i").collect()]
+    twice = once.select("i", "once", function(F.col("once")).alias("twice"))
+    return [(r.once, r.twice) for r in twice.orderBy("i").collect()]
 
 
 @FEW
 @given(texts=ANY_TEXT, country=st.sampled_from(COUNTRIES))
-def test_standardizers_never_raise_on_arbitrary_text(spark: SparkSession, texts: list[str | None], country: str | None) -> None:
+def test_standardizers_never_raise_on_arbitrary_text(spark: SparkSession, texts: list[str | None],
+                                                     country: str | None) -> None:
     region = F.lit(country)
     first, last = names.split_full_name(F.col("raw"))
     parsed, problem = dates.parse_mixed_date(F.col("raw"), region)
     rows = _apply(spark, texts, {
-        "email": contact.normalized_email(F.col("raw")), "key": contact.email_key(contact.normalized_email(F.col("raw"))),
+        "email": contact.normalized_email(F.col("raw")),
+        "key": contact.email_key(contact.normalized_email(F.col("raw"))),
         "phone": contact.phone_e164(F.col("raw"), region, "US"), "date": parsed, "problem": problem,
-        "postcode": address.postcode(F.col("raw"), region), "country": address.iso_country(F.col("raw"), {"uk": "GB"}),
+        "postcode": address.postcode(F.col("raw"), region),
+        "country": address.iso_country(F.col("raw"), {"uk": "GB"}),
         "street": address.canonical_street(F.col("raw")), "display": names.display_case(F.col("raw")),
         "name_key": names.name_key(F.col("raw")), "first": first, "last": last,
         "gender": values.mapped_category(F.col("raw"), {"m": "male"}),
@@ -69,7 +74,8 @@ def test_text_standardizers_are_idempotent(spark: SparkSession, texts: list[str 
 @given(emails=st.lists(st.emails().filter(lambda e: len(e) <= 254), min_size=1, max_size=40))
 def test_valid_emails_stay_valid_and_keys_are_stable(spark: SparkSession, emails: list[str]) -> None:
     normalized = contact.normalized_email(F.col("raw"))
-    rows = _apply(spark, [f"  {e.upper()} " for e in emails], {"email": normalized, "key": contact.email_key(normalized)})
+    rows = _apply(spark, [f"  {e.upper()} " for e in emails],
+                  {"email": normalized, "key": contact.email_key(normalized)})
     for email, row in zip(emails, rows, strict=True):
         assert row["email"] == email.lower()
         assert row["key"] is not None and "+" not in str(row["key"]).split("@")[0]
@@ -85,17 +91,20 @@ PHONE_EXAMPLES = [
 
 @FEW
 @given(numbers=st.lists(st.sampled_from(PHONE_EXAMPLES), min_size=1, max_size=20), region=st.sampled_from(COUNTRIES))
-def test_valid_phone_numbers_stay_valid_in_any_region(spark: SparkSession, numbers: list[str], region: str | None) -> None:
+def test_valid_phone_numbers_stay_valid_in_any_region(spark: SparkSession, numbers: list[str],
+                                                      region: str | None) -> None:
     rows = _apply(spark, numbers, {"e164": contact.phone_e164(F.col("raw"), F.lit(region), "US")})
     assert [r["e164"] for r in rows] == numbers
-    again = _apply(spark, [str(r["e164"]) for r in rows], {"e164": contact.phone_e164(F.col("raw"), F.lit(region), "US")})
+    again = _apply(spark, [str(r["e164"]) for r in rows],
+                   {"e164": contact.phone_e164(F.col("raw"), F.lit(region), "US")})
     assert [r["e164"] for r in again] == numbers
 
 
 @FEW
 @given(days=st.lists(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2026, 1, 1)), min_size=1, max_size=40),
        country=st.sampled_from(["US", "GB", "DE", "FR"]))
-def test_valid_dates_parse_back_in_every_format_of_their_country(spark: SparkSession, days: list[dt.date], country: str) -> None:
+def test_valid_dates_parse_back_in_every_format_of_their_country(spark: SparkSession, days: list[dt.date],
+                                                                 country: str) -> None:
     local = {"US": "%m/%d/%Y", "GB": "%d/%m/%Y", "DE": "%d.%m.%Y", "FR": "%d/%m/%Y"}[country]
     texts = [d.isoformat() for d in days] + [d.strftime(local) for d in days] + [f"{d.day} {d:%b %Y}" for d in days]
     parsed, problem = dates.parse_mixed_date(F.col("raw"), F.lit(country), latest=F.lit(dt.date(2026, 6, 30)))
@@ -108,6 +117,8 @@ def test_valid_dates_parse_back_in_every_format_of_their_country(spark: SparkSes
 @given(codes=st.lists(st.sampled_from(sorted(ISO_COUNTRIES)), min_size=1, max_size=40),
        postcodes=st.lists(st.from_regex(r"\A(SW1A|M1|EH3|B15) [0-9][ABD-HJLNP-UW-Z]{2}\Z"), min_size=1, max_size=20))
 def test_valid_codes_and_postcodes_stay_valid(spark: SparkSession, codes: list[str], postcodes: list[str]) -> None:
-    assert [r["country"] for r in _apply(spark, [c.lower() for c in codes], {"country": address.iso_country(F.col("raw"), {})})] == codes
-    rows = _apply(spark, [p.replace(" ", "").lower() for p in postcodes], {"postcode": address.postcode(F.col("raw"), F.lit("GB"))})
+    countries = _apply(spark, [c.lower() for c in codes], {"country": address.iso_country(F.col("raw"), {})})
+    assert [r["country"] for r in countries] == codes
+    rows = _apply(spark, [p.replace(" ", "").lower() for p in postcodes],
+                  {"postcode": address.postcode(F.col("raw"), F.lit("GB"))})
     assert [r["postcode"] for r in rows] == postcodes

@@ -11,6 +11,7 @@ def sources_table(config: Config) -> str:
     """Every declared source: format, location, refresh, owner, keys, PII and the KPIs it serves."""
     lines = []
     for name, source in config.sources.items():
+        reject_limit = source.max_reject_rate if source.max_reject_rate is not None else config.ingest.max_reject_rate
         lines += [
             f"{name}  ({source.format}, {len(source.columns)} columns)",
             f"  {source.description}",
@@ -21,7 +22,7 @@ def sources_table(config: Config) -> str:
             f"  required:    {', '.join(c.name for c in source.columns if c.required) or '-'}",
             f"  PII:         {', '.join(source.pii) or '-'}",
             f"  KPIs:        {'; '.join(source.kpis) or '-'}",
-            f"  reject limit: {100 * (source.max_reject_rate if source.max_reject_rate is not None else config.ingest.max_reject_rate):.2f}%",
+            f"  reject limit: {100 * reject_limit:.2f}%",
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"

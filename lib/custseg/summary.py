@@ -15,7 +15,8 @@ from custseg.runtime import JobResult
 def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str:
     total = sum(r.duration_seconds for r in results)
     jobs = ", ".join(r.job for r in results)
-    lines = [f"custseg: {len(results)} job(s) succeeded in {_duration(total)} ({jobs}; master {spark.sparkContext.master})", ""]
+    lines = [f"custseg: {len(results)} job(s) succeeded in {_duration(total)} "
+             f"({jobs}; master {spark.sparkContext.master})", ""]
     lines += _stages(results)
     lines += _accounting(results)
     lines += _resolution(results)
@@ -73,7 +74,8 @@ def _resolution(results: list[JobResult]) -> list[str]:
     if "pairwise_f1" in m:
         lines.append(f"  against ground truth: pairwise F1 {float(m['pairwise_f1']):.4f} (precision "
                      f"{float(m['pairwise_precision']):.4f}, recall {float(m['pairwise_recall']):.4f}), B-cubed F1 "
-                     f"{float(m['bcubed_f1']):.4f}, blocking pair completeness {float(m['blocking_pair_completeness']):.4f}, "
+                     f"{float(m['bcubed_f1']):.4f}, blocking pair completeness "
+                     f"{float(m['blocking_pair_completeness']):.4f}, "
                      f"reduction ratio {float(m['reduction_ratio']):.5f}")
     if "phases" in m:
         phases = json.loads(m["phases"])

@@ -24,7 +24,8 @@ class CustomerData:
 
 def customer_data(ctx: JobContext) -> CustomerData:
     """Orders and events joined to their customer through the identity crosswalk."""
-    orders, events = with_customer_ids(ctx.read("identity_crosswalk"), ctx.read("orders_clean"), ctx.read("events_clean"))
+    orders, events = with_customer_ids(ctx.read("identity_crosswalk"), ctx.read("orders_clean"),
+                                       ctx.read("events_clean"))
     return CustomerData(ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events)
 
 

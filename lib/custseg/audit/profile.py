@@ -77,7 +77,8 @@ def _first_pass(fields: list[T.StructField], numeric: list[str]) -> list[Any]:
 def _basic(row: Any, f: T.StructField, is_numeric: bool) -> ColumnProfile:
     profile = ColumnProfile(
         f.name, f.dataType.simpleString(), nulls=int(row[f"{f.name}__nulls"]),
-        approx_distinct=int(row[f"{f.name}__distinct"]), min_value=row[f"{f.name}__min"], max_value=row[f"{f.name}__max"],
+        approx_distinct=int(row[f"{f.name}__distinct"]),
+        min_value=row[f"{f.name}__min"], max_value=row[f"{f.name}__max"],
     )
     if is_numeric:
         profile.mean, profile.stddev = row[f"{f.name}__mean"], row[f"{f.name}__stddev"]
@@ -95,7 +96,8 @@ def _outliers(frame: DataFrame, profiles: list[ColumnProfile], settings: Quality
             spread = settings.iqr_factor * (q3 - q1)
             expressions.append(F.count_if((value < q1 - spread) | (value > q3 + spread)).alias(f"{p.name}__iqr"))
         if p.stddev and p.mean is not None:
-            expressions.append(F.count_if(F.abs(value - F.lit(p.mean)) / p.stddev > settings.z_threshold).alias(f"{p.name}__z"))
+            far = F.abs(value - F.lit(p.mean)) / p.stddev > settings.z_threshold
+            expressions.append(F.count_if(far).alias(f"{p.name}__z"))
     if not expressions:
         return
     row = frame.agg(*expressions).first()
@@ -123,7 +125,8 @@ def _histograms(frame: DataFrame, profiles: list[ColumnProfile], bins: int) -> N
         low, high = bounds[p.name]
         width = (high - low) / bins if high > low else 1.0
         found = {r.bucket: r["count"] for r in counts if r.column == p.name}
-        p.histogram = [(low + i * width, low + (i + 1) * width, int(found.get(i, 0))) for i in range(bins if high > low else 1)]
+        p.histogram = [(low + i * width, low + (i + 1) * width, int(found.get(i, 0)))
+                       for i in range(bins if high > low else 1)]
 
 
 def _top_values(frame: DataFrame, profiles: list[ColumnProfile], limit: int) -> None:
@@ -134,4 +137,5 @@ def _top_values(frame: DataFrame, profiles: list[ColumnProfile], limit: int) -> 
         "rank", F.row_number().over(Window.partitionBy("column").orderBy(F.col("count").desc(), F.col("value")))
     ).filter(F.col("rank") <= limit).collect()  # at most columns x limit rows
     for p in profiles:
-        p.top_values = [(r.value, int(r["count"])) for r in sorted(ranked, key=lambda r: r["rank"]) if r.column == p.name]
+        p.top_values = [(r.value, int(r["count"])) for r in sorted(ranked, key=lambda r: r["rank"])
+                        if r.column == p.name]

@@ -85,7 +85,8 @@ def _null_chart(audit: TableAudit) -> str:
             f"{_e(_cut(column.name)[:28])}</text>"
             f"<rect class=\"null-bar\" data-column=\"{_e(column.name)}\" data-value=\"{share:.6f}\" x=\"{label}\" "
             f"y=\"{y + 2}\" width=\"{share * (width - label - 60):.1f}\" height=\"{bar_height - 4}\" fill=\"#d9534f\"/>"
-            f"<text x=\"{label + share * (width - label - 60) + 4:.1f}\" y=\"{y + 12}\" font-size=\"11\">{100 * share:.1f}%</text>"
+            f"<text x=\"{label + share * (width - label - 60) + 4:.1f}\" y=\"{y + 12}\" font-size=\"11\">"
+            f"{100 * share:.1f}%</text>"
         )
     return (f"<figure><svg width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"null share per column\">"
             + "".join(bars) + "</svg><figcaption>Null share per column</figcaption></figure>")
@@ -118,7 +119,8 @@ def _histogram(column: ColumnProfile) -> str:
     step = width / len(column.histogram)
     bars = "".join(
         f"<rect class=\"bin\" data-lower=\"{low}\" data-upper=\"{high}\" data-value=\"{count}\" x=\"{i * step:.1f}\" "
-        f"y=\"{height - height * count / peak:.1f}\" width=\"{max(step - 1, 1):.1f}\" height=\"{height * count / peak:.1f}\" fill=\"#337ab7\"/>"
+        f"y=\"{height - height * count / peak:.1f}\" width=\"{max(step - 1, 1):.1f}\" "
+        f"height=\"{height * count / peak:.1f}\" fill=\"#337ab7\"/>"
         for i, (low, high, count) in enumerate(column.histogram)
     )
     low, high = column.histogram[0][0], column.histogram[-1][1]

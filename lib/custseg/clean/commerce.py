@@ -39,7 +39,8 @@ def clean_order_lines(lines: DataFrame, orders: DataFrame, products: DataFrame, 
         .join(products.select("product_id", "category"), on="product_id", how="left")
     )
     unit = to_reporting_currency(F.col("unit_price"), F.col("currency"), settings.currency_rates)
-    discount = to_reporting_currency(F.coalesce(F.col("discount_amount"), F.lit(0)), F.col("currency"), settings.currency_rates)
+    discount = to_reporting_currency(F.coalesce(F.col("discount_amount"), F.lit(0)), F.col("currency"),
+                                     settings.currency_rates)
     gross = (unit * F.col("quantity")).cast("decimal(14,2)")
     flags = F.array_compact(F.array(
         F.when(F.col("currency").isNull(), F.lit("orphan_line")),
@@ -64,16 +65,19 @@ def clean_orders(orders: DataFrame, lines_clean: DataFrame, settings: CleanSetti
     channel = F.lower(F.trim("channel"))
     source = F.try_element_at(F.create_map(*[F.lit(x) for kv in CHANNEL_SOURCES.items() for x in kv]), channel)
     code = F.when(F.trim("discount_code") != "", F.upper(F.trim("discount_code")))
-    shipping = to_reporting_currency(F.coalesce(F.col("shipping_amount"), F.lit(0)), F.col("currency"), settings.currency_rates)
+    shipping = to_reporting_currency(F.coalesce(F.col("shipping_amount"), F.lit(0)), F.col("currency"),
+                                     settings.currency_rates)
+    known_currency = F.upper(F.col("currency")).isin(*[c.upper() for c in settings.currency_rates])
     flags = F.array_compact(F.array(
         F.when(F.col("items").isNull(), F.lit("no_lines")),
-        F.when(~F.upper(F.col("currency")).isin(*[c.upper() for c in settings.currency_rates]), F.lit("unknown_currency")),
+        F.when(~known_currency, F.lit("unknown_currency")),
         F.when(~status.isin(*ORDER_STATUSES), F.lit("unknown_status")),
         F.when(source.isNull(), F.lit("unknown_channel")),
     ))
     discount = F.coalesce(F.col("discount_amount"), F.lit(0).cast("decimal(14,2)"))
     return unique.select(
-        "order_id", channel.alias("channel"), F.coalesce(source, F.lit(UNKNOWN)).alias("customer_source"), F.trim("customer_ref").alias("customer_ref"),
+        "order_id", channel.alias("channel"), F.coalesce(source, F.lit(UNKNOWN)).alias("customer_source"),
+        F.trim("customer_ref").alias("customer_ref"),
         "order_ts", F.to_date("order_ts").alias("order_date"), F.upper(F.trim("currency")).alias("currency"),
         _known(status, ORDER_STATUSES).alias("status"), code.alias("discount_code"),
         (code.isNotNull() | (discount > 0)).alias("has_discount"),

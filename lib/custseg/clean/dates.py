@@ -39,7 +39,8 @@ def parse_mixed_timestamp(raw: Column, country: Column, earliest: str = "1900-01
 def parse_mixed_date(raw: Column, country: Column, earliest: str = "1900-01-01",
                      latest: Column | None = None) -> tuple[Column, Column]:
     """As ``parse_mixed_timestamp``, keeping the date (a time part, if any, is accepted)."""
-    upper = F.timestamp_add("SECOND", F.lit(86399), (latest if latest is not None else F.current_date()).cast("timestamp"))
+    last_day = latest if latest is not None else F.current_date()
+    upper = F.timestamp_add("SECOND", F.lit(86399), last_day.cast("timestamp"))
     parsed, problem = parse_mixed_timestamp(raw, country, earliest, upper)
     return F.to_date(parsed), problem
 
@@ -56,7 +57,8 @@ def _fields(text: Column, country: Column) -> Column:
                           F.regexp_extract(text, _SPELLED, 3))
     return F.struct(
         text.alias("text"),
-        text.rlike(_ISO_ZONED).alias("is_zoned"), text.rlike(_ISO).alias("is_iso"), text.rlike(_NUMERIC).alias("is_numeric"),
+        text.rlike(_ISO_ZONED).alias("is_zoned"), text.rlike(_ISO).alias("is_iso"),
+        text.rlike(_NUMERIC).alias("is_numeric"),
         text.rlike(_SPELLED).alias("is_spelled"), text.rlike(r"^-?\d{9,10}$").alias("is_seconds"),
         text.rlike(r"^-?\d{12,13}$").alias("is_millis"),
         month_first.alias("month_first"), ((country.isNotNull() & ~month_first) | dotted).alias("day_first"),
@@ -75,7 +77,8 @@ def _result(p: Column, earliest: str, latest: Column) -> Column:
         F.when(p.is_zoned, p.text.try_cast("timestamp"))
         .when(p.is_iso, _make(p.iso_1, p.iso_2, p.iso_3, p, "iso"))
         .when(p.is_numeric & ~ambiguous, _make(p.numeric_3, month, day, p, "numeric"))
-        .when(p.is_spelled, _make(F.year(p.spelled_date), F.month(p.spelled_date), F.dayofmonth(p.spelled_date), p, "spelled"))
+        .when(p.is_spelled,
+              _make(F.year(p.spelled_date), F.month(p.spelled_date), F.dayofmonth(p.spelled_date), p, "spelled"))
         .when(p.is_seconds, F.timestamp_seconds(p.text.try_cast("long")))
         .when(p.is_millis, F.timestamp_millis(p.text.try_cast("long")))
     )

@@ -17,7 +17,8 @@ def cleaning_log(run_id: str, table_name: str, cleaned: DataFrame, rows_total: i
         [(flag, column, rule) for flag, (column, rule) in rules.items()] or [("", "", "")],
         "flag string, column_name string, rule string",
     )
-    counts = cleaned.select(F.explode("quality_flags").alias("flag")).groupBy("flag").agg(F.count(F.lit(1)).alias("rows_affected"))
+    flags = cleaned.select(F.explode("quality_flags").alias("flag"))
+    counts = flags.groupBy("flag").agg(F.count(F.lit(1)).alias("rows_affected"))
     return counts.join(F.broadcast(described), on="flag", how="left").select(
         F.lit(run_id).alias("run_id"), F.lit(table_name).alias("table_name"),
         F.coalesce("column_name", F.regexp_extract("flag", r"^([a-z]+)", 1)).alias("column_name"),

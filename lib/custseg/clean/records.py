@@ -84,7 +84,8 @@ def _standard_shape(
         "birth_date_ambiguous": birth_problem == "ambiguous",
         "birth_date_impossible": birth_problem == "impossible",
         "birth_date_unparseable": birth_problem == "unparseable",
-        "postcode_invalid": blank_to_null(F.col("postcode")).isNotNull() & address.postcode(F.col("postcode"), country).isNull(),
+        "postcode_invalid": (blank_to_null(F.col("postcode")).isNotNull()
+                             & address.postcode(F.col("postcode"), country).isNull()),
         "country_unknown": blank_to_null(F.col("country")).isNotNull() & country.isNull(),
         "gender_unmapped": values.is_unmapped(gender, settings.gender_values),
         "name_missing": names.name_key(last).isNull(),

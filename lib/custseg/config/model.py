@@ -175,19 +175,22 @@ class BlockingRule:
             for part in self.parts:
                 transform, _, roles = part.partition(":")
                 if transform not in KEY_PARTS or not all(role in IDENTITY_ROLES for role in roles.split("|")):
-                    raise ValueError(f"blocking rule {self.name}: part {part!r} is not <{'|'.join(KEY_PARTS)}>:<role>[|<role>...]")
+                    raise ValueError(f"blocking rule {self.name}: part {part!r} is not "
+                                     f"<{'|'.join(KEY_PARTS)}>:<role>[|<role>...]")
             if sum("|" in part for part in self.parts) > 1:
                 raise ValueError(f"blocking rule {self.name}: only one part may list alternative roles")
         for role in [*self.fields, *self.only_if_one_lacks]:
             if role not in IDENTITY_ROLES:
-                raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; roles: {', '.join(IDENTITY_ROLES)}")
+                raise ValueError(f"blocking rule {self.name}: unknown field {role!r}; "
+                                 f"roles: {', '.join(IDENTITY_ROLES)}")
         if self.bands < 1 or self.rows < 1 or self.shingle_size < 1:
             raise ValueError(f"blocking rule {self.name}: bands, rows and shingle_size must be >= 1")
         if any(role not in VALUE_LEVEL_ROLES for role in self.skip_if_different):
             raise ValueError(f"blocking rule {self.name}: skip_if_different takes {', '.join(VALUE_LEVEL_ROLES)}, "
                              f"not {[r for r in self.skip_if_different if r not in VALUE_LEVEL_ROLES]}")
         if "full_name" in self.only_if_one_lacks:
-            raise ValueError(f"blocking rule {self.name}: only_if_one_lacks names first_name or last_name, not full_name")
+            raise ValueError(f"blocking rule {self.name}: only_if_one_lacks names first_name or last_name, "
+                             "not full_name")
         if self.window is not None and self.window < 2:
             raise ValueError(f"blocking rule {self.name}: window must be >= 2, got {self.window}")
 
@@ -265,7 +268,8 @@ class ResolveSettings:
             raise ValueError(f"max_unparsed_share must be in (0, 1], got {self.max_unparsed_share}")
         unknown = sorted(set(self.columns) - {"source", "record_id", *IDENTITY_ROLES})
         if unknown:
-            raise ValueError(f"columns: unknown role(s) {unknown}; roles: source, record_id, {', '.join(IDENTITY_ROLES)}")
+            raise ValueError(f"columns: unknown role(s) {unknown}; "
+                             f"roles: source, record_id, {', '.join(IDENTITY_ROLES)}")
         if "record_id" not in self.columns:
             raise ValueError("columns: map `record_id` to the column that identifies a record")
         if not set(self.columns) & set(IDENTITY_ROLES):
@@ -291,8 +295,8 @@ class ResolveSettings:
             raise ValueError(f"block_window must be >= 2 (or null), got {self.block_window}")
         unknown_order = [role for role in self.window_order if role not in IDENTITY_ROLES or role == "full_name"]
         if unknown_order or not self.window_order:
-            raise ValueError(f"window_order: give identity roles ({', '.join(r for r in IDENTITY_ROLES if r != 'full_name')}); "
-                             f"unknown: {unknown_order}")
+            orderable = ", ".join(r for r in IDENTITY_ROLES if r != "full_name")
+            raise ValueError(f"window_order: give identity roles ({orderable}); unknown: {unknown_order}")
         for name, survivorship in {"default_rule": self.default_rule, **self.survivorship}.items():
             if survivorship not in SURVIVORSHIP_RULES:
                 raise ValueError(f"survivorship rule {survivorship!r} for {name} is not one of {SURVIVORSHIP_RULES}")

@@ -9,7 +9,8 @@ from pyspark.sql import SparkSession
 from custseg.delta.base import CommitInfo, HistoryEntry, StagedWrite, TableStore, WriteMode
 from custseg.errors import EnvironmentProblem
 
-__all__ = ["CommitInfo", "HistoryEntry", "StagedWrite", "TableStore", "WriteMode", "delta_maven_coordinate", "open_store"]
+__all__ = ["CommitInfo", "HistoryEntry", "StagedWrite", "TableStore", "WriteMode", "delta_maven_coordinate",
+           "open_store"]
 
 
 def open_store(spark: SparkSession, engine: str, staging_root: str) -> TableStore:

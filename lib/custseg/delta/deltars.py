@@ -57,7 +57,8 @@ class DeltaRsStore(TableStore):
             str(p.relative_to(staging)) for p in staging.rglob("*.parquet") if not p.name.startswith((".", "_"))
         )
         with ThreadPoolExecutor(max_workers=8) as pool:
-            actions = list(pool.map(lambda rel: _move_and_describe(staging, table_dir, rel, data_schema), relative_files))
+            actions = list(pool.map(lambda rel: _move_and_describe(staging, table_dir, rel, data_schema),
+                                    relative_files))
         shutil.rmtree(staging, ignore_errors=True)
         staged = StagedWrite(
             table_path=str(table_dir), mode=mode, schema=df.schema, partition_by=partition_by,
@@ -147,7 +148,8 @@ class DeltaRsStore(TableStore):
             stat, partition = f"null_count.{field.name}", f"partition.{field.name}"
             if partition in actions.column_names:
                 is_null = pa.compute.is_null(actions.column(partition))
-                counts[field.name] = int(pa.compute.sum(pa.compute.if_else(is_null, actions.column("num_records"), 0)).as_py() or 0)
+                null_records = pa.compute.if_else(is_null, actions.column("num_records"), 0)
+                counts[field.name] = int(pa.compute.sum(null_records).as_py() or 0)
             elif stat in actions.column_names and actions.column(stat).null_count == 0:
                 counts[field.name] = int(pa.compute.sum(actions.column(stat)).as_py() or 0)
         return counts

@@ -39,7 +39,8 @@ def build_features(master: DataFrame, orders: DataFrame, lines: DataFrame, event
     known = master.filter(F.to_date("first_seen_at") < cutoff)
     purchases = purchase_features(orders, lines, as_of)
     engagement = engagement_features(events, as_of)
-    first_order = orders.filter(F.col("order_date") < cutoff).groupBy("customer_id").agg(F.min("order_date").alias("first_order"))
+    first_order = (orders.filter(F.col("order_date") < cutoff).groupBy("customer_id")
+                   .agg(F.min("order_date").alias("first_order")))
     joined = (
         known.select("customer_id", "birth_date", "gender", "country", F.to_date("first_seen_at").alias("first_seen"))
         .join(purchases, on="customer_id", how="left")

@@ -34,7 +34,8 @@ def engagement_features(events: DataFrame, as_of: dt.date) -> DataFrame:
     )
     return per_customer.select(
         "customer_id", "sessions_90d", "page_views_90d", "avg_session_minutes_90d", "cart_adds_90d",
-        F.when(F.col("cart_sessions") > 0, F.col("abandoned_sessions") / F.col("cart_sessions")).alias("cart_abandonment_rate"),
+        F.when(F.col("cart_sessions") > 0, F.col("abandoned_sessions") / F.col("cart_sessions"))
+        .alias("cart_abandonment_rate"),
         "sessions_7d",
         engagement_spike(F.col("sessions_7d"), F.col("sessions_prev_28d")).alias("engagement_spike"),
     )

@@ -55,7 +55,8 @@ def with_rfm_scores(features: DataFrame) -> DataFrame:
         "m_score": _score(F.col("monetary"), cuts[2], higher_is_better=True),
     })
     has_orders = F.col("frequency") > 0
-    scored = scored.withColumns({c: F.when(has_orders, F.col(c)).otherwise(0) for c in ("r_score", "f_score", "m_score")})
+    scores = ("r_score", "f_score", "m_score")
+    scored = scored.withColumns({c: F.when(has_orders, F.col(c)).otherwise(0) for c in scores})
     r, f, m = F.col("r_score"), F.col("f_score"), F.col("m_score")
     segment = (
         F.when(~has_orders, F.lit("no_purchases"))

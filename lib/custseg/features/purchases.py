@@ -18,7 +18,8 @@ def purchase_features(orders: DataFrame, lines: DataFrame, as_of: dt.date) -> Da
     kept = orders.filter((F.col("order_date") < cutoff) & (F.col("status") != "cancelled"))
     completed = F.col("status") == "completed"
     # Spend counts completed orders only: returned ones were refunded.
-    net = F.when(F.col("status") == "completed", F.coalesce(F.col("net_amount").cast("double"), F.lit(0.0))).otherwise(0.0)
+    net_amount = F.coalesce(F.col("net_amount").cast("double"), F.lit(0.0))
+    net = F.when(F.col("status") == "completed", net_amount).otherwise(0.0)
     weeks_ago = F.floor(F.datediff(cutoff, F.col("order_date")) / 7)
     totals = kept.groupBy("customer_id").agg(
         F.max("order_date").alias("last_order_date"),
@@ -36,7 +37,8 @@ def purchase_features(orders: DataFrame, lines: DataFrame, as_of: dt.date) -> Da
     gaps = (
         kept.withColumn("gap_days", (F.unix_seconds("order_ts") - F.unix_seconds(previous)) / 86400.0)
         .groupBy("customer_id")
-        .agg(F.avg("gap_days").alias("interpurchase_days_mean"), F.stddev_samp("gap_days").alias("interpurchase_days_std"))
+        .agg(F.avg("gap_days").alias("interpurchase_days_mean"),
+             F.stddev_samp("gap_days").alias("interpurchase_days_std"))
     )
     breadth = (
         kept.select("customer_id", "order_id").join(lines.select("order_id", "category"), on="order_id", how="inner")

@@ -41,13 +41,15 @@ def treat_features(features: DataFrame, settings: FeatureSettings) -> Treatment:
     policies = {c: p for c, p in settings.imputation.items() if p != "none"}
     flags = [F.when(F.col(c).isNull(), F.lit(c)) for c in policies]
     values = _simple_fill_values(features, {c: p for c, p in policies.items() if p != "knn"})
-    treated = features.withColumn("imputed_columns", F.array_compact(F.array(*flags)) if flags else F.array().cast("array<string>"))
+    imputed = F.array_compact(F.array(*flags)) if flags else F.array().cast("array<string>")
+    treated = features.withColumn("imputed_columns", imputed)
     treated = treated.withColumns({c: F.coalesce(F.col(c), F.lit(v).cast(types[c])) for c, v in values.items()})
     entries += [(c, f"null -> {policies[c]} ({v:g})", int(nulls[c])) for c, v in values.items() if nulls[c]]
     knn_targets = [c for c, p in policies.items() if p == "knn"]
     if knn_targets:
         treated = _knn_impute(treated, knn_targets, settings, types)
-        entries += [(c, f"null -> knn ({settings.knn_neighbors} neighbours)", int(nulls[c])) for c in knn_targets if nulls[c]]
+        entries += [(c, f"null -> knn ({settings.knn_neighbors} neighbours)", int(nulls[c]))
+                    for c in knn_targets if nulls[c]]
     treated, capped = _winsorize(treated, settings.winsorize, types)
     entries += capped
     if settings.outlier_model == "isolation_forest":
@@ -69,7 +71,8 @@ def _simple_fill_values(frame: DataFrame, policies: dict[str, str]) -> dict[str,
         values.update({c: row[c] for c in means if row is not None and row[c] is not None})
     for column, policy in policies.items():
         if policy == "mode":
-            top = frame.filter(F.col(column).isNotNull()).groupBy(column).count().orderBy(F.col("count").desc(), column).first()
+            top = (frame.filter(F.col(column).isNotNull()).groupBy(column).count()
+                   .orderBy(F.col("count").desc(), column).first())
             if top is not None:
                 values[column] = float(top[column])
         elif policy == "zero":
@@ -83,10 +86,12 @@ def _sample(frame: DataFrame, columns: list[str], size: int, seed: int) -> pd.Da
     """At most ``size`` rows of ``columns`` on the driver, drawn without replacement."""
     total = frame.count()
     fraction = min(1.0, 1.2 * size / total) if total else 1.0
-    return frame.select(*[F.col(c).cast("double") for c in columns]).sample(fraction=fraction, seed=seed).limit(size).toPandas()
+    numbers = frame.select(*[F.col(c).cast("double") for c in columns])
+    return numbers.sample(fraction=fraction, seed=seed).limit(size).toPandas()
 
 
-def _knn_impute(frame: DataFrame, targets: list[str], settings: FeatureSettings, types: dict[str, T.DataType]) -> DataFrame:
+def _knn_impute(frame: DataFrame, targets: list[str], settings: FeatureSettings,
+                types: dict[str, T.DataType]) -> DataFrame:
     from sklearn.impute import KNNImputer
 
     columns = list(dict.fromkeys([*settings.knn_predictors, *targets]))
@@ -110,7 +115,8 @@ def _knn_impute(frame: DataFrame, targets: list[str], settings: FeatureSettings,
     return frame.mapInPandas(fill, schema=frame.schema)  # type: ignore[arg-type]
 
 
-def _winsorize(frame: DataFrame, bounds: dict[str, list[float]], types: dict[str, T.DataType]) -> tuple[DataFrame, list[tuple[str, str, int]]]:
+def _winsorize(frame: DataFrame, bounds: dict[str, list[float]],
+               types: dict[str, T.DataType]) -> tuple[DataFrame, list[tuple[str, str, int]]]:
     columns = [c for c in bounds if c in types]
     if not columns:
         return frame.withColumn("capped_columns", F.array().cast("array<string>")), []
@@ -121,7 +127,8 @@ def _winsorize(frame: DataFrame, bounds: dict[str, list[float]], types: dict[str
     outside = {c: (F.col(c) < low) | (F.col(c) > high) for c, (low, high) in limits.items()}
     counts = frame.agg(*[F.count_if(condition).alias(c) for c, condition in outside.items()]).first()
     assert counts is not None
-    flagged = frame.withColumn("capped_columns", F.array_compact(F.array(*[F.when(cond, F.lit(c)) for c, cond in outside.items()])))
+    capped_columns = F.array_compact(F.array(*[F.when(cond, F.lit(c)) for c, cond in outside.items()]))
+    flagged = frame.withColumn("capped_columns", capped_columns)
     # when/otherwise, not least(greatest(...)): those skip nulls, and an undefined value (the
     # order value of a customer who never bought) would become the lower bound.
     capped = flagged.withColumns({

@@ -31,7 +31,7 @@ def product_id(tier: Column, category_index: Column, item: Column) -> Column:
 def products(spark: SparkSession, seed: int) -> DataFrame:
     """The catalogue: a fixed grid of tiers x categories x items (small, built on the driver)."""
     rng = random.Random(seed)
-    stock_rng = random.Random(seed + 1)  # its own stream: adding stock left every price as it was
+    stock_rng = random.Random(seed + 1)  # its own stream: drawing stock never shifts a price
     rows = []
     for tier, (low, high) in TIER_PRICES.items():
         for category_index, category in enumerate(CATEGORIES):
@@ -67,16 +67,19 @@ def orders(timeline: DataFrame, record_ids: DataFrame, seed: int, end_ts: Column
     return exploded.select(
         "person_id", "archetype", "order_no", "country", "favourite_categories",
         "tier_budget", "tier_mid",
-        F.concat(F.lit("O"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("order"), "person_id", "order_no")))).alias("order_id"),
+        F.concat(F.lit("O"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("order"), "person_id", "order_no"))))
+        .alias("order_id"),
         F.when(online, F.lit("online")).otherwise(F.lit("store")).alias("channel"),
-        F.when(online, choice(u("ref"), F.col("web_ids"))).otherwise(choice(u("ref"), F.col("crm_ids"))).alias("customer_ref"),
+        F.when(online, choice(u("ref"), F.col("web_ids"))).otherwise(choice(u("ref"), F.col("crm_ids")))
+        .alias("customer_ref"),
         days_before(end_ts, days_ago, u("time")).alias("order_ts"),
         _currency(F.col("country")).alias("currency"),
         F.when(status_u < 0.02, F.lit("cancelled")).when(status_u < 0.02 + F.col("return_share"), F.lit("returned"))
         .otherwise(F.lit("completed")).alias("status"),
         F.when(with_code & (F.col("archetype") == "new_customer"), F.lit("WELCOME10"))
         .when(with_code, choice(u("code"), list(DISCOUNT_CODES))).alias("discount_code"),
-        F.when(online, choice(u("ship"), ["0.00", "4.99", "6.99"])).otherwise(F.lit("0.00")).cast("decimal(10,2)").alias("shipping_amount"),
+        F.when(online, choice(u("ship"), ["0.00", "4.99", "6.99"])).otherwise(F.lit("0.00"))
+        .cast("decimal(10,2)").alias("shipping_amount"),
         integer_between(u("lines"), 1, 4).alias("n_lines"),
     )
 
@@ -88,7 +91,9 @@ def order_lines(orders_df: DataFrame, product_prices: DataFrame, rates: dict[str
         return uniform(seed, purpose, "order_id", "line_no")
 
     tier_u = u("tier")
-    tier = F.when(tier_u < F.col("tier_budget"), 0).when(tier_u < F.col("tier_budget") + F.col("tier_mid"), 1).otherwise(2)
+    tier = (F.when(tier_u < F.col("tier_budget"), 0)
+            .when(tier_u < F.col("tier_budget") + F.col("tier_mid"), 1)
+            .otherwise(2))
     any_category = F.floor(u("category") * len(CATEGORIES)).cast("int")
     favourite = F.array_position(F.array(*map(F.lit, CATEGORIES)), choice(u("fav"), F.col("favourite_categories"))) - 1
     category_index = F.when(u("use_fav") < 0.6, favourite).otherwise(any_category)
@@ -96,7 +101,8 @@ def order_lines(orders_df: DataFrame, product_prices: DataFrame, rates: dict[str
     picked = lines.select(
         "order_id", "line_no", "currency", "discount_code",
         product_id(tier, category_index, item).alias("product_id"),
-        F.when(tier == 0, integer_between(u("qty"), 1, 4)).when(tier == 1, integer_between(u("qty"), 1, 2)).otherwise(1).alias("quantity"),
+        F.when(tier == 0, integer_between(u("qty"), 1, 4)).when(tier == 1, integer_between(u("qty"), 1, 2))
+        .otherwise(1).alias("quantity"),
     )
     rate = _rate(F.col("currency"), rates)
     priced = picked.join(F.broadcast(product_prices), on="product_id", how="inner")
@@ -111,11 +117,13 @@ def order_lines(orders_df: DataFrame, product_prices: DataFrame, rates: dict[str
 
 def events(timeline: DataFrame, record_ids: DataFrame, seed: int, end_ts: Column, window_days: int = 120) -> DataFrame:
     """Sessions over the last ``window_days`` and their events, for persons with an account."""
-    visitors = timeline.filter(F.col("sessions_90d") > 0).join(record_ids, on="person_id", how="inner").filter(F.size("web_ids") > 0)
+    visitors = (timeline.filter(F.col("sessions_90d") > 0).join(record_ids, on="person_id", how="inner")
+                .filter(F.size("web_ids") > 0))
     # New customers only browse since they arrived; everyone else across the whole window.
     window = F.least(F.lit(window_days), F.col("first_order_days") + 30)
     session_count = F.greatest(F.lit(1), F.round(F.col("sessions_90d") * window / 90).cast("int"))
-    sessions = visitors.withColumn("session_no", F.explode(F.sequence(F.lit(1), session_count))).withColumn("window", window)
+    sessions = (visitors.withColumn("session_no", F.explode(F.sequence(F.lit(1), session_count)))
+                .withColumn("window", window))
 
     def su(purpose: str) -> Column:
         return uniform(seed, purpose, "person_id", "session_no")
@@ -123,8 +131,10 @@ def events(timeline: DataFrame, record_ids: DataFrame, seed: int, end_ts: Column
     cart = su("cart") < F.when(F.col("archetype") == "window_shopper", 0.8).otherwise(0.45)
     sessions = sessions.select(
         "person_id", "session_no",
-        F.concat(F.lit("S"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("session"), "person_id", "session_no")))).alias("session_id"),
-        F.when(su("anonymous") < 0.05, F.lit(None).cast("string")).otherwise(choice(su("account"), F.col("web_ids"))).alias("account_id"),
+        F.concat(F.lit("S"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("session"), "person_id", "session_no"))))
+        .alias("session_id"),
+        F.when(su("anonymous") < 0.05, F.lit(None).cast("string")).otherwise(choice(su("account"), F.col("web_ids")))
+        .alias("account_id"),
         days_before(end_ts, F.floor(su("day") * F.col("window")).cast("int"), su("time")).alias("started_at"),
         choice(su("device"), ["web", "web", "ios", "android"]).alias("device"),
         cart.alias("has_cart"),
@@ -161,11 +171,13 @@ def _session_events(sessions: DataFrame, seed: int) -> DataFrame:
     )
     seconds = F.col("event_no") * 45 + (eu("gap") * 40).cast("int")
     return with_type.select(
-        F.concat(F.lit("E"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("event"), "session_id", "event_no")))).alias("event_id"),
+        F.concat(F.lit("E"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("event"), "session_id", "event_no"))))
+        .alias("event_id"),
         "account_id", "session_id",
         F.timestamp_seconds(F.unix_seconds("started_at") + seconds).alias("event_ts"),
         "event_type",
-        F.when(F.col("event_type").isin("product_view", "add_to_cart", "remove_from_cart"), product).alias("product_id"),
+        F.when(F.col("event_type").isin("product_view", "add_to_cart", "remove_from_cart"), product)
+        .alias("product_id"),
         "device",
     )
 

@@ -28,7 +28,8 @@ def typo(value: Column, u_position: Column, u_kind: Column, u_letter: Column) ->
     letter = choice(u_letter, _LETTERS)
     slipped = (
         F.when(u_kind < 0.3, F.concat(before, after))
-        .when(u_kind < 0.55, F.concat(before, after.substr(F.lit(1), F.lit(1)), current, after.substr(F.lit(2), length)))
+        .when(u_kind < 0.55,
+              F.concat(before, after.substr(F.lit(1), F.lit(1)), current, after.substr(F.lit(2), length)))
         .when(u_kind < 0.8, F.concat(before, letter, after))
         .otherwise(F.concat(before, letter, current, after))
     )
@@ -105,10 +106,12 @@ def country_text(country: Column, u: Column) -> Column:
     return spelled
 
 
-def street_variant(house_number: Column, street_name: Column, street_type: Column, country: Column, u: Column) -> Column:
+def street_variant(house_number: Column, street_name: Column, street_type: Column, country: Column,
+                   u: Column) -> Column:
     """The street line with the type abbreviated half of the time ('Oak St.', 'Hauptstr. 12')."""
     abbreviations = {long: list(short) for table in places.STREET_TYPES.values() for long, short in table.items()}
-    short_forms = F.create_map(*[F.lit(x) for long, short in abbreviations.items() for x in (long, F.array(*map(F.lit, short)))])
+    short_forms = F.create_map(*[F.lit(x) for long, short in abbreviations.items()
+                                 for x in (long, F.array(*map(F.lit, short)))])
     short = choice(u, F.try_element_at(short_forms, street_type))
     kind = F.when(u < 0.5, short).otherwise(street_type)
     return (
@@ -123,7 +126,8 @@ def email_variant(email: Column, u: Column) -> Column:
     local = F.substring_index(email, "@", 1)
     domain = F.substring_index(email, "@", -1)
     return (
-        F.when(u < 0.3, F.concat(F.initcap(local), F.lit("@"), F.upper(F.substring(domain, 1, 1)), F.substring(domain, 2, 100)))
+        F.when(u < 0.3,
+               F.concat(F.initcap(local), F.lit("@"), F.upper(F.substring(domain, 1, 1)), F.substring(domain, 2, 100)))
         .when(u < 0.5, F.concat(F.lit(" "), email, F.lit(" ")))
         .when(u < 0.7, F.concat(local, F.lit("+shop@"), domain))
         .when(u < 0.85, F.upper(email))

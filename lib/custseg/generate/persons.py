@@ -49,7 +49,8 @@ def generate_persons(spark: SparkSession, settings: GenerateSettings) -> DataFra
         "first_name": F.when(F.col("gender") == "male", skewed_choice(u("first_name"), names.MALE_FIRST_NAMES, 1.6))
         .otherwise(skewed_choice(u("first_name"), names.FEMALE_FIRST_NAMES, 1.6)),
         "city": _per_country(lambda c: choice(u("city"), list(places.CITIES[c]))),
-        "birth_date": F.date_sub(F.lit(settings.end_date), (F.col("age_years") * 365.25 + u("birthday") * 365).cast("int")),
+        "birth_date": F.date_sub(F.lit(settings.end_date),
+                                 (F.col("age_years") * 365.25 + u("birthday") * 365).cast("int")),
     })
     people = people.withColumns({
         "postcode": _postcode(seed),
@@ -89,7 +90,8 @@ def _postcode(seed: int) -> Column:
         choice(uniform(seed, "pc_gb_a", "person_id"), list(inward_letters)),
         choice(uniform(seed, "pc_gb_b", "person_id"), list(inward_letters)),
     )
-    paris = F.concat(F.lit("750"), F.lpad(integer_between(uniform(seed, "pc_paris", "person_id"), 1, 20).cast("string"), 2, "0"))
+    arrondissement = integer_between(uniform(seed, "pc_paris", "person_id"), 1, 20).cast("string")
+    paris = F.concat(F.lit("750"), F.lpad(arrondissement, 2, "0"))
     return (
         F.when(F.col("country") == "GB", gb)
         .when(F.col("city") == "Paris", paris)
@@ -103,7 +105,8 @@ def _street_columns(seed: int) -> dict[str, Column]:
     in the country's order ('12 Oak Street', 'Hauptstraße 12', '12 rue de la Paix')."""
     number = integer_between(uniform(seed, "house_no", "person_id"), 1, 240).cast("string")
     name = _per_country(lambda c: choice(uniform(seed, "street", "person_id"), places.STREET_NAMES[c]))
-    street_type = _per_country(lambda c: choice(uniform(seed, "street_type", "person_id"), list(places.STREET_TYPES[c])))
+    street_type = _per_country(
+        lambda c: choice(uniform(seed, "street_type", "person_id"), list(places.STREET_TYPES[c])))
     street = (
         F.when(F.col("country") == "DE", F.concat(name, street_type, F.lit(" "), number))
         .when(F.col("country") == "FR", F.concat_ws(" ", number, street_type, name))

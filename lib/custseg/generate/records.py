@@ -59,37 +59,51 @@ def crm_records(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
 
 def _crm_values(seed: int, end_ts: Column, draw: Callable[[str], Column]) -> dict[str, Column]:
     first = F.when(F.col("is_nickname"), noise.nickname(F.col("first_name"))).otherwise(F.col("first_name"))
-    first = F.when(F.col("is_typo_first_name"), noise.typo(first, draw("tf1"), draw("tf2"), draw("tf3"))).otherwise(first)
-    last = F.when(F.col("is_typo_last_name"), noise.typo(F.col("last_name"), draw("tl1"), draw("tl2"), draw("tl3"))).otherwise(F.col("last_name"))
+    first = (F.when(F.col("is_typo_first_name"), noise.typo(first, draw("tf1"), draw("tf2"), draw("tf3")))
+             .otherwise(first))
+    last = (F.when(F.col("is_typo_last_name"), noise.typo(F.col("last_name"), draw("tl1"), draw("tl2"), draw("tl3")))
+            .otherwise(F.col("last_name")))
     first, last = (F.when(F.col("is_swapped_names"), last).otherwise(first),
                    F.when(F.col("is_swapped_names"), first).otherwise(last))
     first = _messy_text(first, draw("first_case"), draw("first_space"))
     last = _messy_text(last, draw("last_case"), draw("last_space"))
     email = (
         F.when(F.col("is_email_missing"), F.lit(None))
-        .when(F.col("is_email_other"), noise.other_email(letters_only_key(F.col("first_name")), letters_only_key(F.col("last_name")), F.year("birth_date"), draw("oe")))
+        .when(F.col("is_email_other"),
+              noise.other_email(letters_only_key(F.col("first_name")), letters_only_key(F.col("last_name")),
+                                F.year("birth_date"), draw("oe")))
         .when(F.col("is_email_variant"), noise.email_variant(F.col("email"), draw("ev")))
         .otherwise(F.col("email"))
     )
-    birth = F.when(F.col("is_day_month_swapped"), noise.swap_day_month(F.col("birth_date"))).otherwise(F.col("birth_date"))
+    birth = (F.when(F.col("is_day_month_swapped"), noise.swap_day_month(F.col("birth_date")))
+             .otherwise(F.col("birth_date")))
     new_number = integer_between(draw("new_no"), 1, 240).cast("string")
     house = F.when(F.col("is_moved"), new_number).otherwise(F.col("house_number"))
-    postcode = F.when(F.col("is_moved"), _moved_postcode(F.col("postcode"), F.col("country"), draw("pc1"), draw("pc2"))).otherwise(F.col("postcode"))
+    moved_postcode = _moved_postcode(F.col("postcode"), F.col("country"), draw("pc1"), draw("pc2"))
+    postcode = F.when(F.col("is_moved"), moved_postcode).otherwise(F.col("postcode"))
     postcode = F.when(F.col("country") == "GB", _gb_postcode_variant(postcode, draw("pcv"))).otherwise(postcode)
-    created = days_before(end_ts, F.col("first_order_days") + integer_between(draw("created"), 0, 30), draw("created_t"))
-    created = F.when(F.col("copy") > 0, days_before(end_ts, integer_between(draw("created_dup"), 0, F.col("first_order_days")), draw("created_t"))).otherwise(created)
-    updated = F.timestamp_seconds(F.unix_seconds(created) + (draw("updated") * (F.unix_seconds(end_ts) - F.unix_seconds(created))).cast("long"))
-    titles = F.when(F.col("gender") == "male", choice(draw("title"), names.TITLES_MALE)).otherwise(choice(draw("title"), names.TITLES_FEMALE))
+    created = days_before(end_ts, F.col("first_order_days") + integer_between(draw("created"), 0, 30),
+                          draw("created_t"))
+    created_copy = days_before(end_ts, integer_between(draw("created_dup"), 0, F.col("first_order_days")),
+                               draw("created_t"))
+    created = F.when(F.col("copy") > 0, created_copy).otherwise(created)
+    since_created = F.unix_seconds(end_ts) - F.unix_seconds(created)
+    updated = F.timestamp_seconds(F.unix_seconds(created) + (draw("updated") * since_created).cast("long"))
+    titles = (F.when(F.col("gender") == "male", choice(draw("title"), names.TITLES_MALE))
+              .otherwise(choice(draw("title"), names.TITLES_FEMALE)))
     return {
         "crm_id": F.concat(F.lit("C"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("crm"), "person_id", "copy")))),
         "title": F.when(draw("title_present") < 0.6, titles),
         "first_name": first,
         "last_name": last,
         "email": email,
-        "phone": F.when(~F.col("is_phone_missing"), noise.phone_format(F.col("phone_e164"), F.col("country"), draw("phone_fmt"))),
-        "birth_date": F.when(~F.col("is_birth_date_missing"), noise.birth_date_text(birth, F.col("country"), draw("dob_fmt"))),
+        "phone": F.when(~F.col("is_phone_missing"),
+                        noise.phone_format(F.col("phone_e164"), F.col("country"), draw("phone_fmt"))),
+        "birth_date": F.when(~F.col("is_birth_date_missing"),
+                             noise.birth_date_text(birth, F.col("country"), draw("dob_fmt"))),
         "gender": F.when(draw("gender_missing") >= 0.1, noise.gender_text(F.col("gender"), draw("gender_fmt"))),
-        "street": noise.street_variant(house, F.col("street_name"), F.col("street_type"), F.col("country"), draw("street_fmt")),
+        "street": noise.street_variant(house, F.col("street_name"), F.col("street_type"), F.col("country"),
+                                       draw("street_fmt")),
         "city": F.when(draw("city_case") < 0.1, F.upper("city")).otherwise(F.col("city")),
         "postcode": F.when(~F.col("is_postcode_missing"), postcode),
         "country": noise.country_text(F.col("country"), draw("country_fmt")),
@@ -136,7 +150,8 @@ def web_accounts(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
     )
     typo_name = u("typo") < 0.08
     full_name = F.when(typo_name, noise.typo(full_name, u("t1"), u("t2"), u("t3"))).otherwise(full_name)
-    other_mail = noise.other_email(letters_only_key(F.col("first_name")), letters_only_key(F.col("last_name")), F.year("birth_date"), u("oe"))
+    other_mail = noise.other_email(letters_only_key(F.col("first_name")), letters_only_key(F.col("last_name")),
+                                   F.year("birth_date"), u("oe"))
     email_u = u("email")
     email = (
         F.when((F.col("copy") > 0) | (email_u >= 0.92), other_mail)
@@ -144,13 +159,17 @@ def web_accounts(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
         .otherwise(F.col("email"))
     )
     created = days_before(end_ts, F.col("first_order_days") + integer_between(u("created"), 0, 60), u("created_t"))
-    last_login = days_before(end_ts, integer_between(u("login"), 0, F.greatest(F.col("last_order_days"), F.lit(1))), u("login_t"))
+    login_days = integer_between(u("login"), 0, F.greatest(F.col("last_order_days"), F.lit(1)))
+    last_login = days_before(end_ts, login_days, u("login_t"))
     phone_u = u("phone")
     records = accounts.select(
-        F.concat(F.lit("W"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("web"), "person_id", "copy")))).alias("account_id"),
+        F.concat(F.lit("W"), F.upper(F.hex(F.xxhash64(F.lit(seed), F.lit("web"), "person_id", "copy"))))
+        .alias("account_id"),
         email.alias("email"),
         full_name.alias("full_name"),
-        F.when(phone_u < 0.45, F.col("phone_e164")).when(phone_u < 0.55, noise.phone_format(F.col("phone_e164"), F.col("country"), u("phone_fmt"))).alias("phone"),
+        F.when(phone_u < 0.45, F.col("phone_e164"))
+        .when(phone_u < 0.55, noise.phone_format(F.col("phone_e164"), F.col("country"), u("phone_fmt")))
+        .alias("phone"),
         F.when(u("dob") < 0.4, F.date_format("birth_date", "yyyy-MM-dd")).alias("birth_date"),
         F.when(u("pc") < 0.9, F.col("postcode")).alias("postcode"),
         F.when(u("cc") < 0.9, F.col("country")).otherwise(F.lower("country")).alias("country"),

@@ -57,8 +57,10 @@ def build_sample(spark: SparkSession, settings: GenerateSettings, rates: dict[st
     web = web_accounts(timeline, seed, end_ts).persist(StorageLevel.MEMORY_AND_DISK)
     record_ids = (
         timeline.select("person_id")
-        .join(crm.groupBy("person_id").agg(F.array_sort(F.collect_list("crm_id")).alias("crm_ids")), "person_id", "left")
-        .join(web.groupBy("person_id").agg(F.array_sort(F.collect_list("account_id")).alias("web_ids")), "person_id", "left")
+        .join(crm.groupBy("person_id").agg(F.array_sort(F.collect_list("crm_id")).alias("crm_ids")),
+              "person_id", "left")
+        .join(web.groupBy("person_id").agg(F.array_sort(F.collect_list("account_id")).alias("web_ids")),
+              "person_id", "left")
         .select("person_id", F.coalesce("crm_ids", F.array().cast("array<string>")).alias("crm_ids"),
                 F.coalesce("web_ids", F.array().cast("array<string>")).alias("web_ids"))
     )
@@ -107,7 +109,8 @@ def stage_raw_files(sample: SampleData, staging_dir: str, settings: GenerateSett
 
     def write_csv(name: str, frame: DataFrame, order: Column) -> None:
         keyed = frame.withColumn(ROW_ORDER, order)
-        rawfiles.write_csv(rawfiles.corrupt_columns(keyed, ROW_ORDER, seed, rate, CSV_CORRUPTIONS[name]), staged[name], files)
+        corrupted = rawfiles.corrupt_columns(keyed, ROW_ORDER, seed, rate, CSV_CORRUPTIONS[name])
+        rawfiles.write_csv(corrupted, staged[name], files)
 
     write_csv("crm_customers", sample.crm.select(*CRM_COLUMNS), F.col("crm_id"))
     rawfiles.write_json_lines(sample.web.select(*WEB_COLUMNS), staged["web_accounts"], files, "account_id",
@@ -145,6 +148,8 @@ def truth_persons(sample: SampleData) -> DataFrame:
 
 
 def truth_records(sample: SampleData) -> DataFrame:
-    crm = sample.crm.select(F.lit("crm_customers").alias("source"), F.col("crm_id").alias("record_id"), "person_id", "noise")
-    web = sample.web.select(F.lit("web_accounts").alias("source"), F.col("account_id").alias("record_id"), "person_id", "noise")
+    crm = sample.crm.select(F.lit("crm_customers").alias("source"), F.col("crm_id").alias("record_id"),
+                            "person_id", "noise")
+    web = sample.web.select(F.lit("web_accounts").alias("source"), F.col("account_id").alias("record_id"),
+                            "person_id", "noise")
     return crm.unionByName(web)

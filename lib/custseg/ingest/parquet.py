@@ -31,7 +31,8 @@ def parquet_records(spark: SparkSession, files: list[str], source: SourceSpec) -
     frames = [_read_group(spark, group, source) for group in by_schema.values()]
     rows_read = sum(_row_count(spark, group) for group in by_schema.values()) + len(unreadable)
     if unreadable:
-        bad = spark.createDataFrame(unreadable, "source_file string, source_line long, value string, structural_reason string")
+        bad = spark.createDataFrame(unreadable,
+                                    "source_file string, source_line long, value string, structural_reason string")
         bad = bad.select("*", *[F.lit(None).cast("string").alias(f"raw_{c.name}") for c in source.columns])
         frames.append(typed_columns(bad, source.columns))
     result = frames[0]

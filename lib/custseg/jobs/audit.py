@@ -45,14 +45,18 @@ def _audit_table(ctx: JobContext, name: str) -> TableAudit:
     for check in checks:
         if check.column in by_column and check.check_type != "unique":
             by_column[check.column].rule_violations += check.violations  # type: ignore[index]
-    duplicates = duplicated_rows(frame, list(spec.primary_key)) if spec.primary_key and rows else (0 if spec.primary_key else None)
+    if spec.primary_key:
+        duplicates: int | None = duplicated_rows(frame, list(spec.primary_key)) if rows else 0
+    else:
+        duplicates = None
     return TableAudit(name, spec.layer, ctx.input_versions[name], rows, duplicates, spec.primary_key,
                       sum(c.violations for c in checks), columns)
 
 
 def _rows(run_id: str, audit: TableAudit) -> list[tuple[object, ...]]:
-    table_row: tuple[object, ...] = (run_id, audit.name, audit.version, "*", "table", audit.rows, None, None, None, None, None, None, None,
-                 None, None, None, None, None, [], [], audit.duplicate_key_rows, audit.rule_violations)
+    table_row: tuple[object, ...] = (run_id, audit.name, audit.version, "*", "table", audit.rows,
+                                     None, None, None, None, None, None, None, None, None, None, None, None,
+                                     [], [], audit.duplicate_key_rows, audit.rule_violations)
     return [table_row] + [_column_row(run_id, audit, c) for c in audit.columns]
 
 

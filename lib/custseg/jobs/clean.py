@@ -34,7 +34,8 @@ def _clean(ctx: JobContext) -> None:
     )
     staged_records = ctx.write("customer_records", latest_per_key(records, ["source", "record_id"]))
     products = ctx.write("products_clean", clean_products(ctx.read("products"), settings))
-    lines = ctx.write("order_lines_clean", clean_order_lines(ctx.read("order_lines"), ctx.read("orders"), products, settings))
+    lines = ctx.write("order_lines_clean",
+                      clean_order_lines(ctx.read("order_lines"), ctx.read("orders"), products, settings))
     orders = ctx.write("orders_clean", clean_orders(ctx.read("orders"), lines, settings))
     ctx.write("events_clean", clean_events(ctx.read("events")))
     logs = [

@@ -54,10 +54,11 @@ def _segment(ctx: JobContext) -> None:
             "customer_id", "as_of_date", *SEGMENT_LABELS, "lifecycle_stage", "rfm_segment", "age_band", "region",
             F.lit(ctx.run_id).alias("model_run_id"),
         ))
+        stability = (checked.stability_mean, checked.stability_min, checked.holdout_ari) if checked else (None,) * 3
         ctx.write(SEGMENTATION_RUNS.name, ctx.spark.createDataFrame(
             [(ctx.run_id, settings.algorithm, r.k, r.clusters_found, r.silhouette, r.cost, r.smallest_share,
               r.eligible, r is best, components, explained,
-              *((checked.stability_mean, checked.stability_min, checked.holdout_ari) if checked and r is best else (None,) * 3),
+              *(stability if r is best else (None,) * 3),
               recovered if r is best else None,
               *((segments.parent_count, segments.parent_silhouette) if r is best else (None, None)), r.seconds)
              for r in results], SEGMENTATION_RUNS.schema))
@@ -65,7 +66,8 @@ def _segment(ctx: JobContext) -> None:
         model.write().save(model_path)
         ctx.after_commit(lambda: None, on_failure=lambda: remove(ctx.spark, model_path))
         labels = segments.labeler.segment_labels()
-        sizes = {labels[r[PREDICTION]]["segment_name"]: r["customers"] for r in segments.profiles.select(PREDICTION, "customers").collect()}
+        sizes = {labels[r[PREDICTION]]["segment_name"]: r["customers"]
+                 for r in segments.profiles.select(PREDICTION, "customers").collect()}
         kept = sum(1 for d in segments.carried.distances.values() if d is not None)
         ctx.metrics.update({"k": str(best.k), "silhouette": f"{best.silhouette:.4f}", "model_path": model_path,
                             "segments": json.dumps(sizes), "parent_segments": str(segments.parent_count),
@@ -80,7 +82,8 @@ def _segment(ctx: JobContext) -> None:
             ctx.metrics["archetype_silhouette"] = f"{planted_silhouette:.4f}"
         if checked:
             ctx.metrics.update({"stability_ari_mean": f"{checked.stability_mean:.4f}",
-                                "stability_ari_min": f"{checked.stability_min:.4f}", "holdout_ari": f"{checked.holdout_ari:.4f}"})
+                                "stability_ari_min": f"{checked.stability_min:.4f}",
+                                "holdout_ari": f"{checked.holdout_ari:.4f}"})
     finally:
         for frame in frames:
             frame.unpersist()
@@ -106,7 +109,8 @@ def _pca_summary(prep_model: PipelineModel) -> tuple[int | None, float | None]:
     return None, None
 
 
-def _archetype_recovery(ctx: JobContext, predicted: DataFrame, settings: SegmentSettings) -> tuple[float | None, float | None]:
+def _archetype_recovery(ctx: JobContext, predicted: DataFrame,
+                        settings: SegmentSettings) -> tuple[float | None, float | None]:
     """On generated data, how well the segments recover the planted archetypes (ARI), and the
     silhouette the planted grouping itself has in the model's space: when it is below the
     chosen k's, choosing k by silhouette cannot land on the archetypes."""

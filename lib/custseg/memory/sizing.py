@@ -7,9 +7,9 @@ the operating system:
 
     heap = 0.6 * physical memory - 1 GiB per local core,
 
-rounded down to whole GiB (to 256 MiB below 4 GiB), at least 1 GiB and at most 31 GiB (above that the JVM loses
-compressed object pointers). On 24 GiB and ``local[2]`` that is 12 GiB, the heap an
-ingest of 1M generated customers was measured to finish in. A master that is not local
+rounded down to whole GiB (to 256 MiB below 4 GiB), at least 1 GiB and at most 31 GiB
+(above that the JVM loses compressed object pointers). On 24 GiB and ``local[2]`` that is
+12 GiB, enough heap for an ingest of 1M generated customers. A master that is not local
 runs the tasks elsewhere, and ``auto`` then gives the driver a fixed 4 GiB.
 """
 

@@ -12,4 +12,5 @@ from custseg.ml.stages import (
 )
 
 __all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel",
-           "NearestCentreBisectingKMeans", "NearestCentreModel", "SegmentLabeler", "VariancePCA", "components_for_share"]
+           "NearestCentreBisectingKMeans", "NearestCentreModel", "SegmentLabeler", "VariancePCA",
+           "components_for_share"]

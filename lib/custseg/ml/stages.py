@@ -63,7 +63,8 @@ def _category_counts(dataset: DataFrame, column: str) -> dict[str, int]:
     counts = dataset.groupBy(F.col(column).cast("string").alias("value")).count().filter(F.col("value").isNotNull())
     rows = counts.limit(MAX_CATEGORIES + 1).collect()  # bounded: a category statistic, not data
     if len(rows) > MAX_CATEGORIES:
-        raise ValueError(f"column {column} has more than {MAX_CATEGORIES} distinct values; too many to encode by category")
+        raise ValueError(f"column {column} has more than {MAX_CATEGORIES} distinct values; "
+                         "too many to encode by category")
     return {r.value: int(r["count"]) for r in rows}
 
 
@@ -115,7 +116,8 @@ class VariancePCA(Estimator, HasInputCol, HasOutputCol, DefaultParamsReadable, D
     varianceShare = Param(Params._dummy(), "varianceShare", "share of the variance to retain, in (0, 1]",
                           typeConverter=TypeConverters.toFloat)
 
-    def __init__(self, *, inputCol: str | None = None, outputCol: str | None = None, varianceShare: float = 0.9) -> None:
+    def __init__(self, *, inputCol: str | None = None, outputCol: str | None = None,
+                 varianceShare: float = 0.9) -> None:
         super().__init__()
         self._setDefault(varianceShare=0.9)
         _set_given(self, inputCol=inputCol, outputCol=outputCol, varianceShare=varianceShare)
@@ -159,7 +161,8 @@ class SegmentLabeler(HasInputCol, DefaultParamsReadable, DefaultParamsWritable, 
 
     def __init__(self, *, inputCol: str | None = None, labels: dict[int, dict[str, Any]] | None = None) -> None:
         super().__init__()
-        _set_given(self, inputCol=inputCol, labels=json.dumps({str(k): v for k, v in sorted(labels.items())}) if labels else None)
+        encoded = json.dumps({str(k): v for k, v in sorted(labels.items())}) if labels else None
+        _set_given(self, inputCol=inputCol, labels=encoded)
 
     def segment_labels(self) -> dict[int, dict[str, Any]]:
         return {int(k): v for k, v in json.loads(self.getOrDefault(self.labels)).items()}

@@ -37,7 +37,8 @@ def check_drift(table: str, rows: int, nulls: dict[str, int], frame: DataFrame, 
     return results
 
 
-def _drift(table: str, check: str, column: str | None, change: float, bound: float, severity: str, what: str) -> CheckResult:
+def _drift(table: str, check: str, column: str | None, change: float, bound: float, severity: str,
+           what: str) -> CheckResult:
     outcome = "ok" if change <= bound else "FAILED"
     target = f"({column})" if column else ""
     return CheckResult(table, f"{check}{target}", check, column, severity, 1, int(change > bound), change, bound,

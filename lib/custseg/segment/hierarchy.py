@@ -20,7 +20,8 @@ MAX_AUTO_PARENTS = 5
 def ward_levels(centres: Mapping[int, Sequence[float]], sizes: Mapping[int, int]) -> list[Partition]:
     """Partitions of the segments, from one group per segment down to a single group."""
     groups: dict[frozenset[int], tuple[np.ndarray, int]] = {
-        frozenset([segment]): (np.asarray(centre, dtype=float), int(sizes[segment])) for segment, centre in centres.items()
+        frozenset([segment]): (np.asarray(centre, dtype=float), int(sizes[segment]))
+        for segment, centre in centres.items()
     }
     levels = [_ordered(groups)]
     while len(groups) > 1:

@@ -74,7 +74,8 @@ def label_segments(predicted: DataFrame, cluster_centres: list[Any], settings: S
     names = name_segments([r.asDict(recursive=True) for r in rows], feature_settings)
     parent_names = _parent_names(predicted, parent_cluster, names, settings, feature_settings, run_id)
     labels = {cluster: {"segment_id": stable[cluster], "segment_name": names[cluster],
-                        "parent_segment_id": parent_id[cluster], "parent_segment_name": parent_names[parent_cluster[cluster]]}
+                        "parent_segment_id": parent_id[cluster],
+                        "parent_segment_name": parent_names[parent_cluster[cluster]]}
               for cluster in sorted(sizes)}
     labeler = SegmentLabeler(inputCol=PREDICTION, labels=labels)
     return LabelledSegments(labeler, carried, centres, profiles, len(partition), parent_silhouette)
@@ -98,8 +99,8 @@ def _parent_partition(predicted: DataFrame, cluster_centres: list[Any], sizes: d
     return best, silhouette
 
 
-def _parent_names(predicted: DataFrame, parent_cluster: dict[int, int], names: dict[int, str], settings: SegmentSettings,
-                  feature_settings: FeatureSettings, run_id: str) -> dict[int, str]:
+def _parent_names(predicted: DataFrame, parent_cluster: dict[int, int], names: dict[int, str],
+                  settings: SegmentSettings, feature_settings: FeatureSettings, run_id: str) -> dict[int, str]:
     """A parent holding one segment shares its name; the others are named from their own profile."""
     members: dict[int, list[int]] = {}
     for cluster, parent in parent_cluster.items():

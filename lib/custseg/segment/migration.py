@@ -25,7 +25,8 @@ def migration_matrix(before: DataFrame, after: DataFrame, id_map: DataFrame | No
         votes = Window.partitionBy("customer_id").orderBy(F.col("votes").desc(), F.col("segment_id"))
         before = (before.groupBy("customer_id", "segment_id", "segment_name").agg(F.count(F.lit(1)).alias("votes"))
                   .withColumn("rank", F.row_number().over(votes)).filter("rank = 1").drop("rank", "votes"))
-    left = before.select("customer_id", F.col("segment_id").alias("from_segment"), F.col("segment_name").alias("from_name"))
+    left = before.select("customer_id", F.col("segment_id").alias("from_segment"),
+                         F.col("segment_name").alias("from_name"))
     right = after.select("customer_id", F.col("segment_id").alias("to_segment"), F.col("segment_name").alias("to_name"))
     moves = left.join(right, "customer_id", "full").groupBy("from_segment", "from_name", "to_segment", "to_name") \
         .agg(F.count(F.lit(1)).alias("customers"))
@@ -44,7 +45,8 @@ def render(matrix_rows: list[dict[str, object]]) -> str:
 
     rows = sorted({label(r["from_segment"], r["from_name"]) for r in matrix_rows})
     columns = sorted({label(r["to_segment"], r["to_name"]) for r in matrix_rows})
-    cells = {(label(r["from_segment"], r["from_name"]), label(r["to_segment"], r["to_name"])): r["customers"] for r in matrix_rows}
+    cells = {(label(r["from_segment"], r["from_name"]), label(r["to_segment"], r["to_name"])): r["customers"]
+             for r in matrix_rows}
     width = max([len(c) for c in columns] + [8])
     first = max([len(r) for r in rows] + [4])
     lines = [" " * first + " | " + " | ".join(c.rjust(width) for c in columns)]

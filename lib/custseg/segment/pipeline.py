@@ -4,9 +4,9 @@ numeric: cast and log(1 + x) (SQLTransformer) -> median imputation (Imputer);
 categories: mode imputation -> StringIndexer + OneHotEncoder, or frequency encoding for
 high-cardinality columns; then VectorAssembler -> scaler (standard, min-max or robust) ->
 PCA keeping the fewest components that retain ``pca_variance_share`` of the variance ->
-bisecting k-means (customers to their nearest centre) or k-means. The custom stages (custseg.ml) carry their fitted state in
-Params, so the PipelineModel saves and reloads with Spark's own readers and scores new
-customers exactly as it scored the training data.
+bisecting k-means (customers to their nearest centre) or k-means. The custom stages
+(custseg.ml) carry their fitted state in Params, so the PipelineModel saves and reloads
+with Spark's own readers and scores new customers exactly as it scored the training data.
 """
 
 from __future__ import annotations
@@ -70,11 +70,15 @@ def preprocessing(settings: SegmentSettings) -> Pipeline:
     if categories:
         stages.append(CategoryModeImputer(inputCols=categories, outputCols=filled))
     if settings.categorical_features:
-        stages += [StringIndexer(inputCols=one_hot, outputCols=indexed, handleInvalid="keep", stringOrderType="frequencyDesc"),
+        stages += [StringIndexer(inputCols=one_hot, outputCols=indexed, handleInvalid="keep",
+                                 stringOrderType="frequencyDesc"),
                    OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep", dropLast=True)]
     if settings.frequency_features:
-        stages.append(FrequencyEncoder(inputCols=[f"{c}__filled" for c in settings.frequency_features], outputCols=shares))
-    stages += [VectorAssembler(inputCols=[*imputed, *encoded, *shares], outputCol="features_raw", handleInvalid="error"), scaler]
+        stages.append(FrequencyEncoder(inputCols=[f"{c}__filled" for c in settings.frequency_features],
+                                       outputCols=shares))
+    stages += [VectorAssembler(inputCols=[*imputed, *encoded, *shares], outputCol="features_raw",
+                               handleInvalid="error"),
+               scaler]
     if settings.pca_variance_share is not None:
         stages.append(VariancePCA(inputCol=SCALED, outputCol=COMPONENTS, varianceShare=settings.pca_variance_share))
     return Pipeline(stages=stages)

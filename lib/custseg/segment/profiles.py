@@ -40,7 +40,7 @@ def profile_segments(assigned: DataFrame, features: Sequence[str], run_id: str, 
             F.lit(f).alias("feature"), F.col(f"{f}__mean").cast("double").alias("mean"),
             F.col(f"{f}__median").cast("double").alias("median"),
             F.lit(base[f]).cast("double").alias("base_mean"),
-            (F.col(f"{f}__mean") / F.lit(base[f])).cast("double").alias("lift") if base[f] else F.lit(None).cast("double").alias("lift"),
+            ((F.col(f"{f}__mean") / F.lit(base[f])) if base[f] else F.lit(None)).cast("double").alias("lift"),
         )
         for f in features
     ])

@@ -42,7 +42,8 @@ def silhouette_evaluator(settings: SegmentSettings, prediction: str) -> Clusteri
 def grouping_silhouette(prepared: DataFrame, settings: SegmentSettings, group: str) -> float:
     """Silhouette of any labelled grouping (a string or number column ``group``) of the
     prepared customers, in the space and by the measure the k search uses."""
-    indexed = StringIndexer(inputCol=group, outputCol="group_index", stringOrderType="alphabetAsc").fit(prepared).transform(prepared)
+    indexer = StringIndexer(inputCol=group, outputCol="group_index", stringOrderType="alphabetAsc")
+    indexed = indexer.fit(prepared).transform(prepared)
     return float(silhouette_evaluator(settings, "group_index").evaluate(indexed))
 
 
@@ -61,16 +62,19 @@ def evaluate_k_range(prepared: DataFrame, settings: SegmentSettings) -> list[KRe
         silhouette = evaluator.evaluate(predicted) if found > 1 else -1.0
         smallest = min(sizes) / total if total else 0.0
         cost = float(sum(row["cost"] for row in clusters))
-        results.append(KResult(k, found, silhouette, cost, smallest,
-                               found > 1 and smallest >= settings.min_segment_share, model, time.perf_counter() - started))
-        log.info("segment: k=%d found %d clusters, silhouette %.4f, smallest share %.3f", k, found, silhouette, smallest)
+        usable = found > 1 and smallest >= settings.min_segment_share
+        results.append(KResult(k, found, silhouette, cost, smallest, usable, model, time.perf_counter() - started))
+        log.info("segment: k=%d found %d clusters, silhouette %.4f, smallest share %.3f",
+                 k, found, silhouette, smallest)
     return results
 
 
 def _sizes_and_costs(predicted: DataFrame, vector: str, centres: list[Any]) -> list[Row]:
     """Per cluster: its customers and the sum of their squared distances to its centre."""
-    distance = F.element_at(squared_distances(F.col(vector), [list(map(float, c)) for c in centres]), F.col(PREDICTION) + 1)
-    return predicted.groupBy(PREDICTION).agg(F.count(F.lit(1)).alias("customers"), F.sum(distance).alias("cost")).collect()
+    distances = squared_distances(F.col(vector), [list(map(float, c)) for c in centres])
+    distance = F.element_at(distances, F.col(PREDICTION) + 1)
+    return (predicted.groupBy(PREDICTION)
+            .agg(F.count(F.lit(1)).alias("customers"), F.sum(distance).alias("cost")).collect())
 
 
 def choose(results: list[KResult]) -> KResult:

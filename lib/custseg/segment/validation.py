@@ -74,7 +74,8 @@ def bootstrap_stability(prepared: DataFrame, settings: SegmentSettings, k: int, 
 
 def holdout_consistency(prepared: DataFrame, settings: SegmentSettings, k: int, reference: DataFrame) -> float:
     """ARI, on the held-out customers, between a model fitted without them and the full model."""
-    train, holdout = prepared.randomSplit([1.0 - settings.holdout_share, settings.holdout_share], seed=settings.seed + 7)
+    share = settings.holdout_share
+    train, holdout = prepared.randomSplit([1.0 - share, share], seed=settings.seed + 7)
     return _agreement(clusterer(settings, k).fit(train), holdout, reference)
 
 

@@ -83,20 +83,23 @@ VALIDATION_RESULTS = register(TableSpec(
 
 RESOLUTION_IDENTITIES = register(TableSpec(
     name="resolution_identities", layer="ops",
-    description="State of identity resolution: each record's matching values, a hash of them and a hash of its raw input "
-                "row, so an incremental run can tell new, changed and deleted records apart and standardize only those.",
+    description="State of identity resolution: each record's matching values, a hash of them and a hash of its "
+                "raw input row, so an incremental run can tell new, changed and deleted records apart and "
+                "standardize only those.",
     primary_key=("node",),
     columns=columns(
         ("node", "bigint", "Record node: xxhash64(source, record_id)", False),
         ("source", "string", "Source", False),
         ("record_id", "string", "Record id", False),
         ("first_name", "string", "Matching form"), ("last_name", "string", "Matching form"),
-        ("birth_date", "date", "Matching form"), ("email", "string", "Matching form"), ("phone", "string", "Matching form"),
-        ("national_id", "string", "Matching form"), ("street", "string", "Matching form"), ("postcode", "string", "Matching form"),
+        ("birth_date", "date", "Matching form"), ("email", "string", "Matching form"),
+        ("phone", "string", "Matching form"), ("national_id", "string", "Matching form"),
+        ("street", "string", "Matching form"), ("postcode", "string", "Matching form"),
         ("city", "string", "Matching form"), ("country", "string", "Matching form"),
         ("content_hash", "bigint", "Hash of the matching values", False),
-        ("raw_hash", "bigint", "Hash of the mapped input columns as read and of the settings that standardize them: "
-                               "an incremental run reuses the matching values of records whose raw hash is unchanged", False),
+        ("raw_hash", "bigint",
+         "Hash of the mapped input columns as read and of the settings that standardize them: "
+         "an incremental run reuses the matching values of records whose raw hash is unchanged", False),
     ),
 ))
 
@@ -135,7 +138,8 @@ DATA_AUDIT = register(TableSpec(
         ("iqr_outliers", "bigint", "Values below Q1 - f*IQR or above Q3 + f*IQR"),
         ("z_outliers", "bigint", "Values more than z standard deviations from the mean"),
         ("top_values", "array<struct<value:string,count:bigint>>", "Most frequent values (low-cardinality columns)"),
-        ("histogram", "array<struct<lower:double,upper:double,count:bigint>>", "Equal-width histogram (numeric columns)"),
+        ("histogram", "array<struct<lower:double,upper:double,count:bigint>>",
+         "Equal-width histogram (numeric columns)"),
         ("duplicate_key_rows", "bigint", "Table level: rows whose primary key appears more than once"),
         ("rule_violations", "bigint", "Rows breaking the column's (or, at '*', all) validation rules"),
     ),
