@@ -216,10 +216,10 @@ def candidate_pairs(keys: Mapping[str, DataFrame] | DataFrame, identities: DataF
     rule's window; a larger one (up to the cap) pairs each record with its next window - 1
     neighbours in ``resolve.window_order`` (sorted neighbourhood), so a common name or a busy
     postcode costs pairs in proportion to its size, not its square. Keys carrying an
-    ``is_touched`` column (see :func:`flag_touched`) give only the pairs holding a touched record.
-    Rules given apart are paired one at a time: one join over all rules' keys shuffles them
-    together and took 1.7 times as long at 1M records. One frame (an incremental run's few
-    keys) is paired in one pass, as ten passes over few rows cost mostly their fixed overhead.
+    boolean ``is_touched`` column give only the pairs holding a touched record.
+    Rules given apart are paired one at a time: one join over all rules' keys would shuffle
+    them all together. One frame (an incremental run's few keys) is paired in one pass, as ten
+    passes over few rows cost mostly their fixed overhead.
     """
     order = list(block_caps(settings))
     if isinstance(keys, DataFrame):
@@ -233,12 +233,6 @@ def candidate_pairs(keys: Mapping[str, DataFrame] | DataFrame, identities: DataF
     names = F.array(*[F.lit(n) for n in order])
     return union.groupBy("node_l", "node_r").agg(F.min("rule_index").alias("rule_index")).select(
         "node_l", "node_r", F.element_at(names, F.col("rule_index") + 1).alias("blocked_by"))
-
-
-def flag_touched(keys: DataFrame, touched: DataFrame) -> DataFrame:
-    """``keys`` with ``is_touched``: whether the row's node is one of ``touched`` (node)."""
-    flags = touched.select("node", F.lit(True).alias("is_touched"))
-    return keys.join(flags, "node", "left").withColumn("is_touched", F.coalesce("is_touched", F.lit(False)))
 
 
 def with_sort_key_and_flags(keys: DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:

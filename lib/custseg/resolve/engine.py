@@ -50,22 +50,14 @@ SCORED = ("node_l", "node_r", "source_l", "record_id_l", "source_r", "record_id_
 
 @dataclass
 class Resolution:
+    """A full run's result."""
+
     scored: DataFrame           # SCORED columns
     clusters: DataFrame         # node, component, weakest_link
     diagnostics: list[RuleDiagnostics]
     candidates: DataFrame       # node_l, node_r
     model: FellegiSunterModel
     keys: DataFrame             # rule, block, node, source (state for incremental runs)
-    # Incremental runs: the previous clusters (component) that were recomputed; every other
-    # cluster is exactly as before. None: all clusters are new.
-    recomputed: DataFrame | None = None
-    # Incremental runs: the clusters built this run (node, component, weakest_link), a part of
-    # ``clusters``: those holding a record of a recomputed cluster or a new record.
-    rebuilt: DataFrame | None = None
-    # Incremental runs that only added records: their nodes and block keys, which the state
-    # tables can take as an append. None: the state is rewritten.
-    added_nodes: DataFrame | None = None
-    added_keys: DataFrame | None = None
 
 
 def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:

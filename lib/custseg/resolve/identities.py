@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -47,7 +46,7 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
     """One row per record: source, record_id, node (64-bit id) and the matching form of each role
     (plus the input columns of ``keep``, by the names given)."""
     mapped = settings.column_names
-    raw_hash = _raw_hash(settings, default_region)
+    hashed = raw_hash(settings, default_region)
 
     def raw(role: str) -> Column:
         return F.col(mapped[role]) if role in mapped else F.lit(None).cast("string")
@@ -72,7 +71,7 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
                    F.upper(F.regexp_replace(raw("postcode").cast("string"), r"\s", ""))).alias("postcode"),
         F.when(F.trim(raw("city").cast("string")) != "", F.lower(fold_accents(F.trim(raw("city").cast("string"))))).alias("city"),
         country.alias("country"),
-        raw_hash.alias("raw_hash"),
+        hashed.alias("raw_hash"),
         *[column.alias(name) for name, column in (keep or {}).items()],
     ).filter(F.col("record_id").isNotNull())
     with_phone = prepared.withColumn(
@@ -146,7 +145,7 @@ def parsed_birth_date(frame: DataFrame, settings: ResolveSettings, country: Colu
     return F.to_date(birth)
 
 
-def _raw_hash(settings: ResolveSettings, default_region: str) -> Column:
+def raw_hash(settings: ResolveSettings, default_region: str) -> Column:
     """A hash of a record's mapped input columns as read, and of the settings that shape their
     matching form: equal raw hashes mean equal matching values, without computing them."""
     mapped = settings.column_names
@@ -167,53 +166,9 @@ def _source(settings: ResolveSettings, source_name: str) -> Column:
     return F.col(mapped["source"]).cast("string") if "source" in mapped else F.lit(source_name)
 
 
-def _node(settings: ResolveSettings, source_name: str) -> Column:
+def input_node(settings: ResolveSettings, source_name: str) -> Column:
     """The node of an input row, before standardization."""
     return record_node(_source(settings, source_name), F.col(settings.column_names["record_id"]).cast("string"))
-
-
-@dataclass
-class ReusedIdentities:
-    """An incremental run's identities: a record whose raw values and settings are as last run
-    keeps its stored matching values; only the others are standardized."""
-
-    identities: DataFrame
-    input_records: int         # the input's records with an id
-    standardized: DataFrame    # node: the records standardized (new, or whose input row changed)
-    differing: DataFrame | None  # node: those and the stored records gone; every other is as stored
-
-
-def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSettings, source_name: str,
-                     default_region: str) -> ReusedIdentities:
-    """Identities for an incremental run, standardizing only the records whose raw values or
-    settings changed since the last run (the phone parser, a Python UDF, is the costliest step
-    of reading the input)."""
-    record_id = F.col(settings.column_names["record_id"])
-    if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
-        identities = prepare_identities(frame, settings, source_name, default_region).persist(StorageLevel.MEMORY_AND_DISK)
-        return ReusedIdentities(identities, frame.filter(record_id.isNotNull()).count(), identities.select("node"), None)
-    # Narrow and computed once: the input's rows are read again only to pick the records
-    # that changed.
-    current = frame.filter(record_id.isNotNull()).select(
-        _node(settings, source_name).alias("node"), _raw_hash(settings, default_region).alias("raw_hash")
-    ).checkpoint(eager=True)
-    # One join of the hashes tells both sides: the input's records to standardize (new, or
-    # hashing otherwise) and the stored ones to drop (deleted, or hashing otherwise).
-    compared = current.join(previous.select("node", F.col("raw_hash").alias("stored_hash")), "node", "full") \
-        .filter(F.col("raw_hash").isNull() | F.col("stored_hash").isNull() | (F.col("raw_hash") != F.col("stored_hash"))) \
-        .checkpoint(eager=True)
-    stale = compared.filter(F.col("raw_hash").isNotNull()).select("node").distinct().checkpoint(eager=True)
-    stale_rows = frame.filter(record_id.isNotNull()) \
-        .join(broadcast_if_small(stale.withColumnRenamed("node", "__stale_node")), _node(settings, source_name) == F.col("__stale_node"),
-              "left_semi")
-    # Stored, as every step reads the identities; the rows kept are read from the state where
-    # needed (a scan of its columns), which costs less than storing a million rows again.
-    fresh = prepare_identities(stale_rows, settings, source_name, default_region).checkpoint(eager=True)
-    # The stored rows replaced are usually few next to the state: then dropped by a scan, not
-    # a shuffle of it (a changed setting replaces them all).
-    replaced = compared.filter(F.col("stored_hash").isNotNull()).select("node")
-    kept = previous.join(broadcast_if_small(replaced), "node", "left_anti")
-    return ReusedIdentities(kept.select(*fresh.columns).unionByName(fresh), current.count(), stale, compared.select("node"))
 
 
 def mapped_roles(settings: ResolveSettings) -> list[str]:

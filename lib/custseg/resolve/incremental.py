@@ -40,7 +40,6 @@ from custseg.resolve.blocking import (
     block_caps,
     block_windows,
     candidate_pairs,
-    flag_touched,
     keys_rows,
     window_sort_key,
     with_sort_key_and_flags,
@@ -50,7 +49,6 @@ from custseg.resolve.comparisons import compare
 from custseg.resolve.engine import (
     ACCEPTED,
     SCORED,
-    Resolution,
     check_model,
     cluster,
     decide,
@@ -69,9 +67,43 @@ class PreviousState:
     clusters: DataFrame     # node, component, weakest_link (from the crosswalk)
 
 
+@dataclass
+class StateRewrite:
+    """The resolution state is written anew: every record's keys."""
+
+    keys: DataFrame         # rule, block, node, source
+
+
+@dataclass
+class StateAppend:
+    """Records only arrived: the state grows by their rows, and nothing stored changes."""
+
+    nodes: DataFrame        # node: the records added
+    keys: DataFrame         # their block keys: rule, block, node, source
+
+
+@dataclass
+class IncrementalResolution:
+    scored: DataFrame           # SCORED columns: the stored pairs kept (decided again) and the pairs scored now
+    clusters: DataFrame         # node, component, weakest_link: every cluster
+    rebuilt: DataFrame          # the clusters built this run, a part of ``clusters``: those holding a
+                                # record of a recomputed cluster or a new record
+    recomputed: DataFrame       # component: the previous clusters recomputed; every other is as before
+    candidates: DataFrame       # node_l, node_r
+    model: FellegiSunterModel
+    state: StateRewrite | StateAppend
+    counts: dict[str, int]      # records new, changed, deleted and touched; pairs regenerated; records rebuilt
+
+
+def flag_touched(keys: DataFrame, touched: DataFrame) -> DataFrame:
+    """``keys`` with ``is_touched``: whether the row's node is one of ``touched`` (node)."""
+    flags = touched.select("node", F.lit(True).alias("is_touched"))
+    return keys.join(flags, "node", "left").withColumn("is_touched", F.coalesce("is_touched", F.lit(False)))
+
+
 def resolve_incremental(identities: DataFrame, roles: list[str], settings: ResolveSettings, model: FellegiSunterModel,
                         labels: DataFrame | None, previous: PreviousState,
-                        differing: DataFrame | None = None) -> tuple[Resolution, dict[str, int]]:
+                        differing: DataFrame | None = None) -> IncrementalResolution:
     """``differing``: when known, the nodes (node) that may be new, changed or deleted; every
     other record is as stored, and neither side is then read whole to find the change set."""
     check_model(model, roles)
@@ -130,9 +162,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count(), "rebuilt": rebuilt.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
     only_added = not counts.get("changed") and not counts.get("deleted")
-    added = delta.select("node") if only_added else None
-    return Resolution(scored, clusters, [], candidates, model, keys, recomputed, rebuilt, added,
-                      new_keys if only_added else None), counts
+    state = StateAppend(delta.select("node"), new_keys) if only_added else StateRewrite(keys)
+    return IncrementalResolution(scored, clusters, rebuilt, recomputed, candidates, model, state, counts)
 
 
 def stored_pair_changes(stored: DataFrame, gone: DataFrame, settings: ResolveSettings,

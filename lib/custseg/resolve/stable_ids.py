@@ -12,7 +12,9 @@ issued be followed to the id that holds its records now.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -132,3 +134,43 @@ def follow_ids(frame: DataFrame, column: str, id_map_table: DataFrame) -> DataFr
     """``frame`` with ``column`` replaced by the current id (downstream tables after merges)."""
     mapping = id_map_table.select(F.col("customer_id").alias(column), F.col("current_customer_id").alias("__current"))
     return frame.join(mapping, column, "left").withColumn(column, F.coalesce("__current", column)).drop("__current")
+
+
+@dataclass
+class CarriedIds:
+    """Customer ids of one run. Only the clusters built this run (all of them in a full run)
+    are matched against the previous crosswalk; an incremental run keeps the rows of every
+    cluster it left as it was."""
+
+    rebuilt: DataFrame            # node, source, record_id, component, weakest_link of the clusters built
+    previous: DataFrame | None    # source, record_id, customer_id, id_issued_at: their records' previous ids
+    assigned: DataFrame           # component, customer_id, id_issued_at of the clusters built
+    kept: DataFrame | None        # previous crosswalk rows of the clusters left as they were
+
+    def all_ids(self) -> DataFrame:
+        if self.kept is None:
+            return self.assigned
+        return self.assigned.unionByName(
+            self.kept.select(F.col("cluster_node").alias("component"), "customer_id", "id_issued_at").distinct())
+
+
+def carry_ids(members: DataFrame, previous_crosswalk: DataFrame | None, recomputed: DataFrame | None,
+              now: dt.datetime) -> CarriedIds:
+    """``members``: the records of the clusters built this run (every cluster in a full run),
+    with their cluster; ``recomputed``: in an incremental run, the previous clusters rebuilt."""
+    stored = StorageLevel.MEMORY_AND_DISK
+    if previous_crosswalk is None:
+        return CarriedIds(members, None, assign_ids(members, None, now).persist(stored), None)
+    issued = previous_crosswalk.select("source", "record_id", "customer_id", "id_issued_at")
+    if recomputed is None:
+        return CarriedIds(members, issued, assign_ids(members, issued, now).persist(stored), None)
+    # A cluster left as it was holds the same records, label, pairs and id as before; every
+    # id that moves lives in the recomputed clusters, whose records are all revisited here.
+    was_recomputed = recomputed.select(F.col("component").alias("cluster_node"))
+    kept = previous_crosswalk.join(was_recomputed, "cluster_node", "left_anti").persist(stored)
+    rebuilt = members.persist(stored)   # ids, crosswalk and changes all read it
+    # ids, changes and golden records read it
+    previous = previous_crosswalk.join(was_recomputed, "cluster_node", "left_semi").select(*issued.columns) \
+        .persist(stored)
+    assigned = assign_ids(rebuilt, previous, now, issued=issued).persist(stored)
+    return CarriedIds(rebuilt, previous, assigned, kept)
