@@ -125,7 +125,7 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     model = commands.add_parser("resolve-model", help="show a saved identity-resolution model: m, u and weights per level")
     _add_config_arguments(model)
     model.add_argument("path", nargs="?", help="model JSON (default: <storage.root>/models/resolution/latest.json)")
-    model.set_defaults(handler=_print_resolve_model)
+    model.set_defaults(handler=_with_spark(tools.print_resolve_model))
     segments = commands.add_parser("segments", help="inspect segment versions")
     segment_commands = segments.add_subparsers(dest="segments_command", required=True, metavar="SUBCOMMAND")
     diff = segment_commands.add_parser("diff", help="migration matrix between two versions of customer_segments")
@@ -321,19 +321,6 @@ def _print_config_reference(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
-    return 0
-
-
-def _print_resolve_model(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from custseg.resolve.model import FellegiSunterModel, describe
-
-    config = _config_from(args)
-    path = Path(args.path or Path(config.models_dir) / "resolution" / "latest.json")
-    if not path.is_file():
-        raise CustsegError(f"no saved model at {path}: run `custseg resolve` first, or give a path")
-    print(describe(FellegiSunterModel.from_json(path.read_text(encoding="utf-8"))))
     return 0
 
 

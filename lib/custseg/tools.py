@@ -1,4 +1,5 @@
-"""Table inspection commands: `custseg tables`, `custseg history`, `custseg vacuum`."""
+"""Inspection commands: `custseg tables`, `custseg history`, `custseg vacuum`, `custseg resolve-model`
+and `custseg segments diff`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pyspark.sql import SparkSession
 
 from custseg.catalog import Catalog
 from custseg.config import Config
+from custseg.config.resolved import join_path
+from custseg.errors import CustsegError
+from custseg.files import read_text
 from custseg.runtime import table_store
 
 
@@ -57,4 +61,21 @@ def print_segment_migration(spark: SparkSession, config: Config, args: argparse.
     print(f"customer_segments version {args.from_version} (rows) -> version {args.to_version} (columns); "
           f"{result.metrics['customers_moved']} customer(s) changed segment")
     print(render(rows))
+    return 0
+
+
+def print_resolve_model(spark: SparkSession, config: Config, args: argparse.Namespace) -> int:
+    """Print a saved identity-resolution model (``args.path``, default the latest under storage.root)."""
+    from custseg.resolve.model import FellegiSunterModel, describe
+
+    path = args.path or join_path(config.models_dir, "resolution", "latest.json")
+    try:
+        text = read_text(spark, path)
+    except FileNotFoundError:
+        raise CustsegError(f"no saved model at {path}: run `custseg resolve` first, or give a path") from None
+    try:
+        model = FellegiSunterModel.from_json(text)
+    except (ValueError, TypeError) as exc:  # not JSON, or JSON of something else
+        raise CustsegError(f"{path} is not a saved resolution model: {str(exc)[:200]}") from None
+    print(describe(model))
     return 0
