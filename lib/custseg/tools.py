@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.resolved import join_path
+from custseg.delta.base import tables_read
 from custseg.errors import CustsegError
 from custseg.files import read_text
 from custseg.runtime import table_store
@@ -32,7 +33,7 @@ def print_history(spark: SparkSession, config: Config, args: argparse.Namespace)
     store, catalog = table_store(spark, config), Catalog(config)
     print(f"{'version':>7}  {'committed (UTC)':<19}  {'operation':<14} {'job':<10} {'rows':>10}  run / inputs")
     for entry in store.history(catalog.path(args.table), limit=args.limit):
-        inputs = ", ".join(f"{k}@{v}" for k, v in entry.input_versions.items())
+        inputs = ", ".join(f"{name}@{v}" for name, v in tables_read(entry.input_versions))
         rows = f"{entry.rows_written:,}" if entry.rows_written is not None else "-"
         print(f"{entry.version:>7}  {entry.timestamp:%Y-%m-%d %H:%M:%S}  {entry.operation:<14} "
               f"{entry.job or '-':<10} {rows:>10}  {entry.run_id or '-'}{' <- ' + inputs if inputs else ''}")
