@@ -70,8 +70,8 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
 def move(spark: SparkSession, source: str, target: str) -> None:
     """Move file or folder ``source`` to ``target``, replacing what ``target`` held.
 
-    Both must be on one filesystem. On one that renames atomically (HDFS, a local disk) readers
-    see the old or the new ``target``, missing only between the delete and the rename.
+    Both must be on one filesystem. Where a rename is one metadata call (HDFS, a local disk),
+    readers see the old ``target`` until the delete and the new one from the rename just after.
 
     Raises:
         FileNotFoundError: ``source`` is missing.
