@@ -247,7 +247,7 @@ def _run_log_conf(config: Config, args: argparse.Namespace) -> dict[str, str]:
     """Start the run's log file; the JVM is told to write its own log beside it."""
     from custseg.memory.runlog import JVM_LOG_PROPERTY, jvm_log_path, open_run_log
 
-    jvm_log = str(jvm_log_path(open_run_log(config, args.command)))
+    jvm_log = str(jvm_log_path(open_run_log(config.root_dir, args.command)))
     option = f"-D{JVM_LOG_PROPERTY}={shlex.quote(jvm_log)}"
     return {"spark.driver.extraJavaOptions": option}
 
