@@ -21,8 +21,8 @@ from custseg.delta.base import input_key
 from custseg.errors import DataQualityError, InputDataError, TableError
 from custseg.files import copy, move, remove, write_text
 from custseg.memory.release import PersistedDuringJob
-from custseg.quality.boundary import validate_references, validate_write
 from custseg.quality.checks import CheckResult
+from custseg.runtime.boundary import validate_references, validate_write
 from custseg.runtime.phases import PhaseClock
 from custseg.tables.ops import VALIDATION_RESULTS
 
