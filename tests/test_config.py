@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from custseg.catalog import Catalog
 from custseg.config import load_config
+from custseg.config.loader import declared_columns
 from custseg.config.model import Settings
 from custseg.errors import ConfigError
 
@@ -220,3 +222,27 @@ def test_every_scalar_default_in_code_is_the_shipped_one() -> None:
                 if in_code != in_yaml and key not in NEUTRAL_IN_CODE:
                     differing[key] = (in_code, in_yaml)
     assert compared > 100 and differing == {}
+
+
+@pytest.mark.parametrize("root", ["s3a://bucket/custseg", "hdfs://namenode:8020/custseg",
+                                  "abfss://data@account.dfs.core.windows.net/custseg", "gs://bucket/custseg"])
+def test_deltars_refuses_a_remote_storage_root_in_one_sentence(root: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(CONF, "local", [f"storage.root={root}", "storage.delta_engine=deltars"])
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"storage: storage.delta_engine deltars keeps tables on the local disk only, "
+                              f"not under storage.root {root}: use storage.delta_engine native")
+    assert load_config(CONF, "local", [f"storage.root={root}", "storage.delta_engine=native"]).root_dir == root
+    assert load_config(CONF, "local", [f"storage.root={root}"]).storage.delta_engine == "auto"  # decided at run time
+
+
+@pytest.mark.parametrize("root", ["somewhere/data", "/tmp/custseg", "file:///tmp/custseg"])
+def test_deltars_takes_a_local_storage_root(root: str) -> None:
+    assert load_config(CONF, "local", [f"storage.root={root}", "storage.delta_engine=deltars"]).storage.root == root
+
+
+def test_the_columns_config_checks_against_are_the_catalogs() -> None:
+    config = load_config(CONF, "local")
+    expected = {spec.name: [c.name for c in spec.columns] for spec in Catalog(config).specs()}
+    assert declared_columns(config.sources) == expected
+    assert declared_columns(config.sources)["crm_customers"][-3:] == ["source_file", "source_line", "ingest_run_id"]

@@ -13,8 +13,8 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from custseg.delta import CommitInfo, TableStore
-from custseg.errors import TableError
+from custseg.delta import CommitInfo, TableStore, open_store
+from custseg.errors import EnvironmentProblem, TableError
 from tests.readers import deltalake_table, duckdb_rows
 
 UTC = dt.UTC
@@ -207,3 +207,14 @@ def test_native_engine_roundtrip(native_store: TableStore, frame, tmp_path: Path
                        ignore_column_order=True)
     assert native_store.history(path)[0].run_id == "run-1"
     assert sorted(row["id"] for row in deltalake_table(path).to_pylist()) == [1, 2, 3, 4]
+
+
+def test_auto_falling_back_to_deltars_refuses_a_remote_root(spark: SparkSession, has_delta_jars: bool,
+                                                            tmp_path: Path) -> None:
+    if has_delta_jars:
+        pytest.skip("auto picks the native engine where delta-spark is loaded")
+    sentence = (r"^storage.delta_engine auto \(deltars, as delta-spark is not loaded\) keeps tables on the local disk "
+                r"only, not under storage.root s3a://b/c: use storage.delta_engine native")
+    with pytest.raises(EnvironmentProblem, match=sentence):
+        open_store(spark, "auto", "s3a://b/c")
+    assert open_store(spark, "auto", str(tmp_path)).engine == "deltars"

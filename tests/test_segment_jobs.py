@@ -114,6 +114,9 @@ def test_assign_scores_only_new_and_changed_customers(spark: SparkSession, segme
     _write_features(spark, segment_config, changed)
     result = assign.run(spark, segment_config)
     after = _segments(spark, segment_config)
+    # customer_features behind the current segments (version 1) is read by time travel, and recorded
+    tables = {k: v for k, v in result.input_versions.items() if k.startswith("customer_")}
+    assert tables == {"customer_features": 2, "customer_features@1": 1, "customer_segments": 0}
     assert result.metrics["customers_scored"] == "3" and result.metrics["customers_removed"] == "1"
     assert result.metrics["customers_kept"] == str(len(changed) - 3)
     assert set(after) == set(changed)
@@ -124,6 +127,7 @@ def test_assign_scores_only_new_and_changed_customers(spark: SparkSession, segme
     assert {r.model_run_id for r in after.values()} == {fitted.run_id}
 
     again = assign.run(spark, segment_config)                       # nothing changed since
+    assert {k for k in again.input_versions if k.startswith("customer_")} == {"customer_features", "customer_segments"}
     assert again.metrics["customers_scored"] == "0" and _segments(spark, segment_config) == after
     missing = segment_config.with_overrides(
         segment=SegmentSettings(**{**vars(segment_config.segment), "model_run": "segment-nope"}))

@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.errors import InputDataError
+from custseg.governance.lineage import lineage_tree
 from custseg.jobs import segments_diff
 from custseg.runtime import run_job, table_store
 from custseg.segment.migration import migration_matrix, render
@@ -59,6 +60,9 @@ def test_segments_diff_reads_two_versions_and_appends_the_matrix(spark: SparkSes
         run_job(spark, config, "segment", lambda ctx, a=assignment: ctx.write("customer_segments", _segments(spark, a)))
     result, rows = segments_diff.run(spark, config, 0, 1)
     assert result.metrics["customers_moved"] == "5"    # b moved; g and d left; f and e arrived (no id map here)
+    assert result.input_versions == {"customer_segments@0": 0, "customer_segments@1": 1}
+    inputs = lineage_tree(spark, config, "segment_migrations")["inputs"]
+    assert [(node["table"], node["version"]) for node in inputs] == [("customer_segments", 0), ("customer_segments", 1)]
     table = table_store(spark, config).read(Catalog(config).path("segment_migrations"))
     assert table.count() == len(rows) == 7
     assert {r.run_id for r in table.collect()} == {result.run_id}

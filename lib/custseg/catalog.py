@@ -1,84 +1,22 @@
-"""Every table the suite writes: name, layer, columns with types and meaning, partitioning.
+"""Every table of one configuration: the built-in declarations of ``custseg.tables`` and a bronze
+table per source of ``conf/sources.yaml``, each with its path under the warehouse.
 
 A table's declared columns are its contract: ``conform`` puts a DataFrame into the declared
 order and refuses missing, extra or retyped columns by name, so a schema change is always a
-deliberate edit here. Bronze tables take their columns from ``conf/sources.yaml``. The data
-dictionary in the docs is generated from these declarations.
+deliberate edit to a declaration. The data dictionary in the docs is generated from them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from pyspark.sql import DataFrame
-from pyspark.sql import types as T
 
+from custseg import tables
 from custseg.config import Config, SourceSpec
 from custseg.config.resolved import join_path
 from custseg.errors import TableError
+from custseg.tables import BRONZE_LINEAGE, Column, TableSpec
 
-Layer = Literal["bronze", "silver", "gold", "truth", "ops"]
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str  # Spark SQL DDL type
-    description: str
-    nullable: bool = True
-
-    @property
-    def data_type(self) -> T.DataType:
-        return T._parse_datatype_string(self.type)
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    layer: Layer
-    description: str
-    columns: tuple[Column, ...]
-    partition_by: tuple[str, ...] = ()
-    primary_key: tuple[str, ...] = ()
-    mode: Literal["overwrite", "append"] = "overwrite"
-
-    @property
-    def schema(self) -> T.StructType:
-        return T.StructType([
-            T.StructField(c.name, c.data_type, c.nullable, {"comment": c.description}) for c in self.columns
-        ])
-
-    @property
-    def required_columns(self) -> list[str]:
-        return [c.name for c in self.columns if not c.nullable]
-
-
-_STATIC: dict[str, TableSpec] = {}
-
-
-def register(spec: TableSpec) -> TableSpec:
-    """Declare a table; stage modules call this at import time."""
-    names = [c.name for c in spec.columns]
-    undeclared = [c for c in (*spec.partition_by, *spec.primary_key) if c not in names]
-    if undeclared or len(set(names)) != len(names):
-        raise ValueError(f"table {spec.name}: bad declaration (undeclared keys {undeclared} or repeated columns)")
-    if spec.name in _STATIC and _STATIC[spec.name] != spec:
-        raise ValueError(f"table {spec.name} declared twice with different contents")
-    _STATIC[spec.name] = spec
-    return spec
-
-
-def columns(*rows: tuple[str, str, str] | tuple[str, str, str, bool]) -> tuple[Column, ...]:
-    """Compact declaration: (name, type, description[, nullable])."""
-    return tuple(Column(*row) for row in rows)
-
-
-BRONZE_LINEAGE = columns(
-    ("source_file", "string", "File the row was read from", False),
-    ("source_line", "bigint", "1-based line (or row) number in that file", False),
-    ("ingest_run_id", "string", "Run that ingested the row", False),
-)
+__all__ = ["Catalog", "Column", "TableSpec", "bronze_spec", "conform"]
 
 
 def bronze_spec(name: str, source: SourceSpec) -> TableSpec:
@@ -91,22 +29,12 @@ def bronze_spec(name: str, source: SourceSpec) -> TableSpec:
     )
 
 
-def declared_columns(sources: dict[str, SourceSpec]) -> dict[str, list[str]]:
-    """Column names of every declared table, for checking configuration before Spark starts."""
-    _import_declarations()
-    tables = {name: [c.name for c in spec.columns] for name, spec in _STATIC.items()}
-    for name, source in sources.items():
-        tables[name] = [c.name for c in bronze_spec(name, source).columns]
-    return tables
-
-
 class Catalog:
     """Table names resolved to specs and paths for one configuration."""
 
     def __init__(self, config: Config):
-        _import_declarations()
         self.warehouse = config.warehouse_dir
-        self._specs = dict(_STATIC)
+        self._specs = {spec.name: spec for spec in tables.built_in()}
         for source_name, source in config.sources.items():
             if source_name in self._specs:
                 raise TableError(f"source name {source_name!r} clashes with a built-in table name")
@@ -149,7 +77,3 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
         raise TableError(f"output for table {spec.name} does not match its declaration: " + "; ".join(problems))
     return df.select(*[df[n] for n in declared])
 
-
-def _import_declarations() -> None:
-    """Import the modules that declare tables, so the registry is complete."""
-    import custseg.tables  # noqa: F401

@@ -130,7 +130,7 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
                                 help="show a saved identity-resolution model: m, u and weights per level")
     _add_config_arguments(model)
     model.add_argument("path", nargs="?", help="model JSON (default: <storage.root>/models/resolution/latest.json)")
-    model.set_defaults(handler=_print_resolve_model)
+    model.set_defaults(handler=_with_spark(tools.print_resolve_model))
     segments = commands.add_parser("segments", help="inspect segment versions")
     segment_commands = segments.add_subparsers(dest="segments_command", required=True, metavar="SUBCOMMAND")
     diff = segment_commands.add_parser("diff", help="migration matrix between two versions of customer_segments")
@@ -171,39 +171,39 @@ def _add_stream_commands(commands: argparse._SubParsersAction) -> None:  # type:
     bench.add_argument("--rates", type=int, nargs="+", default=[500, 2000], help="events per second")
     bench.add_argument("--seconds", type=float, default=60.0, help="seconds of events per rate")
     bench.add_argument("--output-dir", default="bench/results")
-    bench.set_defaults(handler=lambda args: __import__("custseg.stream.bench", fromlist=["main"]).main(
+    bench.set_defaults(handler=lambda args: __import__("custseg.bench.stream", fromlist=["main"]).main(
         _config_from(args), args.rates, args.seconds, args.output_dir))
 
 
 def _add_governance_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from custseg.governance import commands as governance
+    from custseg import tools
 
     erase = commands.add_parser("erase", help="remove persons from every table and log the request (right to erasure)")
     _add_config_arguments(erase)
     erase.add_argument("--subject", dest="subjects", action="append", required=True, metavar="SUBJECT",
                        help="an email, a customer id or source:record_id (repeatable)")
-    erase.set_defaults(handler=_with_spark(governance.erase))
+    erase.set_defaults(handler=_with_spark(tools.erase))
     lineage = commands.add_parser("lineage", help="the jobs, runs and input versions that produced a table version")
     _add_config_arguments(lineage)
     lineage.add_argument("table")
     lineage.add_argument("--version", type=int, help="table version (default: the latest)")
     lineage.add_argument("--json", action="store_true", help="print the lineage tree as JSON")
-    lineage.set_defaults(handler=_with_spark(governance.lineage))
+    lineage.set_defaults(handler=_with_spark(tools.lineage))
     export = commands.add_parser("export", help="segment_export: consented customers' segments, identifiers hashed")
     _add_config_arguments(export)
-    export.set_defaults(handler=_with_spark(governance.export))
+    export.set_defaults(handler=_with_spark(tools.export))
     consent = commands.add_parser("consent", help="consent per customer and channel")
     consent_commands = consent.add_subparsers(dest="consent_command", required=True, metavar="SUBCOMMAND")
     build = consent_commands.add_parser("build", help="rebuild the sources' consent rows, keeping recorded ones")
     _add_config_arguments(build)
-    build.set_defaults(handler=_with_spark(governance.consent_build))
+    build.set_defaults(handler=_with_spark(tools.consent_build))
     record = consent_commands.add_parser("set", help="record an opt-in or opt-out given outside the sources")
     _add_config_arguments(record)
     record.add_argument("--customer", required=True, help="customer id")
     record.add_argument("--channel", required=True, help="one of privacy.consent_channels")
     record.add_argument("--status", required=True, choices=["opt_in", "opt_out"])
     record.add_argument("--by", default="cli", help="who or what recorded it (kept in origin)")
-    record.set_defaults(handler=_with_spark(governance.consent_set))
+    record.set_defaults(handler=_with_spark(tools.consent_set))
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -253,7 +253,7 @@ def _run_log_conf(config: Config, args: argparse.Namespace) -> dict[str, str]:
     """Start the run's log file; the JVM is told to write its own log beside it."""
     from custseg.memory.runlog import JVM_LOG_PROPERTY, jvm_log_path, open_run_log
 
-    jvm_log = str(jvm_log_path(open_run_log(config, args.command)))
+    jvm_log = str(jvm_log_path(open_run_log(config.root_dir, args.command)))
     option = f"-D{JVM_LOG_PROPERTY}={shlex.quote(jvm_log)}"
     return {"spark.driver.extraJavaOptions": option}
 
@@ -327,19 +327,6 @@ def _print_config_reference(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
-    return 0
-
-
-def _print_resolve_model(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from custseg.resolve.model import FellegiSunterModel, describe
-
-    config = _config_from(args)
-    path = Path(args.path or Path(config.models_dir) / "resolution" / "latest.json")
-    if not path.is_file():
-        raise CustsegError(f"no saved model at {path}: run `custseg resolve` first, or give a path")
-    print(describe(FellegiSunterModel.from_json(path.read_text(encoding="utf-8"))))
     return 0
 
 

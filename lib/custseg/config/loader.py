@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
+from custseg import tables
 from custseg.config import typed
-from custseg.config.model import BlockingRule, Settings, unmapped_roles
+from custseg.config.model import BlockingRule, Settings, SourceSpec, unmapped_roles
 from custseg.config.resolved import Config
 from custseg.errors import ConfigError
 
@@ -226,10 +227,19 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any], prefix: str = "") 
     return merged
 
 
+def declared_columns(sources: dict[str, SourceSpec]) -> dict[str, list[str]]:
+    """Column names of every declared table, for checking configuration before Spark starts.
+
+    A bronze table has its source's columns, then the lineage columns (as ``catalog.bronze_spec``).
+    """
+    declared = {spec.name: [c.name for c in spec.columns] for spec in tables.built_in()}
+    for name, source in sources.items():
+        declared[name] = [c.name for c in source.columns] + [c.name for c in tables.BRONZE_LINEAGE]
+    return declared
+
+
 def _rule_problems(settings: Settings) -> list[str]:
     """Rules must name declared tables and columns (checked here, before Spark starts)."""
-    from custseg.catalog import declared_columns  # late import: the catalog imports config
-
     columns = declared_columns(settings.sources)
     problems = []
     for table, rules in settings.rules.items():
@@ -250,8 +260,6 @@ def _rule_problems(settings: Settings) -> list[str]:
 
 def _segment_problems(settings: Settings) -> list[str]:
     """Segment features must be customer_features columns (checked before Spark starts)."""
-    from custseg.catalog import declared_columns
-
     known = declared_columns(settings.sources)["customer_features"]
     segment = settings.segment
     problems = []

@@ -50,6 +50,27 @@ class StorageSettings:
     delta_engine: DeltaEngine = "auto"
     vacuum_retention_hours: int = 168
 
+    def __post_init__(self) -> None:
+        if self.delta_engine == "deltars" and is_remote(self.root):
+            raise ValueError(deltars_needs_local_root(self.delta_engine, self.root))
+
+
+def is_remote(root: str) -> bool:
+    """Whether ``root`` names a store other than the local disk (s3a://, hdfs://, abfss://, gs://)."""
+    return "://" in root and not root.startswith("file://")
+
+
+def deltars_needs_local_root(engine: str, root: str) -> str:
+    """The sentence refusing a remote ``root`` to the delta-rs engine, reached through ``engine``.
+
+    The engine moves staged files and commits them with delta-rs on the local disk, and delta-rs
+    would need the store's credentials of its own to reach anything else.
+    """
+    chosen = "auto (deltars, as delta-spark is not loaded)" if engine == "auto" else engine
+    return (f"storage.delta_engine {chosen} keeps tables on the local disk only, not under storage.root {root}: "
+            "use storage.delta_engine native with delta-spark's jars (spark-submit.sh --delta-packages), "
+            "or a local storage.root")
+
 
 @dataclass(frozen=True)
 class GenerateSettings:

@@ -6,6 +6,8 @@ from importlib import metadata
 
 from pyspark.sql import SparkSession
 
+from custseg.config.model import deltars_needs_local_root, is_remote
+from custseg.config.resolved import join_path
 from custseg.delta.base import CommitInfo, HistoryEntry, StagedWrite, TableStore, WriteMode
 from custseg.errors import EnvironmentProblem
 
@@ -13,8 +15,13 @@ __all__ = ["CommitInfo", "HistoryEntry", "StagedWrite", "TableStore", "WriteMode
            "open_store"]
 
 
-def open_store(spark: SparkSession, engine: str, staging_root: str) -> TableStore:
-    """The table store for ``engine``: ``auto`` picks native when delta-spark is loaded."""
+def open_store(spark: SparkSession, engine: str, root: str) -> TableStore:
+    """The table store for ``engine``, staging its writes under ``<root>/staging``: ``auto`` picks
+    native when delta-spark is loaded, else deltars, which keeps tables on the local disk only.
+
+    Raises:
+        EnvironmentProblem: native is wanted but not loaded, or deltars would get a remote root.
+    """
     from custseg.session import delta_spark_available
 
     if engine not in ("auto", "native", "deltars"):
@@ -25,10 +32,13 @@ def open_store(spark: SparkSession, engine: str, staging_root: str) -> TableStor
             "storage.delta_engine is 'native' but delta-spark's JVM classes are not loaded: pass "
             "--delta-packages to spark-submit.sh (needs Maven access), or set storage.delta_engine=deltars."
         )
+    staging_root = join_path(root, "staging")
     if native_ok:
         from custseg.delta.native import NativeDeltaStore
 
         return NativeDeltaStore(spark, staging_root)
+    if is_remote(root):
+        raise EnvironmentProblem(deltars_needs_local_root(engine, root))
     from custseg.delta.deltars import DeltaRsStore
 
     return DeltaRsStore(spark, staging_root)

@@ -23,6 +23,23 @@ WriteMode = Literal["append", "overwrite"]
 APP_ID = "custseg"
 
 
+def input_key(table: str, version: int) -> str:
+    """The key of a further version read of ``table``, in a run's input versions.
+
+    Input versions (``CommitInfo``, ``HistoryEntry``, ``job_runs.input_versions``) map a key to a
+    version: the version the run pinned for a table under the table's name, and each other
+    version it read of that table (time travel) under ``table@version``. So a run that read
+    customer_segments at versions 3 and 5 records ``{"customer_segments@3": 3,
+    "customer_segments@5": 5}``, and readers that want the pinned version look up the name.
+    """
+    return f"{table}@{version}"
+
+
+def tables_read(input_versions: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Every (table, version) that ``input_versions`` records, sorted."""
+    return sorted({(key.split("@", 1)[0], version) for key, version in input_versions.items()})
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """What a commit records about the run that made it."""

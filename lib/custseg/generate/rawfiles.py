@@ -11,15 +11,13 @@ are written, so a failed run never leaves a half-new set of raw files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg.files import exists, filesystem, remove
+from custseg.config.resolved import join_path
+from custseg.files import list_files, move, remove_checksums
 from custseg.generate.draws import uniform
-
-__all__ = ["exists", "remove"]  # re-exported for the generator's callers
 
 
 @dataclass(frozen=True)
@@ -92,28 +90,12 @@ def write_parquet(df: DataFrame, path: str, files: int) -> None:
 
 
 def rename_extension(spark: SparkSession, directory: str, old: str, new: str) -> None:
-    """Rename part files, via Hadoop so any filesystem works."""
-    fs, root = filesystem(spark, directory)
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    for status in fs.listStatus(root):
-        source = status.getPath()
-        name = source.getName()
-        if name.endswith(old):
-            fs.rename(source, jvm.org.apache.hadoop.fs.Path(root, name[: -len(old)] + new))
+    """Rename the part files in ``directory`` that end with ``old`` to end with ``new``."""
+    for source in list_files(spark, join_path(directory, f"*{old}")):
+        move(spark, source, source[: -len(old)] + new)
 
 
 def publish(spark: SparkSession, staging: str, target: str) -> None:
     """Replace ``target`` by ``staging`` (delete, then rename: the gap is one metadata call)."""
-    if "://" not in staging:  # executors in other JVMs may leave Hadoop checksum side files
-        for checksum in Path(staging).rglob(".*.crc"):
-            checksum.unlink()
-    fs, staged = filesystem(spark, staging)
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    destination = jvm.org.apache.hadoop.fs.Path(target)
-    fs.mkdirs(destination.getParent())
-    if fs.exists(destination):
-        fs.delete(destination, True)
-    if not fs.rename(staged, destination):
-        raise OSError(f"could not move {staging} to {target}")
+    remove_checksums(spark, staging)
+    move(spark, staging, target)

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from custseg.config.model import GenerateSettings
 from custseg.config.resolved import join_path
+from custseg.files import remove
 from custseg.generate import commerce, rawfiles
 from custseg.generate.draws import uniform
 from custseg.generate.persons import generate_persons
@@ -136,7 +137,7 @@ def publish_raw_files(spark: SparkSession, staging_dir: str, raw_dir: str, peopl
     for name in RAW_SOURCES + ((PEOPLE_EXPORT,) if people else ()):
         published[name] = join_path(raw_dir, name)
         rawfiles.publish(spark, join_path(staging_dir, name), published[name])
-    rawfiles.remove(spark, staging_dir)
+    remove(spark, staging_dir)
     return published
 
 

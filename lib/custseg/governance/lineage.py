@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.delta import HistoryEntry, TableStore
+from custseg.delta.base import tables_read
 from custseg.errors import InputDataError
 from custseg.runtime import table_store
 
@@ -57,8 +58,8 @@ class _Walker:
             return {**result, "shown_above": True}
         self.seen.add((table, version))
         result["run"] = self._run(entry.run_id)
-        inputs = {name: v for name, v in sorted(entry.input_versions.items()) if (name, v) != (table, version)}
-        result["inputs"] = [self.node(name, v) for name, v in inputs.items() if self._declared(name)]
+        inputs = [(name, v) for name, v in tables_read(entry.input_versions) if (name, v) != (table, version)]
+        result["inputs"] = [self.node(name, v) for name, v in inputs if self._declared(name)]
         if entry.job == "ingest" and "source_file" in self.catalog.spec(table).schema.fieldNames():
             frame = self.store.read(self.catalog.path(table), version=version)
             files = frame.select("source_file").distinct().orderBy("source_file").limit(_MAX_FILES).collect()

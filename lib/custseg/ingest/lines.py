@@ -15,18 +15,6 @@ from pyspark.sql import functions as F
 from custseg.errors import InputDataError
 
 
-def list_files(spark: SparkSession, pattern: str) -> list[str]:
-    """Files matching a glob (any Hadoop filesystem), sorted; hidden files are skipped."""
-    jvm, jsc = spark.sparkContext._jvm, spark.sparkContext._jsc
-    assert jvm is not None and jsc is not None
-    path = jvm.org.apache.hadoop.fs.Path(pattern)
-    statuses = path.getFileSystem(jsc.hadoopConfiguration()).globStatus(path) or []
-    return sorted(
-        str(s.getPath().toString()) for s in statuses
-        if s.isFile() and not s.getPath().getName().startswith((".", "_"))
-    )
-
-
 def numbered_lines(spark: SparkSession, files: list[str]) -> tuple[DataFrame, DataFrame]:
     """(lines, splits): lines has source_file, source_line, value; splits one row per split.
 

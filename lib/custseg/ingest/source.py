@@ -20,7 +20,8 @@ from pyspark.sql import functions as F
 
 from custseg.config import SourceSpec
 from custseg.errors import InputDataError
-from custseg.ingest.lines import list_files, numbered_lines
+from custseg.files import list_files
+from custseg.ingest.lines import numbered_lines
 from custseg.ingest.parquet import parquet_records
 from custseg.ingest.parse import HEADER_PROBLEM, REASON, parse_text_records, typed_columns
 

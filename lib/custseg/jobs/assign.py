@@ -76,7 +76,7 @@ def _features_behind(ctx: JobContext, current: DataFrame) -> DataFrame | None:
     found = runs.select(F.col("input_versions")["customer_features"].alias("features_version")).first()
     if found is None or found.features_version is None:
         return None  # written without customer_features (e.g. by hand): score everyone
-    return ctx.store.read(ctx.catalog.path("customer_features"), version=int(found.features_version))
+    return ctx.read("customer_features", version=int(found.features_version))
 
 
 def _changed_customers(features: DataFrame, basis: DataFrame) -> DataFrame:

@@ -6,8 +6,8 @@ from pyspark.sql import SparkSession
 
 from custseg.config import Config
 from custseg.config.resolved import join_path
+from custseg.files import remove
 from custseg.generate import build_sample, publish_raw_files, stage_raw_files, truth_persons, truth_records
-from custseg.generate.rawfiles import remove
 from custseg.runtime import JobContext, JobResult, run_job
 
 

@@ -81,8 +81,10 @@ def _model(ctx: JobContext, required: bool) -> FellegiSunterModel | None:
         if not required:
             return None
         path = join_path(ctx.config.models_dir, "resolution", "latest.json")
+    from custseg.files import read_text
+
     try:
-        text = ctx.spark.sparkContext.wholeTextFiles(path).first()[1]  # one small JSON file
+        text = read_text(ctx.spark, path)
     except Exception as exc:
         raise InputDataError(f"resolve.model: cannot read a saved model at {path}: {str(exc).splitlines()[0][:200]}") from exc
     return FellegiSunterModel.from_json(text)

@@ -16,15 +16,10 @@ def run(spark: SparkSession, config: Config, from_version: int, to_version: int)
     found: list[dict[str, object]] = []
 
     def body(ctx: JobContext) -> None:
-        path = ctx.catalog.path("customer_segments")
-        if not ctx.store.exists(path):
-            raise InputDataError(f"segments diff: customer_segments does not exist yet ({path}); run `custseg segment` first")
-        latest = ctx.store.version(path)
-        for version in (from_version, to_version):
-            if not 0 <= version <= latest:
-                raise InputDataError(f"segments diff: customer_segments has versions 0 to {latest}, not {version}")
-        before, after = (ctx.store.read(path, version=v) for v in (from_version, to_version))
-        ctx.input_versions["customer_segments"] = to_version
+        if not ctx.table_exists("customer_segments"):
+            raise InputDataError(f"segments diff: customer_segments does not exist yet "
+                                 f"({ctx.catalog.path('customer_segments')}); run `custseg segment` first")
+        before, after = (ctx.read("customer_segments", version=v) for v in (from_version, to_version))
         id_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
         matrix = migration_matrix(before, after, id_map).select(
             F.lit(ctx.run_id).alias("run_id"), F.lit(from_version).cast("bigint").alias("from_version"),

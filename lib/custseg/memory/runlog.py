@@ -15,7 +15,6 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from custseg.config import Config
 from custseg.memory import failures
 
 JVM_LOG_PROPERTY = "custseg.jvm.log"
@@ -41,19 +40,18 @@ class ConsoleFormatter(logging.Formatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
-def logs_dir(config: Config) -> Path:
+def logs_dir(root_dir: str) -> Path:
     """``<storage.root>/logs`` for a local root; a temporary folder for a remote one."""
-    root = config.root_dir
-    if root.startswith("file://"):
-        root = root[len("file://"):]
+    root = root_dir.removeprefix("file://")
     if "://" in root:
         return Path(tempfile.gettempdir()) / "custseg-logs"
     return Path(root) / "logs"
 
 
-def open_run_log(config: Config, command: str) -> Path:
-    """Start this command's log file (replacing an earlier one of this process); returns its path."""
-    folder = logs_dir(config)
+def open_run_log(root_dir: str, command: str) -> Path:
+    """Start this command's log file under ``root_dir`` (``Config.root_dir``), replacing an earlier
+    one of this process; returns its path."""
+    folder = logs_dir(root_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{command}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}.log"
     root = logging.getLogger()

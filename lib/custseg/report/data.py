@@ -154,8 +154,7 @@ def _migration(ctx: JobContext, version: int) -> tuple[int | None, list[dict[str
     """Moves between the previous version of customer_segments and the one reported on."""
     if version == 0:
         return None, []
-    path = ctx.catalog.path("customer_segments")
-    before = ctx.store.read(path, version=version - 1)
+    before = ctx.read("customer_segments", version=version - 1)
     id_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
     rows = migration_matrix(before, ctx.read("customer_segments"), id_map).collect()  # segments x segments
     ctx.metrics["migration_from_version"] = str(version - 1)

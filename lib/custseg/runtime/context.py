@@ -1,8 +1,9 @@
 """What a job body sees: tables by name, staged writes, and the run's accounting.
 
 Reads pin each input table's version on first use, so a job sees one consistent snapshot and
-the run log can name exactly what it read. Writes are staged; ``commit`` publishes them only
-after the whole body succeeded, and ``discard`` removes them when it failed.
+the run log can name exactly what it read; a read at a named version (time travel) is recorded
+beside the pinned one. Writes are staged; ``commit`` publishes them only after the whole body
+succeeded, and ``discard`` removes them when it failed.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from custseg.catalog import Catalog, conform
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
+from custseg.delta.base import input_key
 from custseg.errors import DataQualityError, InputDataError, TableError
 from custseg.files import copy, move, remove, write_text
 from custseg.memory.release import PersistedDuringJob
-from custseg.quality.boundary import validate_references, validate_write
 from custseg.quality.checks import CheckResult
+from custseg.runtime.boundary import validate_references, validate_write
 from custseg.runtime.phases import PhaseClock
 from custseg.tables.ops import VALIDATION_RESULTS
 
@@ -37,6 +39,7 @@ class JobContext:
         self.catalog = catalog
         self.job = job
         self.run_id = run_id
+        # Table name -> pinned version, and table@version -> each other version read (input_key).
         self.input_versions: dict[str, int] = {}
         self.rows_in: dict[str, int] = {}
         self.rows_out: dict[str, int] = {}
@@ -69,19 +72,42 @@ class JobContext:
     def table_exists(self, name: str) -> bool:
         return self.store.exists(self.catalog.path(name))
 
-    def read(self, name: str) -> DataFrame:
-        """Table ``name`` at the version pinned for this run (its latest at first read)."""
+    def read(self, name: str, version: int | None = None) -> DataFrame:
+        """Table ``name`` at the version pinned for this run (its latest at first read), or at
+        ``version`` (time travel). Each version read lands in ``input_versions``, and so in
+        ``job_runs`` and the commits: the pinned one under ``name``, any other under
+        ``name@version`` (``custseg.delta.base.input_key``).
+
+        Raises:
+            InputDataError: the table does not exist, or has no such version.
+        """
         path = self.catalog.path(name)
-        if name not in self.input_versions:
-            if not self.store.exists(path):
-                raise InputDataError(
-                    f"job {self.job} needs table {name!r}, which does not exist yet ({path}); "
-                    "run the job that writes it first, or `custseg run_all`"
-                )
-            version = self.store.version(path)
-            self.input_versions[name] = version
-            self.rows_in[name] = self.store.row_count(path, version)
-        return self.store.read(path, version=self.input_versions[name])
+        pinned = self.input_versions.get(name)
+        if version is None and pinned is not None:
+            return self.store.read(path, version=pinned)
+        latest = self._latest_version(name, path)
+        if version is None:
+            version = latest
+            self._record_input(name, path, version)
+            for record in (self.input_versions, self.rows_in):  # read before at this version: now the pinned one
+                record.pop(input_key(name, version), None)
+        elif not 0 <= version <= latest:
+            raise InputDataError(f"job {self.job}: table {name} has versions 0 to {latest}, not {version}")
+        elif version != pinned and input_key(name, version) not in self.input_versions:
+            self._record_input(input_key(name, version), path, version)
+        return self.store.read(path, version=version)
+
+    def _latest_version(self, name: str, path: str) -> int:
+        if not self.store.exists(path):
+            raise InputDataError(
+                f"job {self.job} needs table {name!r}, which does not exist yet ({path}); "
+                "run the job that writes it first, or `custseg run_all`"
+            )
+        return self.store.version(path)
+
+    def _record_input(self, key: str, path: str, version: int) -> None:
+        self.input_versions[key] = version
+        self.rows_in[key] = self.store.row_count(path, version)
 
     def count_input(self, name: str, rows: int) -> None:
         """Record rows read from a non-table input (a raw source)."""

@@ -22,7 +22,6 @@ from pyspark.sql import functions as F
 from custseg import __version__
 from custseg.catalog import Catalog
 from custseg.config import Config
-from custseg.config.resolved import join_path
 from custseg.delta import TableStore, open_store
 from custseg.errors import CustsegError
 from custseg.memory.failures import (
@@ -72,7 +71,7 @@ def new_run_id(job: str) -> str:
 
 
 def table_store(spark: SparkSession, config: Config) -> TableStore:
-    return open_store(spark, config.storage.delta_engine, join_path(config.root_dir, "staging"))
+    return open_store(spark, config.storage.delta_engine, config.root_dir)
 
 
 def run_job(

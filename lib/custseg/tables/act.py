@@ -1,8 +1,8 @@
 """Gold tables of the act stage: propensity metrics and scores, recommendations and their evaluation."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-MODEL_METRICS = register(TableSpec(
+MODEL_METRICS = TableSpec(
     name="model_metrics", layer="gold", mode="append",
     description="Every propensity model and baseline evaluated on the test origin, per segment and overall.",
     columns=columns(
@@ -31,9 +31,9 @@ MODEL_METRICS = register(TableSpec(
         ("best_params", "map<string,double>", "Grid point TrainValidationSplit chose"),
         ("validation_auc", "double", "ROC-AUC of that grid point on the validation split"),
     ),
-))
+)
 
-PROPENSITY_SCORES = register(TableSpec(
+PROPENSITY_SCORES = TableSpec(
     name="propensity_scores", layer="gold",
     description="Latest churn and purchase propensity per customer, from the model its segment chose.",
     primary_key=("customer_id", "target"),
@@ -47,9 +47,9 @@ PROPENSITY_SCORES = register(TableSpec(
         ("as_of_date", "date", "Features use only data before this date", False),
         ("run_id", "string", "propensity run", False),
     ),
-))
+)
 
-RECOMMENDATIONS = register(TableSpec(
+RECOMMENDATIONS = TableSpec(
     name="recommendations", layer="gold",
     description="Top products per customer from ALS with segment-aware re-ranking, or category affinity when cold.",
     primary_key=("customer_id", "rank"),
@@ -63,9 +63,9 @@ RECOMMENDATIONS = register(TableSpec(
         ("source", "string", "als (collaborative, re-ranked) or category_affinity (cold start)", False),
         ("run_id", "string", "recommend run", False),
     ),
-))
+)
 
-RECOMMENDATION_EVAL = register(TableSpec(
+RECOMMENDATION_EVAL = TableSpec(
     name="recommendation_eval", layer="gold", mode="append",
     description="Offline evaluation on a time-based holdout: the hybrid against a popularity baseline.",
     columns=columns(
@@ -80,4 +80,6 @@ RECOMMENDATION_EVAL = register(TableSpec(
         ("k", "int", "List length evaluated", False),
         ("holdout_start", "date", "First day of the holdout", False),
     ),
-))
+)
+
+TABLES = (MODEL_METRICS, PROPENSITY_SCORES, RECOMMENDATIONS, RECOMMENDATION_EVAL)

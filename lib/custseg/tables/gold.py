@@ -1,8 +1,8 @@
 """Gold tables: resolved customers, features and segments."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-IDENTITY_CROSSWALK = register(TableSpec(
+IDENTITY_CROSSWALK = TableSpec(
     name="identity_crosswalk", layer="gold",
     description="Every source record and the customer it belongs to.",
     primary_key=("source", "record_id"),
@@ -18,9 +18,9 @@ IDENTITY_CROSSWALK = register(TableSpec(
         ("id_issued_at", "timestamp", "When this customer id was first issued (the oldest id survives a merge)", False),
         ("cluster_node", "bigint", "Smallest record node of the cluster: the cluster's stable internal key", False),
     ),
-))
+)
 
-IDENTITY_CHANGES = register(TableSpec(
+IDENTITY_CHANGES = TableSpec(
     name="identity_changes", layer="gold", mode="append",
     description="Every new, merged, split and retired customer id, per resolve run.",
     columns=columns(
@@ -32,9 +32,9 @@ IDENTITY_CHANGES = register(TableSpec(
         ("records_moved", "bigint", "Records whose customer id changed", False),
         ("reason", "string", "Readable reason", False),
     ),
-))
+)
 
-CUSTOMER_ID_MAP = register(TableSpec(
+CUSTOMER_ID_MAP = TableSpec(
     name="customer_id_map", layer="gold",
     description="Every customer id ever issued and the id that holds its records now: "
                 "join here to follow ids across merges.",
@@ -45,9 +45,9 @@ CUSTOMER_ID_MAP = register(TableSpec(
         ("status", "string", "active, merged or deleted", False),
         ("as_of_run", "string", "resolve run that wrote this mapping", False),
     ),
-))
+)
 
-CUSTOMER_MASTER = register(TableSpec(
+CUSTOMER_MASTER = TableSpec(
     name="customer_master", layer="gold",
     description="Golden record per customer, each field chosen by the configured survivorship rule.",
     primary_key=("customer_id",),
@@ -69,9 +69,9 @@ CUSTOMER_MASTER = register(TableSpec(
         ("last_updated_at", "timestamp", "Latest record update", False),
         ("review_flags", "array<string>", "Strong conflicts inside the cluster (two birth dates...)", False),
     ),
-))
+)
 
-CUSTOMER_FEATURES = register(TableSpec(
+CUSTOMER_FEATURES = TableSpec(
     name="customer_features", layer="gold",
     description="Per-customer features computed from data strictly before the as-of date.",
     primary_key=("customer_id",),
@@ -114,9 +114,9 @@ CUSTOMER_FEATURES = register(TableSpec(
         ("outlier_score", "double", "Isolation-forest anomaly score, higher is stranger (null if the model is off)"),
         ("is_outlier", "boolean", "Among the most unusual customers (outlier_contamination share)", False),
     ),
-))
+)
 
-CUSTOMER_SEGMENTS = register(TableSpec(
+CUSTOMER_SEGMENTS = TableSpec(
     name="customer_segments", layer="gold",
     description="Each customer's ML segment, beside rule-based lifecycle, RFM and demographic segments.",
     primary_key=("customer_id",),
@@ -134,9 +134,9 @@ CUSTOMER_SEGMENTS = register(TableSpec(
         ("region", "string", "Country", False),
         ("model_run_id", "string", "Run whose model assigned the segment", False),
     ),
-))
+)
 
-SEGMENT_PROFILES = register(TableSpec(
+SEGMENT_PROFILES = TableSpec(
     name="segment_profiles", layer="gold",
     description="Per ML segment: size, share, key features against the whole base, and its name.",
     primary_key=("segment_id",),
@@ -157,9 +157,9 @@ SEGMENT_PROFILES = register(TableSpec(
         ("next_segment_id", "int", "First segment id never issued; ids are not reused", False),
         ("model_run_id", "string", "Run that fitted the model", False),
     ),
-))
+)
 
-SEGMENTATION_RUNS = register(TableSpec(
+SEGMENTATION_RUNS = TableSpec(
     name="segmentation_runs", layer="gold", mode="append",
     description="Every k tried by every segment run: fit quality and whether it was chosen.",
     columns=columns(
@@ -186,9 +186,9 @@ SEGMENTATION_RUNS = register(TableSpec(
          "Chosen k: silhouette of the parent level (null when it equals the segments)", True),
         ("fit_seconds", "double", "Wall time to fit this k, assign the customers and compute the silhouette", False),
     ),
-))
+)
 
-SEGMENT_MIGRATIONS = register(TableSpec(
+SEGMENT_MIGRATIONS = TableSpec(
     name="segment_migrations", layer="gold", mode="append",
     description="Transition matrices between two versions of customer_segments (custseg segments diff).",
     columns=columns(
@@ -202,9 +202,9 @@ SEGMENT_MIGRATIONS = register(TableSpec(
         ("customers", "bigint", "Customers making this move", False),
         ("share_of_from", "double", "customers / customers of the earlier segment", False),
     ),
-))
+)
 
-MATCH_PAIRS = register(TableSpec(
+MATCH_PAIRS = TableSpec(
     name="match_pairs", layer="gold",
     description="Every candidate pair scored by the Fellegi-Sunter model, with the evidence of each field.",
     primary_key=("source_l", "record_id_l", "source_r", "record_id_r"),
@@ -221,9 +221,9 @@ MATCH_PAIRS = register(TableSpec(
         ("match_probability", "double", "2^w / (1 + 2^w)", False),
         ("decision", "string", "match, review, non_match, forced_match or forced_non_match", False),
     ),
-))
+)
 
-REVIEW_QUEUE = register(TableSpec(
+REVIEW_QUEUE = TableSpec(
     name="review_queue", layer="gold",
     description="Pairs in the uncertainty band, with both records' values, for a person to decide.",
     primary_key=("source_l", "record_id_l", "source_r", "record_id_r"),
@@ -238,9 +238,9 @@ REVIEW_QUEUE = register(TableSpec(
         ("levels", "map<string,string>", "Comparison level per field", False),
         ("contributions", "map<string,double>", "Weight per field", False),
     ),
-))
+)
 
-RESOLUTION_METRICS = register(TableSpec(
+RESOLUTION_METRICS = TableSpec(
     name="resolution_metrics", layer="gold", mode="append",
     description="Per resolve run: blocking, model and (with ground truth or labels) quality figures.",
     columns=columns(
@@ -248,9 +248,9 @@ RESOLUTION_METRICS = register(TableSpec(
         ("metric", "string", "Figure name (pairwise_f1, reduction_ratio, prior...)", False),
         ("value", "double", "Its value", False),
     ),
-))
+)
 
-BLOCKING_DIAGNOSTICS = register(TableSpec(
+BLOCKING_DIAGNOSTICS = TableSpec(
     name="blocking_diagnostics", layer="gold", mode="append",
     description="Per resolve run and blocking rule: blocks, pairs, the largest blocks and what the size cap skipped.",
     columns=columns(
@@ -272,4 +272,20 @@ BLOCKING_DIAGNOSTICS = register(TableSpec(
         ("omitted_reason", "string",
          "Why a shipped rule was left out (a role it needs is not mapped); null for a rule that ran"),
     ),
-))
+)
+
+TABLES = (
+    IDENTITY_CROSSWALK,
+    IDENTITY_CHANGES,
+    CUSTOMER_ID_MAP,
+    CUSTOMER_MASTER,
+    CUSTOMER_FEATURES,
+    CUSTOMER_SEGMENTS,
+    SEGMENT_PROFILES,
+    SEGMENTATION_RUNS,
+    SEGMENT_MIGRATIONS,
+    MATCH_PAIRS,
+    REVIEW_QUEUE,
+    RESOLUTION_METRICS,
+    BLOCKING_DIAGNOSTICS,
+)

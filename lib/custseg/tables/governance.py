@@ -1,8 +1,8 @@
 """Governance tables: the erasure log, consent, and the pseudonymized segment export."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-ERASURE_LOG = register(TableSpec(
+ERASURE_LOG = TableSpec(
     name="erasure_log", layer="ops", mode="append",
     description="Every erasure request and the keyed hashes of the identifiers it erased (never the values): "
                 "ingest drops raw rows carrying one of them, so an erased person does not come back.",
@@ -15,9 +15,9 @@ ERASURE_LOG = register(TableSpec(
         ("key_hash", "string", "HMAC-SHA256 of kind:value of the identifier", False),
         ("rows_erased", "map<string,bigint>", "Rows removed per table by the request", False),
     ),
-))
+)
 
-CONSENT = register(TableSpec(
+CONSENT = TableSpec(
     name="consent", layer="gold",
     description="Consent events per customer and channel: opt_in or opt_out, when and from where. The latest event "
                 "per customer and channel is the customer's state; source rows are rebuilt, recorded ones kept.",
@@ -30,9 +30,9 @@ CONSENT = register(TableSpec(
         ("origin", "string", "Where it came from: a source record (source:record_id) or 'recorded:<who>'", False),
         ("run_id", "string", "Run that wrote the row", False),
     ),
-))
+)
 
-SEGMENT_EXPORT = register(TableSpec(
+SEGMENT_EXPORT = TableSpec(
     name="segment_export", layer="gold",
     description="Segments for activation: only customers whose latest consent for privacy.export_channel is opt_in; "
                 "every identifier a keyed hash (HMAC-SHA256), no raw PII.",
@@ -51,4 +51,6 @@ SEGMENT_EXPORT = register(TableSpec(
         ("as_of_date", "date", "Feature date of the segments", False),
         ("export_run_id", "string", "Run that wrote the export", False),
     ),
-))
+)
+
+TABLES = (ERASURE_LOG, CONSENT, SEGMENT_EXPORT)

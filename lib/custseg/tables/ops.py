@@ -1,8 +1,8 @@
 """Operational tables: the run log and the ingest quarantine."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-JOB_RUNS = register(TableSpec(
+JOB_RUNS = TableSpec(
     name="job_runs", layer="ops", mode="append",
     description="One row per job run: status, timing, rows and table versions read and written.",
     primary_key=("run_id",),
@@ -16,7 +16,8 @@ JOB_RUNS = register(TableSpec(
         ("duration_seconds", "double", "Wall time", False),
         ("rows_in", "map<string,bigint>", "Rows read per input table or source"),
         ("rows_out", "map<string,bigint>", "Rows written per output table"),
-        ("input_versions", "map<string,bigint>", "Version of each input table read"),
+        ("input_versions", "map<string,bigint>",
+         "Version of each input table read; a further version read of a table as table@version"),
         ("output_versions", "map<string,bigint>", "Version of each output table written"),
         ("metrics", "map<string,string>", "Job-specific figures (k chosen, reject rates...)"),
         ("config_hash", "string", "Hash of the effective configuration", False),
@@ -27,9 +28,9 @@ JOB_RUNS = register(TableSpec(
         ("delta_engine", "string", "native or deltars"),
         ("error", "string", "Error message of a failed run"),
     ),
-))
+)
 
-REJECTS = register(TableSpec(
+REJECTS = TableSpec(
     name="rejects", layer="ops", mode="append",
     description="Quarantine: every raw row that ingest could not accept, with where it came from and why.",
     partition_by=("source",),
@@ -42,9 +43,9 @@ REJECTS = register(TableSpec(
         ("reason", "string", "Why it was rejected", False),
         ("rejected_at", "timestamp", "Time of the ingest run (UTC)", False),
     ),
-))
+)
 
-INGEST_ACCOUNTING = register(TableSpec(
+INGEST_ACCOUNTING = TableSpec(
     name="ingest_accounting", layer="ops", mode="append",
     description="Row accounting per source and ingest run: read = accepted + rejected.",
     columns=columns(
@@ -59,9 +60,9 @@ INGEST_ACCOUNTING = register(TableSpec(
         ("within_limit", "boolean", "reject_rate <= max_reject_rate", False),
         ("rows_erased", "bigint", "Records read but dropped because their person was erased (erasure_log)"),
     ),
-))
+)
 
-VALIDATION_RESULTS = register(TableSpec(
+VALIDATION_RESULTS = TableSpec(
     name="validation_results", layer="ops", mode="append",
     description="Every validation rule and drift check run on every table a job wrote, and its outcome.",
     columns=columns(
@@ -79,9 +80,9 @@ VALIDATION_RESULTS = register(TableSpec(
         ("passed", "boolean", "share <= max_share", False),
         ("message", "string", "Readable outcome", False),
     ),
-))
+)
 
-RESOLUTION_IDENTITIES = register(TableSpec(
+RESOLUTION_IDENTITIES = TableSpec(
     name="resolution_identities", layer="ops",
     description="State of identity resolution: each record's matching values, a hash of them and a hash of its "
                 "raw input row, so an incremental run can tell new, changed and deleted records apart and "
@@ -101,9 +102,9 @@ RESOLUTION_IDENTITIES = register(TableSpec(
          "Hash of the mapped input columns as read and of the settings that standardize them: "
          "an incremental run reuses the matching values of records whose raw hash is unchanged", False),
     ),
-))
+)
 
-RESOLUTION_BLOCK_KEYS = register(TableSpec(
+RESOLUTION_BLOCK_KEYS = TableSpec(
     name="resolution_block_keys", layer="ops", partition_by=("rule",),
     description="State of identity resolution: every record's blocking keys per rule, reused by incremental runs.",
     columns=columns(
@@ -112,9 +113,9 @@ RESOLUTION_BLOCK_KEYS = register(TableSpec(
         ("node", "bigint", "Record node", False),
         ("source", "string", "Record source", False),
     ),
-))
+)
 
-DATA_AUDIT = register(TableSpec(
+DATA_AUDIT = TableSpec(
     name="data_audit", layer="ops", mode="append",
     description="Profile of every audited table and column: nulls, distinct counts, ranges, top values, outliers, "
                 "duplicate keys and rule violations. Column '*' holds the table-level figures.",
@@ -143,4 +144,14 @@ DATA_AUDIT = register(TableSpec(
         ("duplicate_key_rows", "bigint", "Table level: rows whose primary key appears more than once"),
         ("rule_violations", "bigint", "Rows breaking the column's (or, at '*', all) validation rules"),
     ),
-))
+)
+
+TABLES = (
+    JOB_RUNS,
+    REJECTS,
+    INGEST_ACCOUNTING,
+    VALIDATION_RESULTS,
+    RESOLUTION_IDENTITIES,
+    RESOLUTION_BLOCK_KEYS,
+    DATA_AUDIT,
+)

@@ -1,8 +1,8 @@
 """Silver tables: standardized, typed, deduplicated source data."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-CUSTOMER_RECORDS = register(TableSpec(
+CUSTOMER_RECORDS = TableSpec(
     name="customer_records", layer="silver",
     description="CRM records and web accounts in one standardized shape, one row per source record.",
     primary_key=("source", "record_id"),
@@ -32,9 +32,9 @@ CUSTOMER_RECORDS = register(TableSpec(
         ("source_file", "string", "Raw file of the record", False),
         ("source_line", "bigint", "Line in that file", False),
     ),
-))
+)
 
-ORDERS_CLEAN = register(TableSpec(
+ORDERS_CLEAN = TableSpec(
     name="orders_clean", layer="silver",
     description="Orders with amounts in the reporting currency, totals from their lines.",
     primary_key=("order_id",),
@@ -56,9 +56,9 @@ ORDERS_CLEAN = register(TableSpec(
         ("shipping_amount", "decimal(14,2)", "Shipping charged, reporting currency"),
         ("quality_flags", "array<string>", "Problems found (no_lines, unknown_currency...)", False),
     ),
-))
+)
 
-ORDER_LINES_CLEAN = register(TableSpec(
+ORDER_LINES_CLEAN = TableSpec(
     name="order_lines_clean", layer="silver",
     description="Order lines with product category and amounts in the reporting currency.",
     primary_key=("order_id", "line_no"),
@@ -74,9 +74,9 @@ ORDER_LINES_CLEAN = register(TableSpec(
         ("net_amount", "decimal(14,2)", "gross - discount, reporting currency"),
         ("quality_flags", "array<string>", "Problems found (orphan_line, unknown_product...)", False),
     ),
-))
+)
 
-EVENTS_CLEAN = register(TableSpec(
+EVENTS_CLEAN = TableSpec(
     name="events_clean", layer="silver",
     description="Behavioural events, deduplicated, with standardized event types.",
     primary_key=("event_id",),
@@ -92,9 +92,9 @@ EVENTS_CLEAN = register(TableSpec(
         ("product_id", "string", "Product, for product and cart events"),
         ("device", "string", "web, ios, android or unknown", False),
     ),
-))
+)
 
-PRODUCTS_CLEAN = register(TableSpec(
+PRODUCTS_CLEAN = TableSpec(
     name="products_clean", layer="silver",
     description="Product catalogue with list prices in the reporting currency.",
     primary_key=("product_id",),
@@ -107,9 +107,9 @@ PRODUCTS_CLEAN = register(TableSpec(
         ("stock_units", "int", "Units in stock (0: out of stock, never recommended; null: unknown)"),
         ("replenishable", "boolean", "Bought again and again: recommendable right after a purchase"),
     ),
-))
+)
 
-CLEANING_LOG = register(TableSpec(
+CLEANING_LOG = TableSpec(
     name="cleaning_log", layer="silver", mode="append",
     description="What each cleaning run changed: per table, column and rule, the rows affected.",
     columns=columns(
@@ -120,4 +120,6 @@ CLEANING_LOG = register(TableSpec(
         ("rows_affected", "bigint", "Rows the rule changed or flagged", False),
         ("rows_total", "bigint", "Rows in the table", False),
     ),
-))
+)
+
+TABLES = (CUSTOMER_RECORDS, ORDERS_CLEAN, ORDER_LINES_CLEAN, EVENTS_CLEAN, PRODUCTS_CLEAN, CLEANING_LOG)

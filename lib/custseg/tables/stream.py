@@ -1,8 +1,8 @@
 """Tables of the real-time layer (`custseg stream`): activations, rejects, the online model."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-ACTIVATIONS = register(TableSpec(
+ACTIVATIONS = TableSpec(
     name="activations", layer="gold", mode="append",
     description="Every real-time decision, once: activated to a channel, or suppressed with the reason.",
     primary_key=("activation_id",),
@@ -31,9 +31,9 @@ ACTIVATIONS = register(TableSpec(
         ("batch_id", "bigint", "Micro-batch that decided it", False),
         ("query_id", "string", "Streaming query id", False),
     ),
-))
+)
 
-STREAM_REJECTS = register(TableSpec(
+STREAM_REJECTS = TableSpec(
     name="stream_rejects", layer="ops", mode="append",
     description="Stream input that was not used: malformed rows and events later than the watermark, with the reason.",
     columns=columns(
@@ -46,9 +46,9 @@ STREAM_REJECTS = register(TableSpec(
         ("rejected_at", "timestamp", "Wall time (UTC)", False),
         ("batch_id", "bigint", "Micro-batch of the rejects query", False),
     ),
-))
+)
 
-STREAM_CENTRES = register(TableSpec(
+STREAM_CENTRES = TableSpec(
     name="stream_centres", layer="ops",
     description="The online k-means model, one version per update: centre, weight and label of each cluster.",
     primary_key=("cluster",),
@@ -63,9 +63,9 @@ STREAM_CENTRES = register(TableSpec(
         ("batch_id", "bigint", "Micro-batch of the last update (-1: initial)", False),
         ("updated_at", "timestamp", "Wall time of the update (UTC)", False),
     ),
-))
+)
 
-ACTIVATION_DEAD_LETTERS = register(TableSpec(
+ACTIVATION_DEAD_LETTERS = TableSpec(
     name="activation_dead_letters", layer="ops", mode="append",
     description="Activations the webhook did not accept after every retry.",
     columns=columns(
@@ -77,4 +77,6 @@ ACTIVATION_DEAD_LETTERS = register(TableSpec(
         ("failed_at", "timestamp", "Wall time (UTC)", False),
         ("batch_id", "bigint", "Micro-batch", False),
     ),
-))
+)
+
+TABLES = (ACTIVATIONS, STREAM_REJECTS, STREAM_CENTRES, ACTIVATION_DEAD_LETTERS)

@@ -1,8 +1,8 @@
 """Ground truth written by the generator, for evaluating resolution and segmentation."""
 
-from custseg.catalog import TableSpec, columns, register
+from custseg.tables.spec import TableSpec, columns
 
-TRUTH_PERSONS = register(TableSpec(
+TRUTH_PERSONS = TableSpec(
     name="truth_persons", layer="truth",
     description="Generated persons with their true attributes and the behaviour archetype planted.",
     primary_key=("person_id",),
@@ -21,9 +21,9 @@ TRUTH_PERSONS = register(TableSpec(
         ("country", "string", "ISO 3166-1 alpha-2 country"),
         ("income", "int", "Yearly household income in USD"),
     ),
-))
+)
 
-TRUTH_RECORDS = register(TableSpec(
+TRUTH_RECORDS = TableSpec(
     name="truth_records", layer="truth",
     description="Which person is behind every generated source record, and the noise applied to it.",
     primary_key=("source", "record_id"),
@@ -33,4 +33,6 @@ TRUTH_RECORDS = register(TableSpec(
         ("person_id", "bigint", "True person id", False),
         ("noise", "array<string>", "Kinds of noise applied (typo, nickname, swapped_names...)"),
     ),
-))
+)
+
+TABLES = (TRUTH_PERSONS, TRUTH_RECORDS)

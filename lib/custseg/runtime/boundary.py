@@ -1,4 +1,7 @@
-"""Checks run on every table a job writes, before anything is published."""
+"""Checks run on every table a job writes, before anything is published.
+
+The checks themselves are ``custseg.quality``'s; this module feeds them what the job context holds
+(the configured rules, the staged frame and the previous version of the table)."""
 
 from __future__ import annotations
 
