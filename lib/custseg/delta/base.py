@@ -13,13 +13,14 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-WriteMode = Literal["append", "overwrite"]
+from custseg.tables.spec import WriteMode
+
 APP_ID = "custseg"
 
 

@@ -6,8 +6,8 @@ from typing import Protocol
 
 from pyspark.sql import DataFrame
 
-from custseg.delta import WriteMode
 from custseg.runtime.phases import PhaseClock
+from custseg.tables.spec import WriteMode
 
 
 class Workspace(Protocol):

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pyspark.sql import types as T
 
+WriteMode = Literal["append", "overwrite"]
+
 Layer = Literal["bronze", "silver", "gold", "truth", "ops"]
 
 
@@ -36,7 +38,7 @@ class TableSpec:
     columns: tuple[Column, ...]
     partition_by: tuple[str, ...] = ()
     primary_key: tuple[str, ...] = ()
-    mode: Literal["overwrite", "append"] = "overwrite"
+    mode: WriteMode = "overwrite"
 
     @property
     def schema(self) -> T.StructType:
