@@ -38,20 +38,24 @@ HEAVY_MODULES = ("test_incremental.py", "test_code_quality.py", "test_standalone
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reading_pipeline = {item.path for item in items if "pipeline" in getattr(item, "fixturenames", ())}
+    reading_pipeline = {item.path for item in items if _reads_pipeline(item)}
     for item in items:
-        if item.path in reading_pipeline or item.path.name in HEAVY_MODULES:
+        if _reads_pipeline(item) or item.path.name in HEAVY_MODULES:
             item.add_marker(pytest.mark.heavy)
     items.sort(key=lambda item: _module_rank(item.path, reading_pipeline))
+
+
+def _reads_pipeline(item: pytest.Item) -> bool:
+    return "pipeline" in getattr(item, "fixturenames", ())
 
 
 def _module_rank(module: Path, reading_pipeline: set[Path]) -> int:
     """The order modules are handed to pytest-xdist workers (`make test` keeps it with
     --no-loadscope-reorder): the pipeline's own tests first, so one worker starts the shared
     pipeline run at once; then the modules that never need it, the heavy ones first, which the
-    other worker runs meanwhile; last the modules that read the pipeline's tables, by when they
-    are built. A worker that reached those early would only wait on the run. The sort is
-    stable, so each module keeps its tests in order and together."""
+    other worker runs meanwhile; last the modules with a test that reads the pipeline's tables,
+    which by then are built: a worker that reached one early would only wait on the run. The
+    sort is stable, so each module keeps its tests in order and together."""
     if module.name == "test_pipeline.py":
         return 0
     if module in reading_pipeline:

@@ -432,7 +432,6 @@ class SegmentSettings:
 
 
 STREAM_FEATURES = ("cart_value", "cart_items", "session_minutes", "recent_views")
-CHANNELS = ("email", "push", "none")
 
 
 @dataclass(frozen=True)
@@ -595,9 +594,6 @@ class SourceSpec:
             missing = sorted(set(key_list) - set(names))
             if missing:
                 raise ValueError(f"{label} names undeclared column(s) {missing}")
-
-
-RULE_CHECKS = ("not_null", "unique", "range", "regex", "allowed", "references")
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,15 @@ from pyspark.sql.types import StructType
 
 from custseg.tables.spec import WriteMode
 
-APP_ID = "custseg"
-
 
 def input_key(table: str, version: int) -> str:
     """The key of a further version read of ``table``, in a run's input versions.
 
     Input versions (``CommitInfo``, ``HistoryEntry``, ``job_runs.input_versions``) map a key to a
     version: the version the run pinned for a table under the table's name, and each other
-    version it read of that table (time travel) under ``table@version``. So a run that read
-    customer_segments at versions 3 and 5 records ``{"customer_segments@3": 3,
-    "customer_segments@5": 5}``, and readers that want the pinned version look up the name.
+    version it read of that table (time travel) under ``table@version``. So a run that pinned
+    customer_features at version 5 and also read its version 3 records ``{"customer_features": 5,
+    "customer_features@3": 3}``, and readers that want the pinned version look up the name.
     """
     return f"{table}@{version}"
 

@@ -74,7 +74,6 @@ def build_sample(spark: SparkSession, settings: GenerateSettings, rates: dict[st
 
 RAW_SOURCES = ("crm_customers", "web_accounts", "orders", "order_lines", "products", "events")
 PEOPLE_EXPORT = "people_export"
-EXPORT_COLUMNS = ("id", "first_name", "surname", "dob", "national_id", "street", "zip", "city", "country")
 
 
 def people_export(sample: SampleData, seed: int) -> DataFrame:
