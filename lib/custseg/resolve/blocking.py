@@ -63,9 +63,9 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
 
     ``key`` is the block key as text (for diagnostics); ``block`` is a 64-bit id of the rule
     and key (xxhash64), by which records are grouped and which the state stores. A block is
-    found by its id alone, and a lookup of a long in the stored keys of a million records is
-    about three times as fast as one of (rule, text). Two keys of one rule sharing an id
-    (odds about n^2 / 2^65 for n keys) form one block, in full and incremental runs alike."""
+    found by its id alone, as a lookup of a long in the stored keys costs much less than one
+    of (rule, text). Two keys of one rule sharing an id (odds about n^2 / 2^65 for n keys)
+    form one block, in full and incremental runs alike."""
     carried = ["node", "source"] + (["sort_key"] if "sort_key" in identities.columns else [])
     if rule.only_if_one_lacks:
         identities = identities.withColumn(LACKS, lacks_all(rule.only_if_one_lacks))
@@ -159,8 +159,8 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
     For a rule with ``only_if_one_lacks`` or ``skip_if_different`` the estimate is an upper
     bound: it counts every pair the blocks could give, before those conditions drop some.
 
-    Every rule is measured in one pass over all rules' keys (three small collects in all): at
-    a few thousand records the fixed cost of each Spark job, not the data, is the time."""
+    Every rule is measured in one pass over all rules' keys (three small collects in all): on
+    a small input the fixed cost of each Spark job, not the data, is the time."""
     if not keys:
         return []
     caps, windows = block_caps(settings), block_windows(settings)
@@ -278,7 +278,7 @@ def _rule_pairs(frame: DataFrame, names: list[str], identities: DataFrame, setti
         .withColumn("rank", F.row_number().over(block.orderBy("sort_key", "node")))
     if len(rules) > 1:
         # Both sides of the join below read the ranked rows; stored, they are sorted and
-        # ranked once rather than once per side (an incremental run's 1.4M rows at 1M records).
+        # ranked once rather than once per side, which matters for an incremental run's many rows.
         members = members.checkpoint(eager=True)
     # One path for every block: each record meets the records ranked after it, up to window - 1
     # of them, which in a block within the window is all of them, in any order.
