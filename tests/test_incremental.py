@@ -42,10 +42,12 @@ def batches(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.T
     ]
     last = records.filter(~bucket.between(10, 11) & ~bucket.between(40, 41)) \
         .withColumn("email", F.when(bucket.between(20, 21), changed_email).otherwise(F.col("email"))) \
-        .withColumn("last_name", F.when(bucket == 50, F.concat("last_name", F.lit("-Hart"))).otherwise(F.col("last_name")))
+        .withColumn("last_name", F.when(bucket == 50, F.concat("last_name", F.lit("-Hart")))
+                    .otherwise(F.col("last_name")))
     snapshots += [last.filter(bucket < 95), last]   # the fourth batch only adds records
     # Upper-case emails: new input rows, the same matching values (emails match lower-cased).
-    snapshots.append(last.withColumn("email", F.when(bucket.between(60, 64), F.upper("email")).otherwise(F.col("email"))))
+    snapshots.append(last.withColumn("email", F.when(bucket.between(60, 64), F.upper("email"))
+                                     .otherwise(F.col("email"))))
     paths = []
     for index, snapshot in enumerate(snapshots, start=1):
         path = str(root / f"batch-{index}")
@@ -57,7 +59,8 @@ def batches(spark: SparkSession, base_config: Config, tmp_path_factory: pytest.T
 def _config(base: Config, root: Path, batch: str, model: str = "train", incremental: bool = False) -> Config:
     # A window of 3 makes sorted-neighbourhood blocks common even in this small data: whose
     # neighbour a record is depends on every member of its block, the hardest case to keep equal.
-    settings = dataclasses.replace(base.resolve, input=ResolveInput(table=None, path=batch, format="parquet", options={}),
+    settings = dataclasses.replace(base.resolve,
+                                   input=ResolveInput(table=None, path=batch, format="parquet", options={}),
                                    model=model, incremental=incremental, evaluate=False, u_sample_pairs=40_000,
                                    blocking=[dataclasses.replace(rule, window=3) for rule in base.resolve.blocking])
     return config_at(base, root, resolve=settings, rules={})
@@ -70,7 +73,8 @@ def _state(spark: SparkSession, config: Config, runs: list[str]) -> dict[str, An
 
     def rows(table: str, *drop: str) -> set:  # type: ignore[type-arg]
         frame = store.read(catalog.path(table))
-        return {tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in r.asDict().items() if k not in drop))
+        return {tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                             for k, v in r.asDict().items() if k not in drop))
                 for r in frame.drop(*drop).collect()}
 
     pairs = {(r.source_l, r.record_id_l, r.source_r, r.record_id_r, r.decision, round(r.match_probability, 9))
@@ -78,9 +82,9 @@ def _state(spark: SparkSession, config: Config, runs: list[str]) -> dict[str, An
     changes = store.read(catalog.path("identity_changes"))
     by_run = [{(r.change_type, r.customer_id, tuple(r.related_ids), r.records_moved, r.reason)
                for r in changes.filter(F.col("run_id") == run).collect()} for run in runs]
-    return {"pairs": pairs, "crosswalk": rows("identity_crosswalk", "id_issued_at"), "id_map": rows("customer_id_map", "as_of_run"),
-            "identities": rows("resolution_identities"), "keys": rows("resolution_block_keys"), "changes": by_run,
-            "master": rows("customer_master")}
+    return {"pairs": pairs, "crosswalk": rows("identity_crosswalk", "id_issued_at"),
+            "id_map": rows("customer_id_map", "as_of_run"), "identities": rows("resolution_identities"),
+            "keys": rows("resolution_block_keys"), "changes": by_run, "master": rows("customer_master")}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +131,8 @@ def test_incremental_runs_equal_full_runs(spark: SparkSession, base_config: Conf
     assert int(fourth.metrics["incremental_new"]) > 0 and "incremental_changed" not in fourth.metrics
     # Only new and changed input rows were standardized; the rest kept their stored values.
     assert int(fourth.metrics["incremental_standardized"]) == int(fourth.metrics["incremental_new"])
-    assert int(second["incremental_standardized"]) == int(second["incremental_new"]) + int(second["incremental_changed"])
+    assert int(second["incremental_standardized"]) \
+        == int(second["incremental_new"]) + int(second["incremental_changed"])
     assert fourth.rows_out["resolution_identities"] == int(fourth.metrics["incremental_new"])
     # Changed input rows with the same matching values: no record changed, but they were
     # standardized again and the state was rewritten with their new raw hashes.
@@ -169,6 +174,7 @@ def test_decisions_recorded_between_runs_move_untouched_pairs_as_in_a_full_run(
     assert forced[(rejected.record_id_l, rejected.record_id_r)] == "forced_match"
 
 
-def test_incremental_needs_an_earlier_run(spark: SparkSession, base_config: Config, batches: list[str], tmp_path: Path) -> None:
+def test_incremental_needs_an_earlier_run(spark: SparkSession, base_config: Config, batches: list[str],
+                                          tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match=r"resolve --incremental needs the state of an earlier resolve run"):
         resolve_job.run(spark, _config(base_config, tmp_path / "c", batches[0], "train", incremental=True))

@@ -89,7 +89,8 @@ def test_oversized_blocks_are_skipped_and_the_budget_stops_early(spark: SparkSes
     identities = _identities(spark, rows)
     keys = all_block_keys(identities, settings)
     (report,) = diagnose(keys, settings)
-    assert (report.blocks, report.estimated_pairs, report.windowed_blocks, report.skipped_blocks, report.skipped_pairs) == (1, 1, 0, 1, 66)
+    assert (report.blocks, report.estimated_pairs, report.windowed_blocks, report.skipped_blocks,
+            report.skipped_pairs) == (1, 1, 0, 1, 66)
     assert report.largest[0] == ("shared@x.com", 12)
     assert _pairs(identities, settings, keys).count() == 1
     with pytest.raises(CustsegError, match=r"about 1 candidate pairs, over resolve.pair_budget \(0\)"):
@@ -137,7 +138,8 @@ def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_
     def touched_between(before: DataFrame, after: DataFrame, settings: ResolveSettings) -> set[str]:
         """The records touched_records names, for records that arrived in ``after`` or left ``before``."""
         arrived, left = after.join(before, "node", "left_anti"), before.join(after, "node", "left_anti")
-        delta = arrived.select("node", F.lit("new").alias("state")).unionByName(left.select("node", F.lit("deleted").alias("state")))
+        delta = arrived.select("node", F.lit("new").alias("state")) \
+            .unionByName(left.select("node", F.lit("deleted").alias("state")))
         old_keys, new_keys = keys_rows(all_block_keys(before, settings)), keys_rows(all_block_keys(arrived, settings))
         hit = new_keys.unionByName(old_keys.join(left, "node", "left_semi")).select("rule", "block").distinct()
         touched = touched_records(old_keys, new_keys, delta.select("node"), hit, delta, after, before, settings)
@@ -149,10 +151,12 @@ def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_
     # The pairs kept (both records untouched) and those rebuilt for the touched ones are a
     # full run's pairs.
     ids = {node[t] for t in touched}
-    kept = {(r.node_l, r.node_r) for r in _pairs(previous, settings).collect() if r.node_l not in ids and r.node_r not in ids}
+    kept = {(r.node_l, r.node_r) for r in _pairs(previous, settings).collect()
+            if r.node_l not in ids and r.node_r not in ids}
     flags = spark.createDataFrame([(n,) for n in ids], "node bigint")
     rebuilt = {(r.node_l, r.node_r) for r in candidate_pairs(
-        {rule: flag_touched(frame, flags) for rule, frame in all_block_keys(current, settings).items()}, current, settings).collect()}
+        {rule: flag_touched(frame, flags) for rule, frame in all_block_keys(current, settings).items()},
+        current, settings).collect()}
     assert kept | rebuilt == {(r.node_l, r.node_r) for r in _pairs(current, settings).collect()}
     # A departure: r5 leaves, r3-r6 and r4-r7 come within the window. Only those four move
     # (a deleted record's own pairs go with it).
@@ -191,17 +195,18 @@ def test_only_accepted_pairs_that_changed_send_their_clusters_to_be_rebuilt(spar
 def test_a_key_part_with_alternatives_meets_swapped_names(spark: SparkSession) -> None:
     d = dt.date(1971, 2, 3)
     rows = [("crm", "r1", "ingrid", "goldridge", d, None, None, None, None, None, None, None),
-            ("web", "r2", "goldridge", "ingrid", d, None, None, None, None, None, None, None),      # swapped
+            ("web", "r2", "goldridge", "ingrid", d, None, None, None, None, None, None, None),   # swapped
             ("web", "r3", "ingrid", "goldridge", dt.date(1971, 2, 4), None, None, None, None, None, None, None),
-            ("web", "r4", "ingrid", None, d, None, None, None, None, None, None, None)]              # one name is enough
+            ("web", "r4", "ingrid", None, d, None, None, None, None, None, None, None)]          # one name is enough
     rule = BlockingRule("birth_date_name_sound", "key", parts=["value:birth_date", "soundex:first_name|last_name"])
     settings = _settings(blocking=[rule])
     identities = _identities(spark, rows)
     keys = all_block_keys(identities, settings)
     blocks = sorted((r.key.replace("\u001f", " "), r.node) for r in keys[rule.name].collect())
     node = {r.record_id: r.node for r in identities.collect()}
-    assert blocks == sorted([("1971-02-03 I526", node["r1"]), ("1971-02-03 G436", node["r1"]), ("1971-02-03 G436", node["r2"]),
-                             ("1971-02-03 I526", node["r2"]), ("1971-02-04 I526", node["r3"]), ("1971-02-04 G436", node["r3"]),
+    assert blocks == sorted([("1971-02-03 I526", node["r1"]), ("1971-02-03 G436", node["r1"]),
+                             ("1971-02-03 G436", node["r2"]), ("1971-02-03 I526", node["r2"]),
+                             ("1971-02-04 I526", node["r3"]), ("1971-02-04 G436", node["r3"]),
                              ("1971-02-03 I526", node["r4"])])
     pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
     assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r4"), ("r2", "r4"))}
@@ -228,7 +233,8 @@ def test_the_mailbox_key_meets_one_mailbox_name_at_two_providers(spark: SparkSes
     pairs = {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, keys).collect()}
     assert pairs == {frozenset((node[a], node[b])) for a, b in (("r1", "r2"), ("r1", "r3"), ("r2", "r3"))}
     # The comparison speaks the same language: one mailbox name is its own level.
-    pair_frame = spark.createDataFrame([(node["r1"], node[other]) for other in ("r2", "r4")], "node_l bigint, node_r bigint")
+    pair_frame = spark.createDataFrame([(node["r1"], node[other]) for other in ("r2", "r4")],
+                                       "node_l bigint, node_r bigint")
     levels = {r.record_id_r: r.lvl_email for r in compare(pair_frame, identities, ROLES).collect()}
     assert levels == {"r2": LEVELS["email"].index("same_mailbox_name"), "r4": LEVELS["email"].index("different")}
 
@@ -243,10 +249,12 @@ def test_a_rule_that_needs_one_record_without_a_birth_date_skips_dated_namesakes
     settings = _settings(blocking=[rule])
     identities = _identities(spark, rows)
     node = {r.record_id: r.node for r in identities.collect()}
-    expected = {frozenset((node[a], node[b])) for a, b in (("r1", "r3"), ("r1", "r4"), ("r2", "r3"), ("r2", "r4"), ("r3", "r4"))}
+    expected = {frozenset((node[a], node[b]))
+                for a, b in (("r1", "r3"), ("r1", "r4"), ("r2", "r3"), ("r2", "r4"), ("r3", "r4"))}
     assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings).collect()} == expected
     # Keys stored without the flag (an incremental run's) look it up and give the same pairs.
-    stored = {name: frame.select("block", "node", "source") for name, frame in all_block_keys(identities, settings).items()}
+    stored = {name: frame.select("block", "node", "source")
+              for name, frame in all_block_keys(identities, settings).items()}
     assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, stored).collect()} == expected
     # Without the condition the dated namesakes r1 and r2 meet too.
     plain = _settings(blocking=[dataclasses.replace(rule, only_if_one_lacks=[])])
@@ -261,7 +269,8 @@ def test_a_rule_skips_pairs_whose_birth_dates_differ_beyond_a_typo(spark: SparkS
     born = dt.date(1980, 5, 6)
     dates = {"r1": born, "r2": dt.date(1966, 1, 2), "r3": dt.date(1980, 6, 5), "r4": None, "r5": dt.date(1980, 5, 8)}
     rows = [("crm", rid, "ann", "lee", dob, None, None, None, None, "N1 1AA", None, None) for rid, dob in dates.items()]
-    rule = BlockingRule("name_postcode", "exact", ["first_name", "last_name", "postcode"], skip_if_different=["birth_date"])
+    rule = BlockingRule("name_postcode", "exact", ["first_name", "last_name", "postcode"],
+                        skip_if_different=["birth_date"])
     settings = _settings(blocking=[rule])
     identities = _identities(spark, rows)
     node = {r.record_id: r.node for r in identities.collect()}
@@ -270,7 +279,8 @@ def test_a_rule_skips_pairs_whose_birth_dates_differ_beyond_a_typo(spark: SparkS
     expected = {frozenset((node[a], node[b])) for a, b in kept}
     assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings).collect()} == expected
     # Keys stored without the dates (an incremental run's) look them up and give the same pairs.
-    stored = {name: frame.select("block", "node", "source") for name, frame in all_block_keys(identities, settings).items()}
+    stored = {name: frame.select("block", "node", "source")
+              for name, frame in all_block_keys(identities, settings).items()}
     assert {frozenset((r.node_l, r.node_r)) for r in _pairs(identities, settings, stored).collect()} == expected
     plain = _settings(blocking=[dataclasses.replace(rule, skip_if_different=[])])
     assert len(_pairs(identities, plain).collect()) == 10
@@ -282,25 +292,29 @@ def test_rules_paired_in_one_pass_give_the_pairs_of_each_rule_paired_alone(spark
     # An incremental run pairs all rules' keys in one pass; a full run pairs each rule alone.
     # The rules here differ in every way a pass must tell apart: a skip condition, a lacks
     # condition, and a window smaller than their shared block.
-    dates = [dt.date(1980, 5, 6), dt.date(1966, 1, 2), dt.date(1980, 6, 5), None, dt.date(1980, 5, 8), None, dt.date(1990, 1, 1)]
+    dates = [dt.date(1980, 5, 6), dt.date(1966, 1, 2), dt.date(1980, 6, 5), None, dt.date(1980, 5, 8),
+             None, dt.date(1990, 1, 1)]
     names = [("ann", "lee")] * 5 + [("bo", "ek"), ("bo", "ek")]
     rows = [("crm", f"r{i}", first, last, dob, None, None, None, None, "N1 1AA", None, None)
             for i, ((first, last), dob) in enumerate(zip(names, dates, strict=True))]
     rows.append(("web", "r7", "ann", "lee", None, None, None, None, None, "E2 2BB", None, None))   # elsewhere, no date
     settings = _settings(blocking=[
-        BlockingRule("name_postcode", "exact", ["first_name", "last_name", "postcode"], skip_if_different=["birth_date"]),
+        BlockingRule("name_postcode", "exact", ["first_name", "last_name", "postcode"],
+                     skip_if_different=["birth_date"]),
         BlockingRule("full_name", "exact", ["first_name", "last_name"], only_if_one_lacks=["birth_date"]),
         BlockingRule("postcode", "exact", ["postcode"], window=3),
     ])
     identities = _identities(spark, rows)
     keys = all_block_keys(identities, settings)
     apart = {(r.node_l, r.node_r, r.blocked_by) for r in _pairs(identities, settings, keys).collect()}
-    together = {(r.node_l, r.node_r, r.blocked_by) for r in candidate_pairs(keys_rows(keys), identities, settings).collect()}
+    together = {(r.node_l, r.node_r, r.blocked_by)
+                for r in candidate_pairs(keys_rows(keys), identities, settings).collect()}
     assert together == apart
     # name_postcode: 7 of the 10 ann lee pairs (r1 differs from r0, r2, r4) and bo ek's one;
     # full_name: r7 with the five ann lees (r7 has no date); postcode, window 3 over the seven
     # at N1 1AA sorted r6 r5 r1 r0 r4 r2 r3: 11 neighbour pairs, 5 of them not found before.
-    found_first = {rule: sum(1 for *_, first in apart if first == rule) for rule in ("name_postcode", "full_name", "postcode")}
+    found_first = {rule: sum(1 for *_, first in apart if first == rule)
+                   for rule in ("name_postcode", "full_name", "postcode")}
     assert found_first == {"name_postcode": 8, "full_name": 5, "postcode": 5} and len(apart) == 18
 
 
@@ -348,7 +362,8 @@ def test_training_sessions_summed_from_all_levels_equal_the_pairs_grouped_again(
 
 
 def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: SparkSession) -> None:
-    settings = _settings(columns={"record_id": "id", "first_name": "given", "last_name": "family", "phone": "tel", "country": "cc"},
+    settings = _settings(columns={"record_id": "id", "first_name": "given", "last_name": "family", "phone": "tel",
+                                  "country": "cc"},
                          blocking=[BlockingRule("names", "exact", ["first_name", "last_name"])])
     schema = "id string, given string, family string, tel string, cc string"
     before = spark.createDataFrame([("1", "Ann", "Lee", "020 7946 0001", "GB"), ("2", "Bo", "Ek", "030 1234567", "DE"),
@@ -359,41 +374,54 @@ def test_an_incremental_run_standardizes_only_new_and_changed_records(spark: Spa
     stored = prepare_identities(before, settings, "crm", "GB").withColumn("city", F.lit("stored"))
     result = reuse_identities(after, stored, settings, "crm", "GB")
     reused = {r.record_id: r.asDict() for r in result.identities.collect()}
-    assert result.input_records == 3 and {r.node for r in result.standardized.collect()} == {reused["2"]["node"], reused["4"]["node"]}
+    assert result.input_records == 3 and (
+        {r.node for r in result.standardized.collect()} == {reused["2"]["node"], reused["4"]["node"]})
     deleted = stored.filter("record_id = '3'").first().node
-    assert result.differing is not None and {r.node for r in result.differing.collect()} == {reused["2"]["node"], reused["4"]["node"], deleted}
-    assert {k: v["city"] for k, v in reused.items()} == {"1": "stored", "2": None, "4": None}   # 3 deleted, no-id row dropped
+    assert result.differing is not None and (
+        {r.node for r in result.differing.collect()} == {reused["2"]["node"], reused["4"]["node"], deleted})
+    # Record 3 is deleted, and the row without an id is dropped.
+    assert {k: v["city"] for k, v in reused.items()} == {"1": "stored", "2": None, "4": None}
     expected = {r.record_id: r.asDict() for r in prepare_identities(after, settings, "crm", "GB").collect()}
     assert {k: {**v, "city": None} for k, v in reused.items()} == expected
-    assert reused["2"]["phone"] == "+49307654321" and reused["2"]["content_hash"] != stored.filter("record_id = '2'").first().content_hash
+    assert reused["2"]["phone"] == "+49307654321" and (
+        reused["2"]["content_hash"] != stored.filter("record_id = '2'").first().content_hash)
     # Other settings that shape the matching form (here the default region): nothing is reused.
     elsewhere = reuse_identities(after, stored, settings, "crm", "DE").identities.collect()
     assert {r.record_id for r in elsewhere} == {"1", "2", "4"} and all(r.city is None for r in elsewhere)
 
 
 def test_link_mode_only_pairs_records_of_different_sources(spark: SparkSession) -> None:
-    rows = [_person(1, "a", "b", "x@y.com", "crm"), _person(2, "c", "d", "x@y.com", "crm"), _person(3, "e", "f", "x@y.com", "web")]
+    rows = [_person(1, "a", "b", "x@y.com", "crm"), _person(2, "c", "d", "x@y.com", "crm"),
+            _person(3, "e", "f", "x@y.com", "web")]
     settings = _settings(mode="link", blocking=[BlockingRule("email", "exact", ["email"])])
     assert _pairs(_identities(spark, rows), settings).count() == 2
 
 
 def test_comparison_levels(spark: SparkSession) -> None:
     d = dt.date
-    left = ("crm", "l", "william", "smith", d(1980, 3, 4), "bill@x.com", "+14155550123", None, "12 oak street", "94103", "sf", "US")
+    left = ("crm", "l", "william", "smith", d(1980, 3, 4), "bill@x.com", "+14155550123",
+            None, "12 oak street", "94103", "sf", "US")
     cases = {  # right record -> expected levels
-        ("web", "1", "bill", "smith", d(1980, 4, 3), "bill@y.com", "+18005550123", None, "12 oak street", "94105", "sf", "US"):
-            {"first_name": "nickname", "last_name": "exact", "birth_date": "day_month_swapped", "email": "same_mailbox_name",
-             "phone": "same_last_7_digits", "street": "exact", "postcode": "same_district", "city": "exact"},
-        ("web", "2", "smith", "william", d(1980, 3, 5), None, "+14155550123", None, "12 oak streat", "10001", None, "US"):
-            {"first_name": "exact", "last_name": "exact", "birth_date": "one_digit_off", "email": "null", "phone": "exact",
-             "street": "same_number_jaro_winkler_0.90", "postcode": "different", "city": "null"},
-        ("web", "3", "willam", "smyth", d(1981, 1, 1), "other@z.com", None, None, "14 oak street", None, "la", "US"):
+        ("web", "1", "bill", "smith", d(1980, 4, 3), "bill@y.com", "+18005550123",
+         None, "12 oak street", "94105", "sf", "US"):
+            {"first_name": "nickname", "last_name": "exact", "birth_date": "day_month_swapped",
+             "email": "same_mailbox_name", "phone": "same_last_7_digits", "street": "exact",
+             "postcode": "same_district", "city": "exact"},
+        ("web", "2", "smith", "william", d(1980, 3, 5), None, "+14155550123",
+         None, "12 oak streat", "10001", None, "US"):
+            {"first_name": "exact", "last_name": "exact", "birth_date": "one_digit_off",
+             "email": "null", "phone": "exact", "street": "same_number_jaro_winkler_0.90",
+             "postcode": "different", "city": "null"},
+        ("web", "3", "willam", "smyth", d(1981, 1, 1), "other@z.com", None,
+         None, "14 oak street", None, "la", "US"):
             {"first_name": "jaro_winkler_0.92", "last_name": "jaro_winkler_0.80", "birth_date": "within_a_year",
-             "email": "different", "phone": "null", "street": "jaro_winkler_0.90", "postcode": "null", "city": "different"},
+             "email": "different", "phone": "null", "street": "jaro_winkler_0.90",
+             "postcode": "null", "city": "different"},
     }
     identities = _identities(spark, [left, *cases])
     nodes = {r.record_id: r.node for r in identities.collect()}
-    pairs = spark.createDataFrame([(nodes["l"], nodes[k[1]], "t") for k in cases], "node_l long, node_r long, blocked_by string")
+    pairs = spark.createDataFrame([(nodes["l"], nodes[k[1]], "t") for k in cases],
+                                  "node_l long, node_r long, blocked_by string")
     compared = {r.record_id_r: r for r in compare(pairs, identities, ROLES).collect()}
     for right, expected in cases.items():
         row = compared[right[1]]
@@ -501,21 +529,26 @@ def test_resolve_a_users_own_file(spark: SparkSession, own_file_config: Config) 
 
 def test_a_saved_model_is_reused_without_training(spark: SparkSession, own_file_config: Config) -> None:
     first = resolve_job.run(spark, own_file_config)
-    reuse = own_file_config.with_overrides(resolve=dataclasses.replace(own_file_config.resolve, model=first.metrics["model_path"]))
+    reuse = own_file_config.with_overrides(
+        resolve=dataclasses.replace(own_file_config.resolve, model=first.metrics["model_path"]))
     second = resolve_job.run(spark, reuse)
     assert second.metrics["prior"] == first.metrics["prior"]
     store, catalog = table_store(spark, reuse), Catalog(reuse)
-    before = {(r.record_id_l, r.record_id_r): r.match_probability for r in store.read(catalog.path("match_pairs"), version=0).collect()}
-    after = {(r.record_id_l, r.record_id_r): r.match_probability for r in store.read(catalog.path("match_pairs")).collect()}
+    before = {(r.record_id_l, r.record_id_r): r.match_probability
+              for r in store.read(catalog.path("match_pairs"), version=0).collect()}
+    after = {(r.record_id_l, r.record_id_r): r.match_probability
+             for r in store.read(catalog.path("match_pairs")).collect()}
     assert before == pytest.approx(after)
 
 
-def test_decisions_are_honoured_and_measure_precision(spark: SparkSession, own_file_config: Config, tmp_path: Path) -> None:
+def test_decisions_are_honoured_and_measure_precision(spark: SparkSession, own_file_config: Config,
+                                                      tmp_path: Path) -> None:
     decisions = tmp_path / "decisions.csv"
     decisions.write_text("source_l,record_id_l,source_r,record_id_r,decision\n"
                          f"{own_file_config.resolve.input.path},3,{own_file_config.resolve.input.path},4,non_match\n"
                          f"{own_file_config.resolve.input.path},5,{own_file_config.resolve.input.path},6,match\n")
-    config = own_file_config.with_overrides(resolve=dataclasses.replace(own_file_config.resolve, decisions_file=str(decisions)))
+    config = own_file_config.with_overrides(
+        resolve=dataclasses.replace(own_file_config.resolve, decisions_file=str(decisions)))
     result = resolve_job.run(spark, config)
     store, catalog = table_store(spark, config), Catalog(config)
     customer = {r.record_id: r.customer_id for r in store.read(catalog.path("identity_crosswalk")).collect()}
@@ -528,7 +561,8 @@ def test_decisions_are_honoured_and_measure_precision(spark: SparkSession, own_f
 
 def test_a_missing_mapped_column_is_named(spark: SparkSession, own_file_config: Config) -> None:
     settings = dataclasses.replace(own_file_config.resolve, columns={**own_file_config.resolve.columns, "city": "Town"})
-    with pytest.raises(InputDataError, match=r"mapped column\(s\) missing from .*customers.csv: city -> 'Town'; its columns are cust_no, Given"):
+    with pytest.raises(InputDataError, match=r"mapped column\(s\) missing from .*customers.csv: city -> 'Town'; "
+                                             r"its columns are cust_no, Given"):
         resolve_job.run(spark, own_file_config.with_overrides(resolve=settings))
 
 

@@ -21,7 +21,8 @@ def _components(spark: SparkSession, nodes: list[int], edges: list[tuple[int, in
                 ) -> dict[int, int]:
     node_df = spark.createDataFrame([(n,) for n in nodes], "node long")
     edge_df = spark.createDataFrame(edges or [(0, 0)], "src long, dst long").filter("src != 0" if not edges else "true")
-    return {r.node: r.component for r in connected_components(node_df, edge_df, local_max_edges=local_max_edges).collect()}
+    return {r.node: r.component
+            for r in connected_components(node_df, edge_df, local_max_edges=local_max_edges).collect()}
 
 
 @labelling
@@ -94,17 +95,25 @@ def test_components_stop_with_a_clear_error_when_rounds_run_out(spark: SparkSess
 def test_golden_record_rules(spark: SparkSession) -> None:
     t = dt.datetime
     members = spark.createDataFrame([
-        ("C1", "web_accounts", "w1", t(2025, 1, 1), t(2020, 1, 1), "Jon", "Smith", "new@x.com", None, dt.date(1980, 1, 1), "male", "1 High Street", "Leeds", "LS6 1AA", "GB"),
-        ("C1", "crm_customers", "c1", t(2024, 1, 1), t(2019, 1, 1), "John", "Smith", "old@x.com", "+447400000001", dt.date(1980, 1, 1), "male", "1 High St", "Leeds", "LS6 1AA", "GB"),
-        ("C1", "crm_customers", "c2", t(2023, 1, 1), t(2018, 1, 1), "John", "Smyth", None, "+447400000002", dt.date(1981, 1, 1), "unknown", "1 High Street, Flat 2", "Leeds", None, "GB"),
-        ("C2", "web_accounts", "w9", t(2025, 5, 5), t(2025, 5, 5), "Ann", None, "ann@x.com", None, None, "female", None, None, None, "US"),
-        ("C3", "web_accounts", "w7", t(2025, 5, 5), t(2025, 5, 5), "Sam", "Lee", None, None, None, "female", None, None, None, "US"),
-        ("C3", "crm_customers", "c7", t(2025, 5, 4), t(2025, 5, 4), "Sam", "Lee", None, None, None, "male", None, None, None, "US"),
-    ], "customer_id string, source string, record_id string, recency timestamp, created_at timestamp, first_name string, "
-       "last_name string, email string, phone_e164 string, birth_date date, gender string, street string, city string, "
-       "postcode string, country string")
-    rules = {"first_name": "most_frequent", "last_name": "most_frequent", "phone_e164": "source_priority", "street": "longest"}
-    golden = {r.customer_id: r for r in golden_records(members, rules, "most_recent", ["crm_customers", "web_accounts"]).collect()}
+        ("C1", "web_accounts", "w1", t(2025, 1, 1), t(2020, 1, 1), "Jon", "Smith", "new@x.com", None,
+         dt.date(1980, 1, 1), "male", "1 High Street", "Leeds", "LS6 1AA", "GB"),
+        ("C1", "crm_customers", "c1", t(2024, 1, 1), t(2019, 1, 1), "John", "Smith", "old@x.com", "+447400000001",
+         dt.date(1980, 1, 1), "male", "1 High St", "Leeds", "LS6 1AA", "GB"),
+        ("C1", "crm_customers", "c2", t(2023, 1, 1), t(2018, 1, 1), "John", "Smyth", None, "+447400000002",
+         dt.date(1981, 1, 1), "unknown", "1 High Street, Flat 2", "Leeds", None, "GB"),
+        ("C2", "web_accounts", "w9", t(2025, 5, 5), t(2025, 5, 5), "Ann", None, "ann@x.com", None,
+         None, "female", None, None, None, "US"),
+        ("C3", "web_accounts", "w7", t(2025, 5, 5), t(2025, 5, 5), "Sam", "Lee", None, None,
+         None, "female", None, None, None, "US"),
+        ("C3", "crm_customers", "c7", t(2025, 5, 4), t(2025, 5, 4), "Sam", "Lee", None, None,
+         None, "male", None, None, None, "US"),
+    ], "customer_id string, source string, record_id string, recency timestamp, created_at timestamp, "
+       "first_name string, last_name string, email string, phone_e164 string, birth_date date, gender string, "
+       "street string, city string, postcode string, country string")
+    rules = {"first_name": "most_frequent", "last_name": "most_frequent", "phone_e164": "source_priority",
+             "street": "longest"}
+    golden = {r.customer_id: r
+              for r in golden_records(members, rules, "most_recent", ["crm_customers", "web_accounts"]).collect()}
     c1 = golden["C1"]
     assert (c1.first_name, c1.last_name) == ("John", "Smith")           # most frequent (ties to most recent)
     assert c1.email == "new@x.com"                                        # most recent non-null

@@ -75,7 +75,8 @@ def write_json_lines(df: DataFrame, path: str, files: int, key: str, seed: int, 
     ]))
     line = (
         F.when(picked & (which == 0), F.substring(document, 1, 30))
-        .when(picked & (which == 1), F.regexp_replace(document, f'"{typed_column}":("[^"]*"|-?[0-9]+)', f'"{typed_column}":"last week"'))
+        .when(picked & (which == 1), F.regexp_replace(
+            document, f'"{typed_column}":("[^"]*"|-?[0-9]+)', f'"{typed_column}":"last week"'))
         .otherwise(document)
     )
     (

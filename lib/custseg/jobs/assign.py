@@ -50,14 +50,16 @@ def _assign(ctx: JobContext) -> None:
         rescore = changed.unionByName(other_model).unionByName(new).distinct().join(ids, "customer_id", "left_semi")
         kept = current.join(ids, "customer_id", "left_semi").join(rescore, "customer_id", "left_anti")
     scored = model.transform(features.join(rescore, "customer_id", "left_semi")).select(
-        *[F.col(c) for c in ("customer_id", "as_of_date", *SEGMENT_LABELS, "lifecycle_stage", "rfm_segment", "age_band", "region")],
+        *[F.col(c) for c in ("customer_id", "as_of_date", *SEGMENT_LABELS,
+                             "lifecycle_stage", "rfm_segment", "age_band", "region")],
         F.lit(run_id).alias("model_run_id"))
     result = scored if kept is None else kept.select(*CUSTOMER_SEGMENTS.schema.fieldNames()).unionByName(scored)
     ctx.write("customer_segments", result)
     scored_count = rescore.count()
     removed = 0 if current is None else current.join(ids, "customer_id", "left_anti").count()
     ctx.metrics.update({"model_run_id": run_id, "customers_scored": str(scored_count),
-                        "customers_kept": str(ctx.rows_out["customer_segments"] - scored_count), "customers_removed": str(removed)})
+                        "customers_kept": str(ctx.rows_out["customer_segments"] - scored_count),
+                        "customers_removed": str(removed)})
 
 
 def _latest_model_run(ctx: JobContext) -> str:
@@ -72,7 +74,8 @@ def _latest_model_run(ctx: JobContext) -> str:
 def _features_behind(ctx: JobContext, current: DataFrame) -> DataFrame | None:
     """customer_features as it was when the current customer_segments version was written."""
     version = ctx.input_versions["customer_segments"]
-    runs = ctx.read("job_runs").filter((F.col("status") == "succeeded") & (F.col("output_versions")["customer_segments"] == version))
+    runs = ctx.read("job_runs").filter(
+        (F.col("status") == "succeeded") & (F.col("output_versions")["customer_segments"] == version))
     found = runs.select(F.col("input_versions")["customer_features"].alias("features_version")).first()
     if found is None or found.features_version is None:
         return None  # written without customer_features (e.g. by hand): score everyone

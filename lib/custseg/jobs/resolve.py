@@ -86,7 +86,8 @@ def _model(ctx: JobContext, required: bool) -> FellegiSunterModel | None:
     try:
         text = read_text(ctx.spark, path)
     except Exception as exc:
-        raise InputDataError(f"resolve.model: cannot read a saved model at {path}: {str(exc).splitlines()[0][:200]}") from exc
+        raise InputDataError(f"resolve.model: cannot read a saved model at {path}: "
+                             f"{str(exc).splitlines()[0][:200]}") from exc
     return FellegiSunterModel.from_json(text)
 
 

@@ -12,7 +12,9 @@ from custseg.runtime import JobContext, JobResult, run_job
 from custseg.segment.migration import migration_matrix
 
 
-def run(spark: SparkSession, config: Config, from_version: int, to_version: int) -> tuple[JobResult, list[dict[str, object]]]:
+def run(
+    spark: SparkSession, config: Config, from_version: int, to_version: int
+) -> tuple[JobResult, list[dict[str, object]]]:
     found: list[dict[str, object]] = []
 
     def body(ctx: JobContext) -> None:
@@ -27,6 +29,7 @@ def run(spark: SparkSession, config: Config, from_version: int, to_version: int)
         written = ctx.write("segment_migrations", matrix)
         found.extend(r.asDict() for r in written.collect())  # segments x segments rows
         moved = sum(int(r["customers"]) for r in found if r["from_segment"] != r["to_segment"])  # type: ignore[call-overload]
-        ctx.metrics.update({"from_version": str(from_version), "to_version": str(to_version), "customers_moved": str(moved)})
+        ctx.metrics.update({"from_version": str(from_version), "to_version": str(to_version),
+                            "customers_moved": str(moved)})
 
     return run_job(spark, config, "segments_diff", body), found

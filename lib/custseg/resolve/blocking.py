@@ -63,9 +63,9 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
 
     ``key`` is the block key as text (for diagnostics); ``block`` is a 64-bit id of the rule
     and key (xxhash64), by which records are grouped and which the state stores. A block is
-    found by its id alone, and a lookup of a long in the stored keys of a million records is
-    about three times as fast as one of (rule, text). Two keys of one rule sharing an id
-    (odds about n^2 / 2^65 for n keys) form one block, in full and incremental runs alike."""
+    found by its id alone, as a lookup of a long in the stored keys costs much less than one
+    of (rule, text). Two keys of one rule sharing an id (odds about n^2 / 2^65 for n keys)
+    form one block, in full and incremental runs alike."""
     carried = ["node", "source"] + (["sort_key"] if "sort_key" in identities.columns else [])
     if rule.only_if_one_lacks:
         identities = identities.withColumn(LACKS, lacks_all(rule.only_if_one_lacks))
@@ -83,10 +83,10 @@ def block_keys(identities: DataFrame, rule: BlockingRule, seed: int) -> DataFram
             values = F.array_distinct(F.array(*[_key_part(f"{transform}:{role}") for role in roles.split("|")]))
             identities = identities.withColumn("alternative", F.explode(values))
         parts = [F.col("alternative") if "|" in p else _key_part(p) for p in rule.parts]
-    key = F.when(F.greatest(*[p.isNull() for p in parts]) if len(parts) > 1 else parts[0].isNull(), F.lit(None)).otherwise(
-        F.concat_ws("\u001f", *[p.cast("string") for p in parts]))
-    return _with_block_id(identities.select(*carried, key.alias("key")).filter(F.col("key").isNotNull() & (F.col("key") != "")),
-                          rule)
+    missing = F.greatest(*[p.isNull() for p in parts]) if len(parts) > 1 else parts[0].isNull()
+    key = F.when(missing, F.lit(None)).otherwise(F.concat_ws("\u001f", *[p.cast("string") for p in parts]))
+    return _with_block_id(
+        identities.select(*carried, key.alias("key")).filter(F.col("key").isNotNull() & (F.col("key") != "")), rule)
 
 
 def _with_block_id(keys: DataFrame, rule: BlockingRule) -> DataFrame:
@@ -121,11 +121,18 @@ def _minhash_keys(identities: DataFrame, rule: BlockingRule, seed: int, carried:
     # otherwise fall back to name-only similarity, and namesakes would fill huge blocks.
     complete = identities.dropna(subset=list(rule.fields))
     shingled = complete.select(*carried, shingles.alias("shingles")).filter(F.size("shingles") > 0)
-    vectors = HashingTF(inputCol="shingles", outputCol="vector", numFeatures=SHINGLE_FEATURES, binary=True).transform(shingled)
-    lsh = MinHashLSH(inputCol="vector", outputCol="hashes", numHashTables=rule.bands * rule.rows, seed=seed).fit(vectors)
+    vectors = HashingTF(
+        inputCol="shingles", outputCol="vector", numFeatures=SHINGLE_FEATURES, binary=True
+    ).transform(shingled)
+    lsh = MinHashLSH(
+        inputCol="vector", outputCol="hashes", numHashTables=rule.bands * rule.rows, seed=seed
+    ).fit(vectors)
     signature = F.transform(F.col("hashes"), lambda v: vector_to_array(v)[0])
-    bands = F.array(*[F.concat(F.lit(f"{band}:"), F.xxhash64(F.slice(F.col("signature"), band * rule.rows + 1, rule.rows)).cast("string"))
-                      for band in range(rule.bands)])
+    bands = F.array(*[
+        F.concat(F.lit(f"{band}:"),
+                 F.xxhash64(F.slice(F.col("signature"), band * rule.rows + 1, rule.rows)).cast("string"))
+        for band in range(rule.bands)
+    ])
     return _with_block_id(lsh.transform(vectors).select(*carried, signature.alias("signature"))
                           .select(*carried, F.explode(bands).alias("key")), rule)
 
@@ -135,7 +142,8 @@ def _shingles(field: str, size: int) -> Column:
     text = F.col(field).cast("string")
     starts = F.sequence(F.lit(1), F.greatest(F.length(text) - size + 1, F.lit(1)))
     # A one-argument lambda: PySpark passes (element, index) to two-argument ones.
-    return F.when(text.isNull(), F.array().cast("array<string>")).otherwise(F.transform(starts, lambda i: F.substring(text, i, size)))
+    return F.when(text.isNull(), F.array().cast("array<string>")).otherwise(
+        F.transform(starts, lambda i: F.substring(text, i, size)))
 
 
 def block_caps(settings: ResolveSettings) -> dict[str, int]:
@@ -145,7 +153,8 @@ def block_caps(settings: ResolveSettings) -> dict[str, int]:
 def block_windows(settings: ResolveSettings) -> dict[str, int]:
     """Per rule, the size up to which a block pairs all its records (its window)."""
     caps = block_caps(settings)
-    return {rule.name: min(rule.window or settings.block_window or caps[rule.name], caps[rule.name]) for rule in settings.blocking}
+    return {rule.name: min(rule.window or settings.block_window or caps[rule.name], caps[rule.name])
+            for rule in settings.blocking}
 
 
 def block_pair_count(size: Column, window: Column) -> Column:
@@ -159,8 +168,8 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
     For a rule with ``only_if_one_lacks`` or ``skip_if_different`` the estimate is an upper
     bound: it counts every pair the blocks could give, before those conditions drop some.
 
-    Every rule is measured in one pass over all rules' keys (three small collects in all): at
-    a few thousand records the fixed cost of each Spark job, not the data, is the time."""
+    Every rule is measured in one pass over all rules' keys (three small collects in all): on
+    a small input the fixed cost of each Spark job, not the data, is the time."""
     if not keys:
         return []
     caps, windows = block_caps(settings), block_windows(settings)
@@ -201,13 +210,16 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
 def enforce_budget(report: list[RuleDiagnostics], budget: int) -> None:
     total = sum(r.estimated_pairs for r in report)
     if total > budget:
-        detail = "; ".join(f"{r.rule}: ~{r.estimated_pairs:,} (largest block {r.largest[0][1] if r.largest else 0:,})" for r in report)
+        detail = "; ".join(f"{r.rule}: ~{r.estimated_pairs:,} (largest block {r.largest[0][1] if r.largest else 0:,})"
+                           for r in report)
         raise CustsegError(f"blocking would produce about {total:,} candidate pairs, over resolve.pair_budget "
                            f"({budget:,}); tighten the rules or lower resolve.max_bucket_size or resolve.block_window. "
                            f"Per rule: {detail}")
 
 
-def candidate_pairs(keys: Mapping[str, DataFrame] | DataFrame, identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+def candidate_pairs(
+    keys: Mapping[str, DataFrame] | DataFrame, identities: DataFrame, settings: ResolveSettings
+) -> DataFrame:
     """(node_l, node_r, blocked_by) with node_l < node_r, each pair once, with its first rule.
 
     ``keys`` are, per rule, block, node, source and sort_key rows (the sort key is looked up
@@ -272,13 +284,13 @@ def _rule_pairs(frame: DataFrame, names: list[str], identities: DataFrame, setti
     # Key rows of a rule without the condition carry true (see with_sort_key_and_flags).
     lacks = F.col(LACKS) if lacking else F.lit(True)
     block = Window.partitionBy("rule", "block")
-    members = frame.select("rule", "block", "node", "source", "sort_key", touched.alias("is_touched"), lacks.alias(LACKS),
-                           *values) \
+    members = frame.select("rule", "block", "node", "source", "sort_key", touched.alias("is_touched"),
+                           lacks.alias(LACKS), *values) \
         .withColumn("size", F.count(F.lit(1)).over(block)).filter((F.col("size") > 1) & (F.col("size") <= cap)) \
         .withColumn("rank", F.row_number().over(block.orderBy("sort_key", "node")))
     if len(rules) > 1:
         # Both sides of the join below read the ranked rows; stored, they are sorted and
-        # ranked once rather than once per side (an incremental run's 1.4M rows at 1M records).
+        # ranked once rather than once per side, which matters for an incremental run's many rows.
         members = members.checkpoint(eager=True)
     # One path for every block: each record meets the records ranked after it, up to window - 1
     # of them, which in a block within the window is all of them, in any order.
@@ -299,8 +311,9 @@ def _rule_pairs(frame: DataFrame, names: list[str], identities: DataFrame, setti
 
 def window_sort_key(settings: ResolveSettings) -> Column:
     """The order inside a windowed block: the roles of resolve.window_order, missing values last."""
-    return F.concat_ws("\u001f", *[F.coalesce(F.col(role).cast("string"), F.lit("\uffff")) for role in settings.window_order]) \
-        .alias("sort_key")
+    return F.concat_ws(
+        "\u001f", *[F.coalesce(F.col(role).cast("string"), F.lit("\uffff")) for role in settings.window_order]
+    ).alias("sort_key")
 
 
 def all_block_keys(identities: DataFrame, settings: ResolveSettings) -> dict[str, DataFrame]:

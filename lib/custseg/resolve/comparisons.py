@@ -32,7 +32,8 @@ LEVELS: dict[str, list[str]] = {
     "postcode": ["null", "exact", "same_district", "different"],
     "city": ["null", "exact", "different"],
 }
-SIMILARITIES = T.StructType([T.StructField(n, T.DoubleType()) for n in ("first", "last", "first_cross", "last_cross", "street")])
+SIMILARITIES = T.StructType([T.StructField(n, T.DoubleType())
+                             for n in ("first", "last", "first_cross", "last_cross", "street")])
 
 
 @pandas_udf(SIMILARITIES)  # type: ignore[call-overload]
@@ -45,7 +46,8 @@ def _jaro_winkler(first_l: pd.Series, first_r: pd.Series, last_l: pd.Series, las
         present = left.notna() & right.notna()
         result = pd.Series(float("nan"), index=left.index)
         if present.any():
-            result[present] = cpdist(left[present].tolist(), right[present].tolist(), scorer=JaroWinkler.normalized_similarity)
+            result[present] = cpdist(left[present].tolist(), right[present].tolist(),
+                                     scorer=JaroWinkler.normalized_similarity)
         return result
 
     return pd.DataFrame({
@@ -58,13 +60,16 @@ def _jaro_winkler(first_l: pd.Series, first_r: pd.Series, last_l: pd.Series, las
 def compare(pairs: DataFrame, identities: DataFrame, roles: Sequence[str]) -> DataFrame:
     """``pairs`` (node_l, node_r, ...) with both records' values (``<role>_l``/``_r``) and a level
     column ``lvl_<comparison>`` for every comparison the mapped roles allow."""
-    left = identities.select(F.col("node").alias("node_l"), *[F.col(c).alias(f"{c}_l") for c in identities.columns if c != "node"])
-    right = identities.select(F.col("node").alias("node_r"), *[F.col(c).alias(f"{c}_r") for c in identities.columns if c != "node"])
+    left = identities.select(F.col("node").alias("node_l"),
+                             *[F.col(c).alias(f"{c}_l") for c in identities.columns if c != "node"])
+    right = identities.select(F.col("node").alias("node_r"),
+                              *[F.col(c).alias(f"{c}_r") for c in identities.columns if c != "node"])
     joined = pairs.join(left, "node_l", "inner").join(right, "node_r", "inner")
     groups = _name_groups(pairs.sparkSession)
     for side in ("l", "r"):  # every full name each first name can stand for (Bill -> William)
-        joined = joined.join(F.broadcast(groups.withColumnsRenamed({"name": f"first_name_{side}", "groups": f"first_groups_{side}"})),
-                             f"first_name_{side}", "left")
+        joined = joined.join(
+            F.broadcast(groups.withColumnsRenamed({"name": f"first_name_{side}", "groups": f"first_groups_{side}"})),
+            f"first_name_{side}", "left")
     with_similarity = joined.withColumn("sim", _jaro_winkler(
         F.col("first_name_l"), F.col("first_name_r"), F.col("last_name_l"), F.col("last_name_r"),
         F.col("street_l"), F.col("street_r")))
@@ -85,18 +90,21 @@ def value_level(role: str, left: Column, right: Column) -> Column:
     blocking rules use it too, to skip pairs whose values differ beyond a typo."""
     null = left.isNull() | right.isNull()
     if role == "birth_date":
-        swapped = (F.year(left) == F.year(right)) & (F.month(left) == F.dayofmonth(right)) & (F.dayofmonth(left) == F.month(right))
+        swapped = (F.year(left) == F.year(right)) & (F.month(left) == F.dayofmonth(right)) \
+            & (F.dayofmonth(left) == F.month(right))
         digits_l, digits_r = F.date_format(left, "yyyyMMdd"), F.date_format(right, "yyyyMMdd")
-        level = F.when(null, 0).when(left == right, 1).when(swapped, 2).when(F.levenshtein(digits_l, digits_r) <= 1, 3) \
-            .when(F.abs(F.datediff(left, right)) <= 366, 4).otherwise(5)
+        level = F.when(null, 0).when(left == right, 1).when(swapped, 2) \
+            .when(F.levenshtein(digits_l, digits_r) <= 1, 3).when(F.abs(F.datediff(left, right)) <= 366, 4).otherwise(5)
     elif role == "email":
         level = F.when(null, 0).when(left == right, 1).when(mailbox_name(left) == mailbox_name(right), 2).otherwise(3)
     elif role == "phone":
-        level = F.when(null, 0).when(left == right, 1).when(F.right(left, F.lit(7)) == F.right(right, F.lit(7)), 2).otherwise(3)
+        level = F.when(null, 0).when(left == right, 1) \
+            .when(F.right(left, F.lit(7)) == F.right(right, F.lit(7)), 2).otherwise(3)
     elif role == "national_id":
         level = F.when(null, 0).when(left == right, 1).when(F.levenshtein(left, right) <= 1, 2).otherwise(3)
     elif role == "postcode":
-        level = F.when(null, 0).when(left == right, 1).when(F.substring(left, 1, 3) == F.substring(right, 1, 3), 2).otherwise(3)
+        level = F.when(null, 0).when(left == right, 1) \
+            .when(F.substring(left, 1, 3) == F.substring(right, 1, 3), 2).otherwise(3)
     elif role == "city":
         level = F.when(null, 0).when(left == right, 1).otherwise(2)
     else:
@@ -132,7 +140,8 @@ def _levels(roles: Sequence[str]) -> dict[str, Column]:
     first_other = F.when(swapped, right("last_name")).otherwise(right("first_name"))
     last_other = F.when(swapped, right("first_name")).otherwise(right("last_name"))
     groups_l = F.coalesce(F.col("first_groups_l"), F.array(left("first_name")))
-    groups_r = F.when(swapped, F.array(right("last_name"))).otherwise(F.coalesce(F.col("first_groups_r"), F.array(right("first_name"))))
+    groups_r = F.when(swapped, F.array(right("last_name"))).otherwise(
+        F.coalesce(F.col("first_groups_r"), F.array(right("first_name"))))
 
     levels = {
         "first_name": F.when(null("first_name") | first_other.isNull(), 0).when(left("first_name") == first_other, 1)

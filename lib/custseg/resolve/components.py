@@ -52,7 +52,8 @@ def connected_components(nodes: DataFrame, edges: DataFrame, max_iterations: int
         if not changed:
             break
     else:
-        raise CustsegError(f"connected components did not converge in {max_iterations} rounds; raise resolve.max_iterations")
+        raise CustsegError(f"connected components did not converge in {max_iterations} rounds; "
+                           "raise resolve.max_iterations")
     labels = current.select(F.col("u").alias("node"), F.col("v").alias("component"))
     roots = current.select(F.col("v").alias("node")).distinct().withColumn("component", F.col("node"))
     return _with_singletons(nodes, labels.unionByName(roots).dropDuplicates(["node"]))
@@ -73,12 +74,14 @@ def _local_labels(edges: DataFrame) -> DataFrame:
     ends = np.concatenate([table.column("u").to_numpy(), table.column("v").to_numpy()])
     node_ids, index = np.unique(ends, return_inverse=True)
     half = len(table)
-    graph = coo_matrix((np.ones(half, dtype=np.int8), (index[:half], index[half:])), shape=(len(node_ids), len(node_ids)))
+    graph = coo_matrix((np.ones(half, dtype=np.int8), (index[:half], index[half:])),
+                       shape=(len(node_ids), len(node_ids)))
     _, component_of = sparse_components(graph, directed=False)
     # Components are numbered 0..k-1 and node_ids is sorted: the first node of each number is
     # its component's smallest.
     smallest = node_ids[np.unique(component_of, return_index=True)[1]]
-    labels = pa.table({"node": pa.array(node_ids, pa.int64()), "component": pa.array(smallest[component_of], pa.int64())})
+    labels = pa.table({"node": pa.array(node_ids, pa.int64()),
+                       "component": pa.array(smallest[component_of], pa.int64())})
     return edges.sparkSession.createDataFrame(labels)
 
 

@@ -25,11 +25,13 @@ def read_decisions(spark: SparkSession, path: str) -> DataFrame:
     bad = frame.filter(~decision.isin("match", "non_match") | decision.isNull())
     row = bad.first()
     if row is not None:
-        raise InputDataError(f"resolve.decisions_file {path}: decision must be match or non_match, found {row['decision']!r} "
-                             f"for {row['source_l']}:{row['record_id_l']} / {row['source_r']}:{row['record_id_r']}")
+        raise InputDataError(f"resolve.decisions_file {path}: decision must be match or non_match, "
+                             f"found {row['decision']!r} for {row['source_l']}:{row['record_id_l']} / "
+                             f"{row['source_r']}:{row['record_id_r']}")
     a = record_node(F.col("source_l").cast("string"), F.col("record_id_l").cast("string"))
     b = record_node(F.col("source_r").cast("string"), F.col("record_id_r").cast("string"))
-    return frame.select(F.least(a, b).alias("node_l"), F.greatest(a, b).alias("node_r"), (decision == "match").alias("label"))
+    return frame.select(F.least(a, b).alias("node_l"), F.greatest(a, b).alias("node_r"),
+                        (decision == "match").alias("label"))
 
 
 def labelled_quality(scored: DataFrame, labels: DataFrame, threshold: float) -> dict[str, float]:

@@ -73,7 +73,8 @@ def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
     computes the candidate pairs and their comparisons), then scoring and clusters."""
     check_model(model, roles)
     clock = clock or PhaseClock()
-    keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in all_block_keys(identities, settings).items()}
+    keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK)
+            for name, frame in all_block_keys(identities, settings).items()}
     diagnostics = diagnose(keys, settings)
     enforce_budget(diagnostics, settings.pair_budget)
     clock.mark("block keys")
@@ -99,7 +100,9 @@ def with_labelled_pairs(candidates: DataFrame, labels: DataFrame | None) -> Data
     return candidates.unionByName(extra.withColumn("blocked_by", F.lit("decision")))
 
 
-def train(compared: DataFrame, identities: DataFrame, comparisons: list[str], settings: ResolveSettings) -> FellegiSunterModel:
+def train(
+    compared: DataFrame, identities: DataFrame, comparisons: list[str], settings: ResolveSettings
+) -> FellegiSunterModel:
     """u from random pairs; m from EM sessions on high-precision subsets (or, when no training
     rule applies, one EM over all candidates); then the prior with m and u fixed."""
     random = compare(random_pairs(identities, settings), identities, comparisons)  # comparisons are named by role
@@ -161,8 +164,10 @@ def random_pairs(identities: DataFrame, settings: ResolveSettings) -> DataFrame:
     side = max(2, int(settings.u_sample_pairs ** 0.5))
     total = identities.count()
     fraction = min(1.0, 1.3 * side / total) if total else 1.0
-    left = identities.sample(fraction=fraction, seed=settings.seed).limit(side).select(F.col("node").alias("node_l"), F.col("source").alias("s_l"))
-    right = identities.sample(fraction=fraction, seed=settings.seed + 1).limit(side).select(F.col("node").alias("node_r"), F.col("source").alias("s_r"))
+    left = identities.sample(fraction=fraction, seed=settings.seed).limit(side).select(
+        F.col("node").alias("node_l"), F.col("source").alias("s_l"))
+    right = identities.sample(fraction=fraction, seed=settings.seed + 1).limit(side).select(
+        F.col("node").alias("node_r"), F.col("source").alias("s_r"))
     pairs = left.crossJoin(right).filter(F.col("node_l") != F.col("node_r"))
     if settings.mode == "link":
         pairs = pairs.filter(F.col("s_l") != F.col("s_r"))
@@ -199,7 +204,9 @@ def with_term_frequencies(compared: DataFrame, model: FellegiSunterModel) -> Dat
     return compared
 
 
-def score(compared: DataFrame, model: FellegiSunterModel, settings: ResolveSettings, labels: DataFrame | None) -> DataFrame:
+def score(
+    compared: DataFrame, model: FellegiSunterModel, settings: ResolveSettings, labels: DataFrame | None
+) -> DataFrame:
     """Compared pairs (``lvl_*`` columns) -> SCORED rows."""
     with_tf = with_term_frequencies(compared, model)
     weighted = with_tf.select(
@@ -210,7 +217,9 @@ def score(compared: DataFrame, model: FellegiSunterModel, settings: ResolveSetti
     return decide(weighted, settings, labels)
 
 
-def decide(weighted: DataFrame, settings: ResolveSettings, labels: DataFrame | None, keep: tuple[str, ...] = ()) -> DataFrame:
+def decide(
+    weighted: DataFrame, settings: ResolveSettings, labels: DataFrame | None, keep: tuple[str, ...] = ()
+) -> DataFrame:
     """Decision per pair from its probability and any label a person recorded; SCORED columns
     and the columns named in ``keep``."""
     base = weighted.drop("label", "decision")

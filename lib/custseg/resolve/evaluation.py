@@ -29,13 +29,15 @@ def evaluate(labelled: DataFrame, clusters: DataFrame, candidates: DataFrame, re
         joined.join(by_cluster.withColumnRenamed("n", "n_cluster"), "component")
         .join(by_person.withColumnRenamed("n", "n_person"), "person")
         .join(by_both.withColumnRenamed("n", "n_both"), ["component", "person"])
-        .agg(F.avg(F.col("n_both") / F.col("n_cluster")).alias("p"), F.avg(F.col("n_both") / F.col("n_person")).alias("r"))
+        .agg(F.avg(F.col("n_both") / F.col("n_cluster")).alias("p"),
+             F.avg(F.col("n_both") / F.col("n_person")).alias("r"))
         .first()
     )
     if bcubed is None or bcubed.p is None:
         return {}  # none of the input's records is in the ground truth: nothing to score
     true_pairs = (
-        labelled.alias("a").join(labelled.alias("b"), (F.col("a.person") == F.col("b.person")) & (F.col("a.node") < F.col("b.node")))
+        labelled.alias("a").join(labelled.alias("b"),
+                                 (F.col("a.person") == F.col("b.person")) & (F.col("a.node") < F.col("b.node")))
         .select(F.col("a.node").alias("node_l"), F.col("b.node").alias("node_r"))
     )
     found = true_pairs.join(candidates.select("node_l", "node_r"), ["node_l", "node_r"], "left_semi").count()
@@ -43,7 +45,8 @@ def evaluate(labelled: DataFrame, clusters: DataFrame, candidates: DataFrame, re
     candidate_count = candidates.count()
     return {
         "pairwise_precision": precision, "pairwise_recall": recall, "pairwise_f1": _f1(precision, recall),
-        "bcubed_precision": float(bcubed.p), "bcubed_recall": float(bcubed.r), "bcubed_f1": _f1(float(bcubed.p), float(bcubed.r)),
+        "bcubed_precision": float(bcubed.p), "bcubed_recall": float(bcubed.r),
+        "bcubed_f1": _f1(float(bcubed.p), float(bcubed.r)),
         "true_pairs": true, "predicted_pairs": predicted,
         "blocking_pair_completeness": found / true if true else 1.0,
         "candidate_pairs": float(candidate_count),

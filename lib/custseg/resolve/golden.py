@@ -19,13 +19,17 @@ GOLDEN_FIELDS = ("first_name", "last_name", "email", "phone_e164", "birth_date",
 CONFLICT_FIELDS = ("birth_date", "gender")
 
 
-def golden_records(members: DataFrame, rules: Mapping[str, str], default_rule: str, source_priority: Sequence[str]) -> DataFrame:
+def golden_records(
+    members: DataFrame, rules: Mapping[str, str], default_rule: str, source_priority: Sequence[str]
+) -> DataFrame:
     """``members``: customer_id, source, record_id, recency, and the GOLDEN_FIELDS."""
     priority = F.coalesce(
-        F.array_position(F.array(*[F.lit(s) for s in source_priority]), F.col("source")), F.lit(len(source_priority) + 1)
+        F.array_position(F.array(*[F.lit(s) for s in source_priority]), F.col("source")),
+        F.lit(len(source_priority) + 1)
     )
     frequencies = {
-        f"{field}__count": F.when(F.col(field).isNotNull(), F.count(F.lit(1)).over(Window.partitionBy("customer_id", field)))
+        f"{field}__count": F.when(F.col(field).isNotNull(),
+                                  F.count(F.lit(1)).over(Window.partitionBy("customer_id", field)))
         for field in GOLDEN_FIELDS if rules.get(field, default_rule) == "most_frequent"
     }
     # Every window and the aggregate group by customer: one shuffle by customer serves them
@@ -61,8 +65,9 @@ def _choose(field: str, rule: str) -> Column:
     if rule == "most_frequent":
         return F.max_by(value, F.when(present, F.struct(F.col(f"{field}__count").alias("count"), *tie_break)))
     if rule == "source_priority":
-        return F.min_by(value, F.when(present, F.struct(F.col("_priority").alias("priority"), (-recency).alias("recency"),
-                                                         F.col("source").alias("source"), F.col("record_id").alias("record_id"))))
+        return F.min_by(value, F.when(present, F.struct(
+            F.col("_priority").alias("priority"), (-recency).alias("recency"),
+            F.col("source").alias("source"), F.col("record_id").alias("record_id"))))
     if rule == "longest":
         return F.max_by(value, F.when(present, F.struct(F.length(value.cast("string")).alias("length"), *tie_break)))
     raise ValueError(f"unknown survivorship rule {rule!r}")

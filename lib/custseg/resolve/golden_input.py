@@ -28,7 +28,8 @@ def golden_from_input(frame: DataFrame, settings: ResolveSettings, crosswalk: Da
         F.col(mapped["record_id"]).cast("string").alias("record_id"),
         *[(birth if f == "birth_date" else value(f).cast("string")).alias(f) for f in GOLDEN_FIELDS],
         (F.col("created_at") if "created_at" in frame.columns else F.lit(None)).cast("timestamp").alias("created_at"),
-        (F.coalesce(F.col("updated_at"), F.col("created_at")) if "updated_at" in frame.columns and "created_at" in frame.columns
+        (F.coalesce(F.col("updated_at"), F.col("created_at"))
+         if "updated_at" in frame.columns and "created_at" in frame.columns
          else F.lit(None)).cast("timestamp").alias("recency"),
     ).join(crosswalk.select("source", "record_id", "customer_id"), ["source", "record_id"], "inner")
     golden = golden_records(members, settings.survivorship, settings.default_rule, settings.source_priority)

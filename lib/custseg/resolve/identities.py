@@ -19,7 +19,8 @@ from custseg.errors import InputDataError
 from custseg.resolve.broadcast import broadcast_if_small
 from custseg.textnorm import fold_accents
 
-ROLES = ("first_name", "last_name", "birth_date", "email", "phone", "national_id", "street", "postcode", "city", "country")
+ROLES = ("first_name", "last_name", "birth_date", "email", "phone", "national_id",
+         "street", "postcode", "city", "country")
 
 
 def read_input(spark: SparkSession, settings: ResolveSettings) -> DataFrame:
@@ -51,7 +52,8 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
     def raw(role: str) -> Column:
         return F.col(mapped[role]) if role in mapped else F.lit(None).cast("string")
 
-    country = address.iso_country(raw("country").cast("string"), {}) if "country" in mapped else F.lit(None).cast("string")
+    country = (address.iso_country(raw("country").cast("string"), {}) if "country" in mapped
+               else F.lit(None).cast("string"))
     first, last = raw("first_name"), raw("last_name")
     if "full_name" in mapped and "first_name" not in mapped:
         first, last = names.split_full_name(F.col(mapped["full_name"]))
@@ -69,7 +71,8 @@ def prepare_identities(frame: DataFrame, settings: ResolveSettings, source_name:
                F.trim(address.address_key(address.canonical_street(raw("street").cast("string"))))).alias("street"),
         F.coalesce(address.postcode(raw("postcode").cast("string"), country),
                    F.upper(F.regexp_replace(raw("postcode").cast("string"), r"\s", ""))).alias("postcode"),
-        F.when(F.trim(raw("city").cast("string")) != "", F.lower(fold_accents(F.trim(raw("city").cast("string"))))).alias("city"),
+        F.when(F.trim(raw("city").cast("string")) != "",
+               F.lower(fold_accents(F.trim(raw("city").cast("string"))))).alias("city"),
         country.alias("country"),
         hashed.alias("raw_hash"),
         *[column.alias(name) for name, column in (keep or {}).items()],
@@ -153,7 +156,9 @@ def raw_hash(settings: ResolveSettings, default_region: str) -> Column:
     # batch, and an unmapped source already changes every node when it changes.
     formats = f"|{sorted(settings.column_formats.items())}" if settings.column_formats else ""
     shaping = f"{sorted(mapped.items())}{formats}|{default_region}"
-    return F.xxhash64(F.lit(shaping), *[F.col(column).cast("string") for role, column in sorted(mapped.items()) if role != "record_id"])
+    return F.xxhash64(
+        F.lit(shaping),
+        *[F.col(column).cast("string") for role, column in sorted(mapped.items()) if role != "record_id"])
 
 
 def record_node(source: Column, record_id: Column) -> Column:

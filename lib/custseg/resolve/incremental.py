@@ -121,8 +121,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     # of the stored keys, with no shuffle of them.
     changed = F.broadcast(delta.select("node"))
     # Stored: each blocking rule reads these records, which are few next to the identities.
-    fresh = identities.join(F.broadcast(delta.filter(F.col("state").isin("new", "changed")).select("node")), "node", "left_semi") \
-        .checkpoint(eager=True)
+    fresh = identities.join(F.broadcast(delta.filter(F.col("state").isin("new", "changed")).select("node")),
+                            "node", "left_semi").checkpoint(eager=True)
     new_keys = keys_rows(all_block_keys(fresh, settings)).checkpoint(eager=True)
     old_keys = previous.keys.select("rule", "block", "node", "source")
     # Blocks a new, changed or deleted record is in, now or before. When records only arrived,
@@ -135,8 +135,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     else:
         keys = old_keys.unionByName(new_keys)
     hit_blocks = hit_blocks.distinct().checkpoint(eager=True)
-    touched = touched_records(old_keys, new_keys, changed, hit_blocks, delta, identities, previous.identities, settings) \
-        .checkpoint(eager=True)
+    touched = touched_records(old_keys, new_keys, changed, hit_blocks, delta, identities, previous.identities,
+                              settings).checkpoint(eager=True)
     regenerated = _pairs_with(keys, touched, identities, settings).checkpoint(eager=True)
     gone = F.broadcast(touched.unionByName(delta.filter(F.col("state") == "deleted").select("node")).distinct())
     # Pairs only a person proposed are rebuilt from the current decisions, like a full run does.
@@ -146,7 +146,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     # Decided again: the labels or thresholds may have changed.
     redecided = decide(kept_pairs.select(*SCORED), settings, labels)
     candidates = kept_pairs.select("node_l", "node_r").unionByName(regenerated.select("node_l", "node_r"))
-    extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels).filter(F.col("blocked_by") == "decision")
+    extra = with_labelled_pairs(candidates.withColumn("blocked_by", F.lit("")), labels) \
+        .filter(F.col("blocked_by") == "decision")
     rescored = regenerated.unionByName(extra)
     new_scored = score(compare(rescored, identities_of_pairs(identities, rescored), roles), model, settings, labels) \
         .persist(StorageLevel.MEMORY_AND_DISK)
@@ -157,7 +158,8 @@ def resolve_incremental(identities: DataFrame, roles: list[str], settings: Resol
     changes = stored_pair_changes(previous.scored, gone, settings, labels)
     involved = delta.select("node")
     for frame in (changed_edges(changes, new_scored), changes.filter(~F.col("replaced")), extra):
-        involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))).unionByName(frame.select(F.col("node_r").alias("node")))
+        involved = involved.unionByName(frame.select(F.col("node_l").alias("node"))) \
+            .unionByName(frame.select(F.col("node_r").alias("node")))
     clusters, rebuilt, recomputed = _update_clusters(scored, previous.clusters, involved, delta, settings)
     counts.update({"touched": touched.count(), "regenerated_pairs": regenerated.count(), "rebuilt": rebuilt.count()})
     candidates = scored.filter(F.col("blocked_by") != "decision").select("node_l", "node_r")
@@ -199,8 +201,9 @@ def changed_edges(changes: DataFrame, rescored: DataFrame) -> DataFrame:
     return replaced.subtract(now).unionByName(now.subtract(replaced))
 
 
-def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame, delta: DataFrame,
-                    identities: DataFrame, previous_identities: DataFrame, settings: ResolveSettings) -> DataFrame:
+def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame, hit_blocks: DataFrame,
+                    delta: DataFrame, identities: DataFrame, previous_identities: DataFrame,
+                    settings: ResolveSettings) -> DataFrame:
     """Records whose pairs are rebuilt: every new and changed record, and the unchanged members
     of hit blocks whose pairs with each other may differ.
 
@@ -214,23 +217,27 @@ def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame
     its records either way and touches none of its old members; a block that crosses its cap
     gains or loses every pair and touches them all."""
     # One scan of the stored keys, looking blocks up by id alone (it names the rule too).
-    old_members = old_keys.join(F.broadcast(hit_blocks.select("block")), "block", "left_semi").select("rule", "block", "node") \
-        .checkpoint(eager=True)
-    items = old_members.join(changed, "node", "left_anti").select("rule", "block", "node", F.lit("kept").alias("item")) \
-        .unionByName(old_members.join(changed, "node", "left_semi").select("rule", "block", "node", F.lit("old").alias("item"))) \
+    old_members = old_keys.join(F.broadcast(hit_blocks.select("block")), "block", "left_semi") \
+        .select("rule", "block", "node").checkpoint(eager=True)
+    items = old_members.join(changed, "node", "left_anti") \
+        .select("rule", "block", "node", F.lit("kept").alias("item")) \
+        .unionByName(old_members.join(changed, "node", "left_semi")
+                     .select("rule", "block", "node", F.lit("old").alias("item"))) \
         .unionByName(new_keys.select("rule", "block", "node", F.lit("new").alias("item")))
     window, cap = lookup(block_windows(settings), F.col("rule")), lookup(block_caps(settings), F.col("rule"))
     # Only blocks over their window (before or after) or crossing their cap touch old members.
-    # Most hit blocks are within their window, and their items need no sort key: adding 1% to
-    # 1M records, 31k of 742k items are in the others.
+    # Most hit blocks are within their window, and their items need no sort key: only the few
+    # items of the other blocks are looked up.
     counted = items.groupBy("rule", "block").agg(
-        F.count(F.when(F.col("item") != "new", 1)).alias("before"), F.count(F.when(F.col("item") != "old", 1)).alias("after"))
+        F.count(F.when(F.col("item") != "new", 1)).alias("before"),
+        F.count(F.when(F.col("item") != "old", 1)).alias("after"))
     before, after = F.col("before"), F.col("after")
     sized_blocks = counted.select("rule", "block", ((before > cap) != (after > cap)).alias("everyone")) \
         .filter(F.col("everyone") | (((before > window) | (after > window)) & (before <= cap) & (after <= cap))) \
         .checkpoint(eager=True)
     # Their items are few: sent whole to the scan of the identities for their sort keys.
-    reordered = broadcast_if_small(items.join(broadcast_if_small(sized_blocks), ["rule", "block"]).checkpoint(eager=True))
+    reordered = broadcast_if_small(
+        items.join(broadcast_if_small(sized_blocks), ["rule", "block"]).checkpoint(eager=True))
     # Old items take their sort key from the previous identities, every other from the current.
     sort_keys = identities.select("node", window_sort_key(settings), F.lit(False).alias("from_before")) \
         .unionByName(previous_identities.join(changed, "node", "left_semi")
@@ -247,8 +254,10 @@ def touched_records(old_keys: DataFrame, new_keys: DataFrame, changed: DataFrame
     whole_blocks = kept.filter("everyone").select("node")
     # Unchanged ranks kept_rank - window + 2 .. kept_rank + window - 1 around each change item.
     near = sized.filter(~F.col("everyone") & (F.col("item") != "kept")).select(
-        "rule", "block", F.explode(F.sequence(F.col("kept_rank") - window + 2, F.col("kept_rank") + window - 1)).alias("kept_rank"))
-    neighbours = kept.filter(~F.col("everyone")).join(near.distinct(), ["rule", "block", "kept_rank"], "left_semi").select("node")
+        "rule", "block",
+        F.explode(F.sequence(F.col("kept_rank") - window + 2, F.col("kept_rank") + window - 1)).alias("kept_rank"))
+    neighbours = kept.filter(~F.col("everyone")).join(near.distinct(), ["rule", "block", "kept_rank"], "left_semi") \
+        .select("node")
     return whole_blocks.unionByName(neighbours) \
         .unionByName(delta.filter(F.col("state").isin("new", "changed")).select("node")).distinct()
 

@@ -66,7 +66,8 @@ class FellegiSunterModel:
         m_exact = max(self.m[comparison][1], MIN_PROBABILITY)
         frequency = F.greatest(F.col(f"tf_{comparison}"), F.lit(MIN_PROBABILITY))
         adjusted = F.log2(F.lit(m_exact) / frequency)
-        return F.when((F.col(f"lvl_{comparison}") == 1) & F.col(f"tf_{comparison}").isNotNull(), adjusted).otherwise(plain)
+        return F.when((F.col(f"lvl_{comparison}") == 1) & F.col(f"tf_{comparison}").isNotNull(), adjusted) \
+            .otherwise(plain)
 
     def contributions(self) -> Column:
         """map<comparison, weight> for a pair with ``lvl_<comparison>`` (and ``tf_*``) columns."""
@@ -89,9 +90,11 @@ class FellegiSunterModel:
 def describe(model: FellegiSunterModel) -> str:
     """The model as a table: per comparison and level, m, u and the match weight it adds."""
     lines = [
-        f"trained {model.trained_at} on {model.candidate_pairs:,} candidate pairs and {model.random_pairs:,} random pairs",
+        f"trained {model.trained_at} on {model.candidate_pairs:,} candidate pairs "
+        f"and {model.random_pairs:,} random pairs",
         f"records {model.records:,}; matches among candidate pairs {model.prior_among_candidates:.4f}",
-        f"prior, two random records match: {model.prior:.3g}  ->  {math.log2(model.prior / (1 - model.prior)):+.2f} bits",
+        f"prior, two random records match: {model.prior:.3g}  ->  "
+        f"{math.log2(model.prior / (1 - model.prior)):+.2f} bits",
         f"term-frequency adjusted: {', '.join(model.term_frequency) or 'none'}",
         "",
         f"{'comparison':<12} {'level':<30} {'m':>9} {'u':>9} {'weight':>8}",
@@ -101,7 +104,8 @@ def describe(model: FellegiSunterModel) -> str:
         for index, name in enumerate(model.levels.get(c, LEVELS[c])):
             if index == 0:
                 continue
-            lines.append(f"{c:<12} {name:<30} {model.m[c][index]:9.5f} {model.u[c][index]:9.5f} {factors[c][index]:+8.2f}")
+            lines.append(f"{c:<12} {name:<30} {model.m[c][index]:9.5f} {model.u[c][index]:9.5f} "
+                         f"{factors[c][index]:+8.2f}")
     return "\n".join(lines)
 
 
@@ -149,7 +153,8 @@ def estimate_m(patterns: list[tuple[tuple[int, ...], int]], comparisons: list[st
         for index, c in enumerate(comparisons):
             totals = np.bincount(levels[:, index], weights=weighted, minlength=len(LEVELS[c]))[1:] + 1e-9
             new_m[c] = [1.0] + list(totals / totals.sum())
-        change = max(abs(new_prior - prior), *(abs(a - b) for c in comparisons for a, b in zip(new_m[c], m[c], strict=True)))
+        change = max(abs(new_prior - prior),
+                     *(abs(a - b) for c in comparisons for a, b in zip(new_m[c], m[c], strict=True)))
         m, prior = new_m, new_prior
         if change < tolerance:
             converged = True
@@ -158,7 +163,8 @@ def estimate_m(patterns: list[tuple[tuple[int, ...], int]], comparisons: list[st
 
 
 def estimate_m_by_sessions(session_patterns: list[tuple[list[str], list[tuple[tuple[int, ...], int]]]],
-                           comparisons: list[str], u: dict[str, list[float]], max_iterations: int) -> tuple[dict[str, list[float]], int]:
+                           comparisons: list[str], u: dict[str, list[float]],
+                           max_iterations: int) -> tuple[dict[str, list[float]], int]:
     """m from EM sessions, each over the pairs that agree exactly on some comparisons (a
     high-precision subset); a session estimates m only for the comparisons it was not selected
     on, so agreement forced by the selection cannot bias them. Estimates are averaged,
@@ -195,7 +201,8 @@ def estimate_prior(patterns: list[tuple[tuple[int, ...], int]], comparisons: lis
     log_ratio = np.zeros(len(patterns))
     for index, c in enumerate(comparisons):
         observed = levels[:, index]
-        ratio = np.log(np.maximum(np.asarray(m[c]), MIN_PROBABILITY)) - np.log(np.maximum(np.asarray(u[c]), MIN_PROBABILITY))
+        ratio = (np.log(np.maximum(np.asarray(m[c]), MIN_PROBABILITY))
+                 - np.log(np.maximum(np.asarray(u[c]), MIN_PROBABILITY)))
         log_ratio += ratio[observed] * (observed > 0)
     prior = 0.1
     for _ in range(max_iterations * 10):
@@ -215,9 +222,9 @@ def _initial_m(level_count: int) -> list[float]:
     return [1.0] + [v / total for v in values]
 
 
-def new_model(comparisons: list[str], m: dict[str, list[float]], u: dict[str, list[float]], prior_among_candidates: float,
-              candidate_pairs: int, records: int, random_pairs: int, iterations: int, converged: bool,
-              term_frequency: list[str]) -> FellegiSunterModel:
+def new_model(comparisons: list[str], m: dict[str, list[float]], u: dict[str, list[float]],
+              prior_among_candidates: float, candidate_pairs: int, records: int, random_pairs: int,
+              iterations: int, converged: bool, term_frequency: list[str]) -> FellegiSunterModel:
     """The prior over all record pairs: the expected matches among candidates (blocking is
     assumed to find nearly all matches) spread over every pair of records."""
     all_pairs = max(records * (records - 1) / 2, 1.0)

@@ -12,7 +12,8 @@ KEYS = ("source_l", "record_id_l", "source_r", "record_id_r")
 
 
 def match_pair_rows(scored: DataFrame) -> DataFrame:
-    return scored.select(*KEYS, "blocked_by", "levels", "contributions", "match_weight", "match_probability", "decision")
+    return scored.select(*KEYS, "blocked_by", "levels", "contributions", "match_weight", "match_probability",
+                         "decision")
 
 
 def review_pairs(scored: DataFrame) -> DataFrame:
@@ -50,7 +51,8 @@ def crosswalk_rows(members: DataFrame, scored: DataFrame, assigned: DataFrame) -
 def diagnostics_rows(run_id: str, diagnostics: list[RuleDiagnostics], scored: DataFrame,
                      omitted: dict[str, str]) -> list[tuple[object, ...]]:
     """A row per rule that ran, and one per shipped rule left out (``omitted``: rule -> reason)."""
-    found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}  # one row per rule
+    # Collected: one row per rule.
+    found_first = {r.blocked_by: int(r["count"]) for r in scored.groupBy("blocked_by").count().collect()}
     ran = [(run_id, d.rule, d.blocks, d.estimated_pairs, found_first.get(d.rule, 0),
             [(block, size) for block, size in d.largest], d.windowed_blocks, d.skipped_blocks, d.skipped_pairs, None)
            for d in diagnostics]

@@ -23,14 +23,17 @@ def new_id(component: Column) -> Column:
     return F.concat(F.lit("CUST-"), F.lower(F.hex(component)))
 
 
-def assign_ids(members: DataFrame, previous: DataFrame | None, issued_at: dt.datetime, issued: DataFrame | None = None) -> DataFrame:
+def assign_ids(
+    members: DataFrame, previous: DataFrame | None, issued_at: dt.datetime, issued: DataFrame | None = None
+) -> DataFrame:
     """(component, customer_id, id_issued_at) for every component of ``members``
     (node, source, record_id, component); ``previous``: the last crosswalk (or the part of it
     whose records are in ``members``); ``issued``: every id issued before (default: previous's)."""
     components = members.select("component").distinct()
     now = F.lit(issued_at).cast("timestamp")
     if previous is None:
-        return components.select("component", new_id(F.col("component")).alias("customer_id"), now.alias("id_issued_at"))
+        return components.select("component", new_id(F.col("component")).alias("customer_id"),
+                                 now.alias("id_issued_at"))
     homes = _homes(members, previous)
     kept = homes.groupBy("component").agg(F.min(F.struct("id_issued_at", "old_id")).alias("oldest")).select(
         "component", F.col("oldest.old_id").alias("kept_id"), F.col("oldest.id_issued_at").alias("kept_issued_at"))
@@ -51,7 +54,8 @@ def _homes(members: DataFrame, previous: DataFrame) -> DataFrame:
     counts = (
         members.join(previous.select("source", "record_id", F.col("customer_id").alias("old_id"), "id_issued_at"),
                      ["source", "record_id"], "inner")
-        .groupBy("old_id", "component").agg(F.count(F.lit(1)).alias("records"), F.min("id_issued_at").alias("id_issued_at"))
+        .groupBy("old_id", "component")
+        .agg(F.count(F.lit(1)).alias("records"), F.min("id_issued_at").alias("id_issued_at"))
     )
     best = Window.partitionBy("old_id").orderBy(F.col("records").desc(), F.col("component"))
     return counts.withColumn("rank", F.row_number().over(best)).filter("rank = 1").drop("rank", "records")
@@ -60,7 +64,8 @@ def _homes(members: DataFrame, previous: DataFrame) -> DataFrame:
 def identity_changes(members: DataFrame, previous: DataFrame | None, assigned: DataFrame, run_id: str) -> DataFrame:
     """Rows of identity_changes: new, merge, split and retired ids of this run."""
     current = members.join(assigned, "component").select("source", "record_id", "component", "customer_id")
-    schema = "run_id string, change_type string, customer_id string, related_ids array<string>, records_moved bigint, reason string"
+    schema = ("run_id string, change_type string, customer_id string, related_ids array<string>, "
+              "records_moved bigint, reason string")
     if previous is None:
         sizes = current.groupBy("customer_id").count()
         return sizes.select(F.lit(run_id).alias("run_id"), F.lit("new").alias("change_type"), "customer_id",
@@ -71,12 +76,14 @@ def identity_changes(members: DataFrame, previous: DataFrame | None, assigned: D
     flows = joined.groupBy("customer_id", "old_id").agg(F.count(F.lit(1)).alias("records"))
     by_new = flows.filter(F.col("customer_id").isNotNull()).groupBy("customer_id").agg(
         F.array_sort(F.collect_set("old_id")).alias("old_ids"),
-        F.sum(F.when(F.col("old_id").isNull() | (F.col("old_id") != F.col("customer_id")), F.col("records"))).alias("moved"),
+        F.sum(F.when(F.col("old_id").isNull() | (F.col("old_id") != F.col("customer_id")), F.col("records")))
+        .alias("moved"),
         F.sum("records").alias("records"))
     by_old = flows.filter(F.col("old_id").isNotNull()).groupBy("old_id").agg(
         F.array_sort(F.collect_set("customer_id")).alias("new_ids"),
         F.max_by("customer_id", F.struct("records", "customer_id")).alias("successor"),
-        F.sum(F.when(F.col("customer_id").isNull() | (F.col("customer_id") != F.col("old_id")), F.col("records"))).alias("moved"),
+        F.sum(F.when(F.col("customer_id").isNull() | (F.col("customer_id") != F.col("old_id")), F.col("records")))
+        .alias("moved"),
         F.max((F.col("customer_id") == F.col("old_id")).cast("int")).alias("kept"))
     run = F.lit(run_id).alias("run_id")
     issued_before = previous.select("customer_id").distinct()
@@ -85,16 +92,19 @@ def identity_changes(members: DataFrame, previous: DataFrame | None, assigned: D
         F.filter("old_ids", lambda x: x.isNotNull()).alias("related_ids"), F.col("moved").alias("records_moved"),
         F.when(F.size(F.filter("old_ids", lambda x: x.isNotNull())) == 0, F.lit("records not seen before"))
         .otherwise(F.lit("split off an existing customer")).alias("reason"))
-    merged = by_new.filter(F.size("old_ids") > 1).select(run, F.lit("merge").alias("change_type"), "customer_id",
-                                                         F.col("old_ids").alias("related_ids"), F.col("moved").alias("records_moved"),
-                                                         F.lit("customers merged; the oldest id survives").alias("reason"))
-    split = by_old.filter(F.size("new_ids") > 1).select(run, F.lit("split").alias("change_type"), F.col("old_id").alias("customer_id"),
-                                                         F.col("new_ids").alias("related_ids"), F.col("moved").alias("records_moved"),
-                                                         F.lit("customer split; most records keep the id").alias("reason"))
+    merged = by_new.filter(F.size("old_ids") > 1).select(
+        run, F.lit("merge").alias("change_type"), "customer_id",
+        F.col("old_ids").alias("related_ids"), F.col("moved").alias("records_moved"),
+        F.lit("customers merged; the oldest id survives").alias("reason"))
+    split = by_old.filter(F.size("new_ids") > 1).select(
+        run, F.lit("split").alias("change_type"), F.col("old_id").alias("customer_id"),
+        F.col("new_ids").alias("related_ids"), F.col("moved").alias("records_moved"),
+        F.lit("customer split; most records keep the id").alias("reason"))
     # related_ids of a retired id: the id now holding most of its records (its successor).
     retired = by_old.filter(F.coalesce(F.col("kept"), F.lit(0)) == 0).select(
         run, F.lit("retired").alias("change_type"), F.col("old_id").alias("customer_id"),
-        F.when(F.col("successor").isNotNull(), F.array("successor")).otherwise(F.array().cast("array<string>")).alias("related_ids"),
+        F.when(F.col("successor").isNotNull(), F.array("successor"))
+        .otherwise(F.array().cast("array<string>")).alias("related_ids"),
         F.col("moved").alias("records_moved"),
         F.when(F.col("successor").isNull(), F.lit("all records deleted"))
         .otherwise(F.lit("merged into another customer")).alias("reason"))
@@ -106,7 +116,8 @@ def id_map(previous_map: DataFrame | None, changes: DataFrame, assigned: DataFra
     """Every id ever issued -> the id holding its records now (null when all were deleted).
     ``assigned``: the ids of this run; read only when there is no previous map."""
     retired = changes.filter(F.col("change_type") == "retired").select(
-        F.col("customer_id").alias("id"), F.try_element_at("related_ids", F.lit(1)).alias("current"))  # successor or null
+        F.col("customer_id").alias("id"),
+        F.try_element_at("related_ids", F.lit(1)).alias("current"))  # successor or null
     if previous_map is None:
         active = assigned.select(F.col("customer_id").alias("id"), F.col("customer_id").alias("current"))
         mapped = active.unionByName(retired)
