@@ -12,18 +12,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
+from custseg.files import read_text
 from custseg.governance.filters import erased_filter
-from custseg.resolve import FellegiSunterModel
-from custseg.resolve.decisions import read_decisions
-from custseg.resolve.identities import check_mapping, read_input
-from custseg.resolve.incremental_state import require_state
-from custseg.resolve.run import RunInput, resolve_run
+from custseg.resolve import (
+    MATCHING_STARTS,
+    FellegiSunterModel,
+    RunInput,
+    check_mapping,
+    read_decisions,
+    read_input,
+    require_state,
+    resolve_run,
+)
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import RESOLUTION_METRICS
 
@@ -35,6 +42,7 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 
 
 def _resolve(ctx: JobContext) -> None:
+    ctx.clock.mark(MATCHING_STARTS)  # what the run did before the body is not matching
     settings = ctx.config.resolve
     source_name, frame = _input(ctx)
     labels = read_decisions(ctx.spark, settings.decisions_file) if settings.decisions_file else None
@@ -42,8 +50,10 @@ def _resolve(ctx: JobContext) -> None:
     if settings.incremental:
         require_state(ctx)  # before the saved model is looked for: the missing state is the cause to name
     model = _model(ctx, required=settings.incremental)
+    # The run log's metrics take the run's figures as they come, so a run that fails half way
+    # still records how far it got.
     outcome = resolve_run(ctx, settings, RunInput(frame, source_name, region, model, labels, ctx.run_id,
-                                                  issued_at=dt.datetime.now(dt.UTC)))
+                                                  now=partial(dt.datetime.now, dt.UTC)), figures=ctx.metrics)
     if settings.input.path:
         ctx.count_input(f"file:{settings.input.path}", outcome.records)
     ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
@@ -52,7 +62,6 @@ def _resolve(ctx: JobContext) -> None:
     _save_model(ctx, outcome.model)
     for warning in outcome.warnings:
         log.warning("resolve: %s", warning)
-    ctx.metrics.update(outcome.figures)
     if outcome.warnings:
         ctx.metrics["warnings"] = json.dumps(outcome.warnings)
     ctx.metrics.update({name: f"{value:.6g}" for name, value in outcome.metrics.items()})
@@ -81,10 +90,12 @@ def _model(ctx: JobContext, required: bool) -> FellegiSunterModel | None:
         if not required:
             return None
         path = join_path(ctx.config.models_dir, "resolution", "latest.json")
-    from custseg.files import read_text
-
     try:
         text = read_text(ctx.spark, path)
+    except FileNotFoundError as exc:
+        hint = "run `custseg resolve` in full first" if ctx.config.resolve.model == "train" \
+            else "give the path of a model file a resolve run saved"
+        raise InputDataError(f"resolve.model: no saved model at {path}; {hint}") from exc
     except Exception as exc:
         raise InputDataError(f"resolve.model: cannot read a saved model at {path}: "
                              f"{str(exc).splitlines()[0][:200]}") from exc

@@ -132,6 +132,23 @@ def unparsed_columns(frame: DataFrame, settings: ResolveSettings, source_name: s
             for r in roles]
 
 
+def parsing_warnings(frame: DataFrame, settings: ResolveSettings, source_name: str, region: str) -> list[str]:
+    """Stop (or warn, by resolve.unparsed_severity) when a mapped column mostly fails to read."""
+    problems = [c for c in unparsed_columns(frame, settings, source_name, region)
+                if c.share > settings.max_unparsed_share]
+    if not problems:
+        return []
+    hints = {"birth_date": "give its pattern, e.g. resolve.columns.birth_date: {column: %s, format: dd.MM.yyyy}"}
+    described = [f"{c.describe()}; "
+                 + hints.get(c.role, f"check that the column holds {c.role} values").replace("%s", c.column)
+                 for c in problems]
+    if settings.unparsed_severity == "error":
+        raise InputDataError(f"resolve: in {source_name}, " + "; and ".join(described)
+                             + f" (above resolve.max_unparsed_share {settings.max_unparsed_share}; "
+                             "resolve.unparsed_severity: warn goes on regardless)")
+    return [f"in {source_name}, {d}" for d in described]
+
+
 def parsed_birth_date(frame: DataFrame, settings: ResolveSettings, country: Column) -> Column:
     """The mapped birth date as a date: read with its configured pattern, else as ISO 8601
     (basic or extended) or the usual national forms in ``country``'s day/month order."""

@@ -28,7 +28,8 @@ STATE_TABLES = ("resolution_identities", "resolution_block_keys", "match_pairs",
 
 
 def require_state(tables: Workspace) -> None:
-    """Stop an incremental run, before it reads anything, when no earlier run left its state."""
+    """Stop an incremental run when no earlier run left its state (a job calls it before it
+    looks for the saved model, so that the missing state is the cause named)."""
     missing = [t for t in STATE_TABLES if not tables.table_exists(t)]
     if missing:
         raise InputDataError(f"resolve --incremental needs the state of an earlier resolve run (missing {missing}); "
@@ -66,7 +67,7 @@ def reuse_identities(frame: DataFrame, previous: DataFrame, settings: ResolveSet
     settings changed since the last run (the phone parser, a Python UDF, is the costliest step
     of reading the input)."""
     record_id = F.col(settings.column_names["record_id"])
-    if "raw_hash" not in previous.columns:  # state written before raw hashes were kept
+    if "raw_hash" not in previous.columns:  # a state without raw hashes: nothing to compare, so all is standardized
         identities = prepare_identities(frame, settings, source_name, default_region) \
             .persist(StorageLevel.MEMORY_AND_DISK)
         return ReusedIdentities(identities, frame.filter(record_id.isNotNull()).count(), identities.select("node"),
