@@ -397,6 +397,15 @@ def test_link_mode_only_pairs_records_of_different_sources(spark: SparkSession) 
     assert _pairs(_identities(spark, rows), settings).count() == 2
 
 
+def test_u_is_estimated_from_at_most_fifty_random_pairs_a_record(spark: SparkSession) -> None:
+    settings = _settings(u_sample_pairs=1_000_000)
+    assert engine.u_sample_size(2_000_000, settings) == 1_000_000     # a large input: the configured sample
+    assert engine.u_sample_size(60, settings) == 3_000
+    pairs = engine.random_pairs(_identities(spark, [_person(i, f"n{i}", "x", None) for i in range(60)]), 60, settings)
+    found = [(r.node_l, r.node_r) for r in pairs.collect()]
+    assert 2_000 < len(found) <= 3_000 and all(left != right for left, right in found)
+
+
 def test_comparison_levels(spark: SparkSession) -> None:
     d = dt.date
     left = ("crm", "l", "william", "smith", d(1980, 3, 4), "bill@x.com", "+14155550123",

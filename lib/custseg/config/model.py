@@ -240,7 +240,7 @@ class ResolveSettings:
     block_window: int | None = 8
     window_order: list[str] = field(default_factory=lambda: ["last_name", "first_name", "birth_date", "postcode"])
     pair_budget: int = 50_000_000       # stop before scoring when blocking would produce more pairs
-    u_sample_pairs: int = 1_000_000     # random pairs for estimating u probabilities
+    u_sample_pairs: int = 1_000_000     # random pairs for estimating u (at most 50 per record)
     em_max_iterations: int = 60
     # m is estimated by EM on pairs agreeing exactly on these comparisons, each session
     # estimating the other comparisons; rules naming unmapped fields are skipped.

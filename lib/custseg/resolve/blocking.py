@@ -230,7 +230,7 @@ def candidate_pairs(
     postcode costs pairs in proportion to its size, not its square. Keys carrying an
     boolean ``is_touched`` column give only the pairs holding a touched record.
     Rules given apart are paired one at a time: one join over all rules' keys would shuffle
-    them all together. One frame (an incremental run's few keys) is paired in one pass, as ten
+    them all together. One frame (an incremental run's keys, or a small input's) is paired in one pass, as ten
     passes over few rows cost mostly their fixed overhead.
     """
     order = list(block_caps(settings))

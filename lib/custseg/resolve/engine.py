@@ -43,6 +43,8 @@ from custseg.runtime.phases import PhaseClock
 
 log = logging.getLogger(__name__)
 MAX_PATTERNS = 200_000
+U_PAIRS_PER_RECORD = 50
+ONE_PASS_MAX_PAIRS = 2_000_000  # blocking pairs up to which every rule is paired in one pass
 ACCEPTED = ("match", "forced_match")
 SCORED = ("node_l", "node_r", "source_l", "record_id_l", "source_r", "record_id_r", "blocked_by", "levels",
           "contributions", "match_weight", "match_probability", "label", "decision")
@@ -67,10 +69,11 @@ def check_model(model: FellegiSunterModel | None, roles: list[str]) -> None:
                            f"{sorted(comparisons)}; retrain with resolve.model=train"])
 
 
-def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
+def resolve(identities: DataFrame, records: int, roles: list[str], settings: ResolveSettings,
             model: FellegiSunterModel | None, labels: DataFrame | None, clock: PhaseClock | None = None) -> Resolution:
-    """Full resolution; ``clock`` (optional) marks the phases: block keys, then training (which
-    computes the candidate pairs and their comparisons), then scoring and clusters."""
+    """Full resolution of ``identities`` (``records`` rows); ``clock`` (optional) marks the phases:
+    block keys, then training (which computes the candidate pairs and their comparisons), then
+    scoring and clusters."""
     check_model(model, roles)
     clock = clock or PhaseClock()
     keys = {name: frame.persist(StorageLevel.MEMORY_AND_DISK)
@@ -78,11 +81,14 @@ def resolve(identities: DataFrame, roles: list[str], settings: ResolveSettings,
     diagnostics = diagnose(keys, settings)
     enforce_budget(diagnostics, settings.pair_budget)
     clock.mark("block keys")
-    candidates = candidate_pairs(keys, identities, settings).persist(StorageLevel.MEMORY_AND_DISK)
+    # Few pairs in all: one pass over every rule's keys, as a pass per rule costs mostly its fixed overhead.
+    few = sum(d.estimated_pairs for d in diagnostics) <= ONE_PASS_MAX_PAIRS
+    candidates = candidate_pairs(keys_rows(keys) if few else keys, identities, settings) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
     pairs = with_labelled_pairs(candidates, labels)
     compared = compare(pairs, identities, roles).persist(StorageLevel.MEMORY_AND_DISK)
     if model is None:
-        model = train(compared, identities, comparisons_for(roles), settings)
+        model = train(compared, identities, records, comparisons_for(roles), settings)
         clock.mark("candidate pairs, comparisons and training")
     scored = score(compared, model, settings, labels).persist(StorageLevel.MEMORY_AND_DISK)
     # Every output table reads the clusters: computed once, and cut from the lineage above (a
@@ -101,11 +107,12 @@ def with_labelled_pairs(candidates: DataFrame, labels: DataFrame | None) -> Data
 
 
 def train(
-    compared: DataFrame, identities: DataFrame, comparisons: list[str], settings: ResolveSettings
+    compared: DataFrame, identities: DataFrame, records: int, comparisons: list[str], settings: ResolveSettings
 ) -> FellegiSunterModel:
     """u from random pairs; m from EM sessions on high-precision subsets (or, when no training
     rule applies, one EM over all candidates); then the prior with m and u fixed."""
-    random = compare(random_pairs(identities, settings), identities, comparisons)  # comparisons are named by role
+    # The comparisons are named by role: they are the roles compared.
+    random = compare(random_pairs(identities, records, settings), identities, comparisons)
     u, random_count = estimate_u(random, comparisons)
     patterns = _patterns(compared, comparisons)
     sessions = [(free, _session_patterns(compared, patterns, comparisons, rule))
@@ -123,7 +130,7 @@ def train(
         m, _, iterations, converged = estimate_m(patterns, comparisons, u, settings.em_max_iterations)
         estimable = set(comparisons)
     prior = estimate_prior(patterns, comparisons, m, u, settings.em_max_iterations) if patterns else 0.0
-    model = new_model(comparisons, m, u, prior, sum(n for _, n in patterns), identities.count(), random_count,
+    model = new_model(comparisons, m, u, prior, sum(n for _, n in patterns), records, random_count,
                       iterations, converged, settings.term_frequency)
     model.term_frequencies = measure_term_frequencies(identities, model.term_frequency)
     model.prior_m = [c for c in comparisons if c not in estimable]
@@ -159,11 +166,20 @@ def _session_patterns(compared: DataFrame, patterns: list[tuple[tuple[int, ...],
     return sorted(summed.items())
 
 
-def random_pairs(identities: DataFrame, settings: ResolveSettings) -> DataFrame:
-    """About ``u_sample_pairs`` pairs of distinct random records (two independent samples crossed)."""
-    side = max(2, int(settings.u_sample_pairs ** 0.5))
-    total = identities.count()
-    fraction = min(1.0, 1.3 * side / total) if total else 1.0
+def u_sample_size(records: int, settings: ResolveSettings) -> int:
+    """Random pairs to compare for u: ``u_sample_pairs``, or fewer on a small input.
+
+    The rarest agreement is on a value held by one person, about one pair in ``records`` at
+    random; U_PAIRS_PER_RECORD pairs a record see it that many times over, so a larger sample
+    would sharpen no estimate, only cost comparisons (a million for 5,000 records)."""
+    return max(1, min(settings.u_sample_pairs, U_PAIRS_PER_RECORD * records))
+
+
+def random_pairs(identities: DataFrame, records: int, settings: ResolveSettings) -> DataFrame:
+    """About :func:`u_sample_size` pairs of distinct random records of ``identities`` (``records``
+    rows): two independent samples crossed."""
+    side = max(2, int(u_sample_size(records, settings) ** 0.5))
+    fraction = min(1.0, 1.3 * side / records) if records else 1.0
     left = identities.sample(fraction=fraction, seed=settings.seed).limit(side).select(
         F.col("node").alias("node_l"), F.col("source").alias("s_l"))
     right = identities.sample(fraction=fraction, seed=settings.seed + 1).limit(side).select(
