@@ -109,33 +109,50 @@ class UnparsedColumn:
                 f"(for example {shown})")
 
 
-def unparsed_columns(frame: DataFrame, settings: ResolveSettings, source_name: str, default_region: str,
-                     rows: int = 20_000) -> list[UnparsedColumn]:
-    """Per mapped role of PARSED_ROLES, how many present values of the first ``rows`` input rows
-    did not standardize, with three of them: a wrong date pattern or a column mapped to the
-    wrong role shows here, before any matching."""
+RAW_PREFIX = "__raw_"  # the input value of a parsed role, kept beside its standardized form for the check
+
+
+def raw_values(frame: DataFrame, settings: ResolveSettings) -> dict[str, Column]:
+    """The input values (empty ones as null) of each mapped role of PARSED_ROLES held as text,
+    as ``keep`` columns for :func:`prepare_identities`, for :func:`parsing_warnings` to read."""
     mapped = settings.column_names
     types = {f.name: f.dataType for f in frame.schema.fields}
     roles = [r for r in PARSED_ROLES if r in mapped and isinstance(types[mapped[r]], T.StringType)]
+    return {f"{RAW_PREFIX}{r}": F.when(F.trim(F.col(mapped[r])) != "", F.col(mapped[r])) for r in roles}
+
+
+def checked_sample(frame: DataFrame, settings: ResolveSettings, source_name: str, default_region: str,
+                   rows: int = 20_000) -> DataFrame:
+    """The first ``rows`` input rows prepared with their :func:`raw_values`: what a run that
+    standardizes only some records checks."""
+    return prepare_identities(frame.limit(rows), settings, source_name, default_region,
+                              keep=raw_values(frame, settings))
+
+
+def unparsed_columns(prepared: DataFrame, settings: ResolveSettings) -> list[UnparsedColumn]:
+    """Per mapped role of PARSED_ROLES, how many present values of ``prepared`` (identities
+    with their :func:`raw_values`) did not standardize, with three of them: a wrong date
+    pattern or a column mapped to the wrong role shows here, before any matching."""
+    roles = [c[len(RAW_PREFIX):] for c in prepared.columns if c.startswith(RAW_PREFIX)]
     if not roles:
         return []
-    raw = {f"__raw_{r}": F.when(F.trim(F.col(mapped[r])) != "", F.col(mapped[r])) for r in roles}
-    prepared = prepare_identities(frame.limit(rows), settings, source_name, default_region, keep=raw)
-    failed = {r: F.col(f"__raw_{r}").isNotNull() & F.col(r).isNull() for r in roles}
+    failed = {r: F.col(f"{RAW_PREFIX}{r}").isNotNull() & F.col(r).isNull() for r in roles}
     counts = prepared.agg(*[x for r in roles for x in (
-        F.count(f"__raw_{r}").alias(f"present_{r}"), F.count_if(failed[r]).alias(f"failed_{r}"),
-        # Bounded: at most ``rows`` values of 40 characters are gathered, of which three are kept.
-        F.slice(F.collect_list(F.when(failed[r], F.substring(f"__raw_{r}", 1, 40))), 1, 3).alias(f"examples_{r}"),
+        F.count(f"{RAW_PREFIX}{r}").alias(f"present_{r}"), F.count_if(failed[r]).alias(f"failed_{r}"),
+        # Bounded: three values of 40 characters are kept of those that failed.
+        F.slice(F.collect_list(F.when(failed[r], F.substring(f"{RAW_PREFIX}{r}", 1, 40))), 1, 3)
+        .alias(f"examples_{r}"),
     )]).first()
     assert counts is not None
+    mapped = settings.column_names
     return [UnparsedColumn(r, mapped[r], counts[f"present_{r}"], counts[f"failed_{r}"], list(counts[f"examples_{r}"]))
             for r in roles]
 
 
-def parsing_warnings(frame: DataFrame, settings: ResolveSettings, source_name: str, region: str) -> list[str]:
-    """Stop (or warn, by resolve.unparsed_severity) when a mapped column mostly fails to read."""
-    problems = [c for c in unparsed_columns(frame, settings, source_name, region)
-                if c.share > settings.max_unparsed_share]
+def parsing_warnings(prepared: DataFrame, settings: ResolveSettings, source_name: str) -> list[str]:
+    """Stop (or warn, by resolve.unparsed_severity) when a mapped column mostly fails to read in
+    ``prepared`` (identities with their :func:`raw_values`)."""
+    problems = [c for c in unparsed_columns(prepared, settings) if c.share > settings.max_unparsed_share]
     if not problems:
         return []
     hints = {"birth_date": "give its pattern, e.g. resolve.columns.birth_date: {column: %s, format: dd.MM.yyyy}"}

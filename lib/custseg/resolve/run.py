@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -27,10 +26,12 @@ from custseg.resolve.evaluation import evaluate
 from custseg.resolve.golden_input import golden_from_input
 from custseg.resolve.identities import (
     ROLES,
+    checked_sample,
     identities_of_pairs,
     mapped_roles,
     parsing_warnings,
     prepare_identities,
+    raw_values,
     with_pair_nodes,
 )
 from custseg.resolve.incremental import StateAppend, StateRewrite, resolve_incremental
@@ -88,11 +89,16 @@ def resolve_run(workspace: Workspace, settings: ResolveSettings, run: RunInput,
     """Resolve ``run.frame`` (in full, or incrementally from the state of the last run) and
     stage every output table but resolution_metrics, whose rows are returned. ``figures``
     (the run log's metrics, say) takes the run's figures as they are known."""
-    warnings = parsing_warnings(run.frame, settings, run.source_name, run.region)
-    warnings += [f"blocking rule {name} left out ({reason})" for name, reason in settings.omitted_blocking.items()]
     figures = {} if figures is None else figures
-    matched = _match_incrementally(workspace, settings, run, figures) if settings.incremental \
-        else _match_in_full(workspace, settings, run)
+    if settings.incremental:
+        # Only new and changed records are standardized: a sample of the input is checked.
+        warnings = parsing_warnings(checked_sample(run.frame, settings, run.source_name, run.region), settings,
+                                    run.source_name)
+        matched = _match_incrementally(workspace, settings, run, figures)
+    else:
+        warnings = []
+        matched = _match_in_full(workspace, settings, run, warnings)
+    warnings += [f"blocking rule {name} left out ({reason})" for name, reason in settings.omitted_blocking.items()]
     # An incremental run builds few clusters: their records are picked by a scan of the
     # identities, not a shuffle of them all.
     rebuilt = matched.rebuilt if matched.recomputed is None else broadcast_if_small(matched.rebuilt)
@@ -127,11 +133,16 @@ def resolve_run(workspace: Workspace, settings: ResolveSettings, run: RunInput,
     return RunOutcome(model, matched.records, metrics, figures, warnings)
 
 
-def _match_in_full(workspace: Workspace, settings: ResolveSettings, run: RunInput) -> _Matched:
-    identities = prepare_identities(run.frame, settings, run.source_name, run.region) \
-        .persist(StorageLevel.MEMORY_AND_DISK)
+def _match_in_full(workspace: Workspace, settings: ResolveSettings, run: RunInput, warnings: list[str]) -> _Matched:
+    """``warnings`` takes those about values that could not be read."""
+    # Stored, not persisted: every later query then plans from the stored rows, not from the
+    # standardizers' long expressions (whose planning a small input's run otherwise pays each time).
+    raw = raw_values(run.frame, settings)
+    prepared = prepare_identities(run.frame, settings, run.source_name, run.region, keep=raw).checkpoint(eager=True)
+    warnings += parsing_warnings(prepared, settings, run.source_name)
+    identities = prepared.drop(*raw)
     records = _checked_count(workspace, settings, run, identities, None)
-    result = resolve(identities, mapped_roles(settings), settings, run.model, run.labels, workspace.clock)
+    result = resolve(identities, records, mapped_roles(settings), settings, run.model, run.labels, workspace.clock)
     return _Matched(identities, records, result.scored, result.clusters, result.clusters, None, result.candidates,
                     result.model, result.diagnostics, StateRewrite(result.keys), None)
 
