@@ -21,7 +21,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg import __version__, jobs
+from custseg import __version__, files, jobs
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import ResolveInput
@@ -178,21 +178,26 @@ def _bench_resolve_size(spark: SparkSession, config: Config, size: int, referenc
             jobs.run(stage, spark, sized)
     records = store.read(catalog.path("customer_records"))
     late = F.pmod(F.xxhash64(F.lit("late"), "source", "record_id"), F.lit(100)) == 0
-    base_path = str(root / "bench-input" / "base")
+    base_path, all_path = str(root / "bench-input" / "base"), str(root / "bench-input" / "all")
     records.filter(~late).write.mode("overwrite").parquet(base_path)
+    records.write.mode("overwrite").parquet(all_path)
+    # The runs write into a root of their own, emptied first: the full run is a first run (no
+    # ids carried over from an earlier bench), and the incremental run follows it alone.
+    run_root = str(root / "bench-run")
+    files.remove(spark, run_root)
+    outputs = sized.with_overrides(storage=dataclasses.replace(sized.storage, root=run_root))
 
-    def resolving(path: str | None, **changes: Any) -> Config:
-        source = ResolveInput(table=None, path=path, format="parquet", options={}) if path \
-            else ResolveInput(table="customer_records")
-        return sized.with_overrides(resolve=dataclasses.replace(sized.resolve, input=source, **changes))
+    def resolving(path: str, **changes: Any) -> Config:
+        source = ResolveInput(table=None, path=path, format="parquet", options={})
+        return outputs.with_overrides(resolve=dataclasses.replace(outputs.resolve, input=source, **changes))
 
     # Neither timed run evaluates: scoring against the ground truth is the bench's own work
     # (a real run has no truth), so it stays out of the timings.
     full = _run_stage(spark, resolving(base_path, evaluate=False), "resolve", reference)
-    quality = resolve_quality(spark, sized)
-    incremental_config = resolving(None, model=full["metrics"]["model_path"], incremental=True, evaluate=False)
+    quality = resolve_quality(spark, outputs, truth=sized)
+    incremental_config = resolving(all_path, model=full["metrics"]["model_path"], incremental=True, evaluate=False)
     incremental = _run_stage(spark, incremental_config, "resolve", reference)
-    after = resolve_quality(spark, sized)
+    after = resolve_quality(spark, outputs, truth=sized)
     metrics = full.pop("metrics")
     added = incremental["metrics"]
     return {
@@ -211,21 +216,21 @@ def _bench_resolve_size(spark: SparkSession, config: Config, size: int, referenc
     }
 
 
-def resolve_quality(spark: SparkSession, config: Config) -> dict[str, float]:
+def resolve_quality(spark: SparkSession, config: Config, truth: Config | None = None) -> dict[str, float]:
     """Pairwise and B-cubed scores, completeness and pairs per record of the resolve tables
-    as written (crosswalk clusters, match_pairs candidates) against truth_records."""
-    store, catalog = table_store(spark, config), Catalog(config)
-
+    as written (crosswalk clusters, match_pairs candidates) against truth_records (of the
+    configuration ``truth``, by default ``config``)."""
     def read(name: str) -> DataFrame:
-        return store.read(catalog.path(name))
+        owner = (truth or config) if name == "truth_records" else config
+        return table_store(spark, owner).read(Catalog(owner).path(name))
 
     crosswalk = read("identity_crosswalk").select(record_node(F.col("source"), F.col("record_id")).alias("node"),
                                                   F.col("cluster_node").alias("component"))
-    truth = read("truth_records").select(record_node(F.col("source"), F.col("record_id")).alias("node"),
-                                         F.col("person_id").alias("person"))
+    people = read("truth_records").select(record_node(F.col("source"), F.col("record_id")).alias("node"),
+                                          F.col("person_id").alias("person"))
     proposed = read("match_pairs").filter(F.col("blocked_by") != "decision")
     candidates = with_pair_nodes(proposed).select("node_l", "node_r")
-    labelled = truth.join(crosswalk.select("node"), "node")
+    labelled = people.join(crosswalk.select("node"), "node")
     return evaluate(labelled, crosswalk, candidates, crosswalk.count())
 
 
