@@ -30,6 +30,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.ml.feature import HashingTF, MinHashLSH
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame, Window
@@ -175,7 +176,9 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
     caps, windows = block_caps(settings), block_windows(settings)
     rule = F.col("rule")
     union = keys_rows(keys, ("block", "key"))
-    sizes = union.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("size")).filter(F.col("size") > 1)
+    # Stored: the totals and the largest blocks both read the sizes, one row a block.
+    sizes = union.groupBy("rule", "block").agg(F.count(F.lit(1)).alias("size")).filter(F.col("size") > 1) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
     cap, window = lookup(caps, rule), lookup(windows, rule)
     kept = F.col("size") <= cap
     totals = {r.rule: r for r in sizes.groupBy("rule").agg(
@@ -196,6 +199,7 @@ def diagnose(keys: dict[str, DataFrame], settings: ResolveSettings) -> list[Rule
                                                                "rule string, block long"))
         text = {(r.rule, r.block): r.key for r in union.join(shown, ["rule", "block"])
                 .groupBy("rule", "block").agg(F.min("key").alias("key")).collect()}
+    sizes.unpersist()
     report = []
     for name in keys:
         found = totals.get(name)
