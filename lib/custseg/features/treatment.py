@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -47,7 +48,8 @@ def treat_features(features: DataFrame, settings: FeatureSettings) -> Treatment:
     entries += [(c, f"null -> {policies[c]} ({v:g})", int(nulls[c])) for c, v in values.items() if nulls[c]]
     knn_targets = [c for c, p in policies.items() if p == "knn"]
     if knn_targets:
-        treated = _knn_impute(treated, knn_targets, settings, types)
+        # Stored: every step below reads the imputed rows, and the model would run again for each.
+        treated = _knn_impute(treated, knn_targets, settings, types).persist(StorageLevel.MEMORY_AND_DISK)
         entries += [(c, f"null -> knn ({settings.knn_neighbors} neighbours)", int(nulls[c]))
                     for c in knn_targets if nulls[c]]
     treated, capped = _winsorize(treated, settings.winsorize, types)
@@ -120,10 +122,10 @@ def _winsorize(frame: DataFrame, bounds: dict[str, list[float]],
     columns = [c for c in bounds if c in types]
     if not columns:
         return frame.withColumn("capped_columns", F.array().cast("array<string>")), []
-    limits = {}
-    for column in columns:
-        low, high = frame.approxQuantile(column, bounds[column], 0.001)
-        limits[column] = (low, high)
+    probabilities = sorted({p for column in columns for p in bounds[column]})
+    quantiles = dict(zip(columns, frame.approxQuantile(columns, probabilities, 0.001), strict=True))  # one pass
+    limits = {c: (quantiles[c][probabilities.index(bounds[c][0])], quantiles[c][probabilities.index(bounds[c][1])])
+              for c in columns}
     outside = {c: (F.col(c) < low) | (F.col(c) > high) for c, (low, high) in limits.items()}
     counts = frame.agg(*[F.count_if(condition).alias(c) for c, condition in outside.items()]).first()
     assert counts is not None

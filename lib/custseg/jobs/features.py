@@ -3,6 +3,7 @@ with missing values and extremes treated by the configured policies and logged."
 
 from __future__ import annotations
 
+from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -24,8 +25,10 @@ def _features(ctx: JobContext) -> None:
     events_all = ctx.read("events_clean")
     orders, events = with_customer_ids(crosswalk, orders_all, events_all)
     as_of = ctx.config.features.as_of or default_as_of(orders_all, events_all)
+    # Stored: the treatment reads the built features once per statistic it needs (nulls, medians,
+    # quantiles, samples), and each read would aggregate every order and event again.
     raw = build_features(ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events, as_of,
-                         ctx.config.features)
+                         ctx.config.features).persist(StorageLevel.MEMORY_AND_DISK)
     treatment = treat_features(raw, ctx.config.features)
     written = ctx.write("customer_features", treatment.features)
     total = ctx.rows_out["customer_features"]
