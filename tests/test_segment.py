@@ -11,7 +11,15 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg.config.model import FeatureSettings, SegmentSettings
-from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, name_segments, preprocessing
+from custseg.segment import (
+    PREDICTION,
+    choose,
+    draw_sample,
+    evaluate_k_range,
+    full_model,
+    name_segments,
+    preprocessing,
+)
 
 CENTRES = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (10.0, 10.0)]
 
@@ -34,7 +42,7 @@ def test_k_is_chosen_on_well_separated_blobs(spark: SparkSession, algorithm: str
     frame = _blobs(spark, CENTRES, 60)
     settings = _settings(algorithm=algorithm)
     prepared = preprocessing(settings).fit(frame).transform(frame).cache()
-    results = evaluate_k_range(prepared, settings)
+    results = evaluate_k_range(draw_sample(prepared, settings), settings)
     best = choose(results)
     assert best.k == 4 and best.silhouette > 0.8
     assert [r.k for r in results] == [2, 3, 4, 5, 6]
@@ -46,7 +54,7 @@ def test_minimum_share_rules_out_tiny_segments(spark: SparkSession) -> None:
     frame = _blobs(spark, CENTRES[:2], 100).unionByName(_blobs(spark, [(50.0, 50.0)], 2, seed=5))
     settings = _settings(algorithm="kmeans", k_min=2, k_max=3, min_segment_share=0.05)
     prepared = preprocessing(settings).fit(frame).transform(frame)
-    results = {r.k: r for r in evaluate_k_range(prepared, settings)}
+    results = {r.k: r for r in evaluate_k_range(draw_sample(prepared, settings), settings)}
     assert results[3].smallest_share == pytest.approx(2 / 202) and not results[3].eligible
     assert choose(list(results.values())).k == 2
 
@@ -55,7 +63,8 @@ def test_saved_model_reloads_and_scores_identically(spark: SparkSession, tmp_pat
     frame = _blobs(spark, CENTRES, 30)
     settings = _settings(features=["x", "y"], log_features=["y"], scaler="robust")
     prep = preprocessing(settings).fit(frame)
-    cluster = choose(evaluate_k_range(prep.transform(frame), _settings(log_features=["y"], k_min=4, k_max=4))).model
+    search = _settings(log_features=["y"], k_min=4, k_max=4)
+    cluster = choose(evaluate_k_range(draw_sample(prep.transform(frame), search), search)).model
     model = full_model(prep, cluster)
     model.write().save(str(tmp_path / "model"))
     loaded = PipelineModel.load(str(tmp_path / "model"))

@@ -16,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from custseg.config.model import SegmentSettings
 from custseg.ml import VariancePCA, components_for_share
-from custseg.segment import PREDICTION, preprocessing
+from custseg.segment import PREDICTION, draw_sample, preprocessing
 from custseg.segment.pipeline import SCALED, clusterer
 from custseg.segment.selection import grouping_silhouette
 from custseg.segment.validation import adjusted_rand_index, validate
@@ -135,8 +135,10 @@ def test_a_real_structure_is_stable_under_resampling_and_holdout(spark: SparkSes
     settings = SegmentSettings(features=["x", "y", "z"], algorithm="kmeans", k_min=5, k_max=5, seed=3,
                                bootstrap_samples=3)
     prepared = preprocessing(settings).fit(frame).transform(frame).cache()
+    sample = draw_sample(prepared, settings)
+    assert sample.complete and sample.matrix.shape == (300, 3)
     model = clusterer(settings, 5).fit(prepared)
-    checked = validate(prepared, settings, 5, model)
+    checked = validate(sample.matrix, settings, 5, model.clusterCenters())
     assert len(checked.bootstrap_ari) == 3
     assert checked.stability_min >= 0.95 and checked.holdout_ari >= 0.95
 

@@ -386,6 +386,11 @@ class SegmentSettings:
     scaler: Literal["standard", "minmax", "robust"] = "standard"
     seed: int = 42
     max_iterations: int = 40
+    # The k search, its validation and the parent level run on the driver, on a uniform sample of
+    # at most this many customers; with more customers, the chosen k is fitted on all of them in Spark.
+    sample_size: int = 100_000
+    # Fits from different starts for each k (as scikit-learn's n_init); the one that costs least is kept.
+    restarts: int = 4
     features: list[str] = field(default_factory=list)
     # Skewed amounts and counts enter the model as log(1 + x).
     log_features: list[str] = field(default_factory=list)
@@ -417,6 +422,10 @@ class SegmentSettings:
             raise ValueError(f"{twice} appear in more than one of features, categorical_features, frequency_features")
         if self.pca_variance_share is not None and not 0.0 < self.pca_variance_share <= 1.0:
             raise ValueError(f"pca_variance_share must be in (0, 1] or null, got {self.pca_variance_share}")
+        if self.restarts < 1:
+            raise ValueError(f"restarts must be >= 1, got {self.restarts}")
+        if self.sample_size < 100:
+            raise ValueError(f"sample_size must be >= 100, got {self.sample_size}")
         if self.bootstrap_samples < 0:
             raise ValueError(f"bootstrap_samples must be >= 0, got {self.bootstrap_samples}")
         if not 0.0 < self.holdout_share < 0.5:

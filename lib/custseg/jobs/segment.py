@@ -19,7 +19,7 @@ from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.segment import PREDICTION, choose, evaluate_k_range, full_model, preprocessing
 from custseg.segment.labels import LabelledSegments, label_segments
-from custseg.segment.selection import grouping_silhouette
+from custseg.segment.selection import draw_sample, final_model, grouping_silhouette, sample_silhouette
 from custseg.segment.validation import adjusted_rand_index, planted_archetypes, validate
 from custseg.tables.gold import SEGMENTATION_RUNS
 
@@ -35,19 +35,23 @@ def _segment(ctx: JobContext) -> None:
     prepared = prep_model.transform(features).persist(StorageLevel.MEMORY_AND_DISK)
     frames = [prepared]
     try:
-        results = evaluate_k_range(prepared, settings)
+        sample = draw_sample(prepared, settings)
+        results = evaluate_k_range(sample, settings)
         best = choose(results)
+        chosen = final_model(prepared, sample, settings, best)
+        centres = chosen.clusterCenters()
+        silhouette = best.silhouette if sample.complete else sample_silhouette(sample.matrix, centres)
         started = time.perf_counter()
-        checked = validate(prepared, settings, best.k, best.model) if settings.bootstrap_samples else None
+        checked = validate(sample.matrix, settings, best.k, centres) if settings.bootstrap_samples else None
         validation_seconds = time.perf_counter() - started
-        predicted = best.model.transform(prepared).persist(StorageLevel.MEMORY_AND_DISK)
+        predicted = chosen.transform(prepared).persist(StorageLevel.MEMORY_AND_DISK)
         frames.append(predicted)
         recovered, planted_silhouette = _archetype_recovery(ctx, predicted, settings)
         components, explained = _pca_summary(prep_model)
         previous = ctx.read("segment_profiles") if ctx.table_exists("segment_profiles") else None
-        centres = best.model.clusterCenters()  # type: ignore[attr-defined]  # k-means and bisecting k-means models
-        segments = label_segments(predicted, centres, settings, ctx.config.features, previous, ctx.run_id)
-        model = full_model(prep_model, best.model, segments.labeler)
+        segments = label_segments(predicted, centres, sample.matrix, settings, ctx.config.features, previous,
+                                  ctx.run_id)
+        model = full_model(prep_model, chosen, segments.labeler)
         labelled = segments.labeler.transform(predicted)
         ctx.write("segment_profiles", _profile_rows(ctx, segments))
         ctx.write("customer_segments", labelled.select(
@@ -69,10 +73,11 @@ def _segment(ctx: JobContext) -> None:
         sizes = {labels[r[PREDICTION]]["segment_name"]: r["customers"]
                  for r in segments.profiles.select(PREDICTION, "customers").collect()}
         kept = sum(1 for d in segments.carried.distances.values() if d is not None)
-        ctx.metrics.update({"k": str(best.k), "silhouette": f"{best.silhouette:.4f}", "model_path": model_path,
+        ctx.metrics.update({"k": str(best.k), "silhouette": f"{silhouette:.4f}", "model_path": model_path,
                             "segments": json.dumps(sizes), "parent_segments": str(segments.parent_count),
                             "segment_ids_carried_over": str(kept), "segment_ids_new": str(len(labels) - kept),
                             "k_search_seconds": f"{sum(r.seconds for r in results):.1f}",
+                            "k_search_customers": str(len(sample.matrix)),
                             "validation_seconds": f"{validation_seconds:.1f}"})
         if components is not None:
             ctx.metrics.update({"pca_components": str(components), "explained_variance": f"{explained:.4f}"})

@@ -1,6 +1,6 @@
 """Custom Spark ML stages (persistable, with Params)."""
 
-from custseg.ml.clustering import NearestCentreBisectingKMeans, NearestCentreModel
+from custseg.ml.clustering import NearestCentreBisectingKMeans, NearestCentreKMeans, NearestCentreModel
 from custseg.ml.stages import (
     CategoryModeImputer,
     CategoryModeImputerModel,
@@ -12,5 +12,5 @@ from custseg.ml.stages import (
 )
 
 __all__ = ["CategoryModeImputer", "CategoryModeImputerModel", "FrequencyEncoder", "FrequencyEncoderModel",
-           "NearestCentreBisectingKMeans", "NearestCentreModel", "SegmentLabeler", "VariancePCA",
+           "NearestCentreBisectingKMeans", "NearestCentreKMeans", "NearestCentreModel", "SegmentLabeler", "VariancePCA",
            "components_for_share"]

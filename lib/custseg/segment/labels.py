@@ -10,16 +10,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.ml.evaluation import ClusteringEvaluator
+import numpy as np
 from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from custseg.columns import lookup
 from custseg.config.model import FeatureSettings, SegmentSettings
 from custseg.ml import SegmentLabeler
+from custseg.ml.measures import nearest, squared_silhouette
 from custseg.segment.continuity import Centre, IdCarryOver, carry_segment_ids
 from custseg.segment.hierarchy import Partition, parent_candidates, parent_of, ward_levels
-from custseg.segment.pipeline import PREDICTION, matching_column, model_input
+from custseg.segment.pipeline import PREDICTION, matching_column
 from custseg.segment.profiles import name_segments, profile_segments
 
 PARENT = "parent_cluster"
@@ -48,10 +49,11 @@ def previous_centres(profiles: DataFrame | None) -> tuple[dict[int, Centre], int
     return centres, max((int(r.next_segment_id) for r in rows), default=0)
 
 
-def label_segments(predicted: DataFrame, cluster_centres: list[Any], settings: SegmentSettings,
+def label_segments(predicted: DataFrame, cluster_centres: list[Any], sample: np.ndarray, settings: SegmentSettings,
                    feature_settings: FeatureSettings, previous: DataFrame | None, run_id: str) -> LabelledSegments:
     """``predicted``: prepared customers with the cluster index; ``cluster_centres``: the
-    clusterer's centres in its input space, by cluster index."""
+    clusterer's centres in its input space, by cluster index; ``sample``: the customers the k
+    search saw (a row each, in that space), on which the parent level is scored."""
     matching = {f: matching_column(f) for f in settings.features}
     stats = predicted.groupBy(PREDICTION).agg(F.count(F.lit(1)).alias("customers"),
                                               *[F.avg(c).alias(f) for f, c in matching.items()]).collect()  # k rows
@@ -64,7 +66,7 @@ def label_segments(predicted: DataFrame, cluster_centres: list[Any], settings: S
     carried = carry_segment_ids(centres, earlier, scale, settings.match_max_distance, next_id)
     stable = carried.segment_ids
 
-    partition, parent_silhouette = _parent_partition(predicted, cluster_centres, sizes, settings)
+    partition, parent_silhouette = _parent_partition(sample, cluster_centres, sizes, settings)
     parent_cluster = parent_of(partition)
     parent_id = {cluster: min(stable[c] for group in partition if cluster in group for c in group) for cluster in sizes}
 
@@ -81,18 +83,19 @@ def label_segments(predicted: DataFrame, cluster_centres: list[Any], settings: S
     return LabelledSegments(labeler, carried, centres, profiles, len(partition), parent_silhouette)
 
 
-def _parent_partition(predicted: DataFrame, cluster_centres: list[Any], sizes: dict[int, int],
+def _parent_partition(sample: np.ndarray, cluster_centres: list[Any], sizes: dict[int, int],
                       settings: SegmentSettings) -> tuple[Partition, float | None]:
-    """The parent level: among the Ward partitions offered, the best silhouette."""
+    """The parent level: among the Ward partitions offered, the best silhouette on the sample."""
     levels = ward_levels({c: list(cluster_centres[c]) for c in sizes}, sizes)
     candidates = parent_candidates(levels, settings.parent_segments)
     if len(candidates) == 1 and len(candidates[0]) == len(sizes):
         return candidates[0], None
-    evaluator = ClusteringEvaluator(featuresCol=model_input(settings), predictionCol=PARENT, metricName="silhouette",
-                                    distanceMeasure="squaredEuclidean")
+    clusters = nearest(sample, [np.asarray(c, dtype=float) for c in cluster_centres])
     scored = []
     for partition in candidates:
-        silhouette = evaluator.evaluate(predicted.withColumn(PARENT, lookup(parent_of(partition), F.col(PREDICTION))))
+        parents = parent_of(partition)
+        grouping = np.array([parents.get(int(c), -1) for c in clusters])
+        silhouette = squared_silhouette(sample, grouping) if len(np.unique(grouping)) > 1 else -1.0
         logging.getLogger(__name__).info("segment: %d parents, silhouette %.4f", len(partition), silhouette)
         scored.append((silhouette, -len(partition), partition))
     silhouette, _, best = max(scored, key=lambda item: (item[0], item[1]))

@@ -4,7 +4,7 @@ numeric: cast and log(1 + x) (SQLTransformer) -> median imputation (Imputer);
 categories: mode imputation -> StringIndexer + OneHotEncoder, or frequency encoding for
 high-cardinality columns; then VectorAssembler -> scaler (standard, min-max or robust) ->
 PCA keeping the fewest components that retain ``pca_variance_share`` of the variance ->
-bisecting k-means (customers to their nearest centre) or k-means. The custom stages
+bisecting k-means or k-means (customers to their nearest centre). The custom stages
 (custseg.ml) carry their fitted state in Params, so the PipelineModel saves and reloads
 with Spark's own readers and scores new customers exactly as it scored the training data.
 """
@@ -12,7 +12,6 @@ with Spark's own readers and scores new customers exactly as it scored the train
 from __future__ import annotations
 
 from pyspark.ml import Estimator, Pipeline, PipelineModel, Transformer
-from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import (
     Imputer,
     MinMaxScaler,
@@ -25,7 +24,13 @@ from pyspark.ml.feature import (
 )
 
 from custseg.config.model import SegmentSettings
-from custseg.ml import CategoryModeImputer, FrequencyEncoder, NearestCentreBisectingKMeans, VariancePCA
+from custseg.ml import (
+    CategoryModeImputer,
+    FrequencyEncoder,
+    NearestCentreBisectingKMeans,
+    NearestCentreKMeans,
+    VariancePCA,
+)
 
 SCALED = "features_scaled"
 COMPONENTS = "features_pca"
@@ -92,14 +97,13 @@ def _log1p_of_non_negative(feature: str) -> str:
     return f"LOG1P(IF({value} < 0D, 0D, {value}))"
 
 
-def clusterer(settings: SegmentSettings, k: int) -> NearestCentreBisectingKMeans | KMeans:
-    """k-means, or bisecting k-means whose customers go to their nearest centre (see
-    custseg.ml.clustering for why not Spark's own tree-walking assignment)."""
-    if settings.algorithm == "kmeans":
-        return KMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=model_input(settings),
-                      predictionCol=PREDICTION, initMode="k-means||")
-    return NearestCentreBisectingKMeans(k=k, seed=settings.seed, maxIter=settings.max_iterations,
-                                        featuresCol=model_input(settings), predictionCol=PREDICTION)
+def clusterer(settings: SegmentSettings, k: int) -> NearestCentreBisectingKMeans | NearestCentreKMeans:
+    """k-means, or bisecting k-means, whose customers go to their nearest centre (see
+    custseg.ml.clustering for why not Spark's own tree-walking assignment); fitted on the driver
+    up to ``sample_size`` rows, in Spark beyond."""
+    estimator = NearestCentreKMeans if settings.algorithm == "kmeans" else NearestCentreBisectingKMeans
+    return estimator(k=k, seed=settings.seed, maxIter=settings.max_iterations, featuresCol=model_input(settings),
+                     predictionCol=PREDICTION, restarts=settings.restarts, driverRows=settings.sample_size)
 
 
 def full_model(preprocessing_model: PipelineModel, cluster_model: Transformer, *labeler: Transformer) -> PipelineModel:

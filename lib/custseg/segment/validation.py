@@ -1,11 +1,12 @@
-"""Is the chosen segmentation real? Agreement measures computed in Spark.
+"""Is the chosen segmentation real? Agreement of labelings, and the stability of the fit.
 
 - ``adjusted_rand_index``: agreement of two labelings of the same rows, corrected for chance
-  (Hubert and Arabie, 1985), from the contingency table: only k x k counts reach the driver.
-- ``bootstrap_stability``: re-fit the chosen k on resamples (drawn with replacement) and compare
-  each re-fit's assignment of *all* customers with the full fit's.
-- ``holdout_consistency``: fit on a training split, then compare the assignment of the held-out
-  customers by that model with their assignment by the full model.
+  (Hubert and Arabie, 1985), computed in Spark from the contingency table: only k x k counts
+  reach the driver.
+- ``validate``, on the driver's sample of customers (custseg.segment.selection): re-fit the
+  chosen k on bootstrap resamples of the sample (drawn with replacement) and compare each
+  re-fit's assignment of the whole sample with the chosen model's; and fit on a training split,
+  then compare the assignment of the held-out customers by that model with the chosen model's.
 A stable segmentation scores near 1 in both; values below ~0.6 mean the segments are an
 artefact of the sample.
 """
@@ -14,38 +15,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.ml import Model
+import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from sklearn.metrics import adjusted_rand_score
 
 from custseg.config.model import SegmentSettings
-from custseg.segment.pipeline import PREDICTION, clusterer
-
-
-def _pairs(count: F.Column) -> F.Column:
-    return count * (count - 1) / 2
+from custseg.ml.lloyd import Centre
+from custseg.ml.measures import nearest
+from custseg.segment.selection import fit
 
 
 def adjusted_rand_index(frame: DataFrame, left: str, right: str) -> float:
-    """ARI between columns ``left`` and ``right`` of ``frame`` (rows with a null label are ignored)."""
-    labelled = frame.select(F.col(left).alias("a"), F.col(right).alias("b")).dropna()
-    cells = labelled.groupBy("a", "b").agg(F.count(F.lit(1)).cast("double").alias("n"))
-    by_a = cells.groupBy("a").agg(F.sum("n").alias("n"))
-    by_b = cells.groupBy("b").agg(F.sum("n").alias("n"))
-    sums = (
-        cells.agg(F.sum(_pairs(F.col("n"))).alias("agreeing"), F.sum("n").alias("total"))
-        .crossJoin(by_a.agg(F.sum(_pairs(F.col("n"))).alias("rows")))
-        .crossJoin(by_b.agg(F.sum(_pairs(F.col("n"))).alias("columns")))
-        .first()
-    )
-    if sums is None or not sums.total or sums.total < 2:
+    """ARI between columns ``left`` and ``right`` of ``frame`` (rows with a null label are ignored),
+    from the contingency table: a row per pair of labels that occurs together."""
+    cells = (frame.select(F.col(left).alias("a"), F.col(right).alias("b")).dropna()
+             .groupBy("a", "b").agg(F.count(F.lit(1)).alias("n")).collect())
+    counts = np.array([float(c.n) for c in cells])
+    total = counts.sum()
+    if total < 2:
         return 1.0
-    index, rows, columns = float(sums.agreeing or 0.0), float(sums.rows or 0.0), float(sums.columns or 0.0)
-    expected = rows * columns / (sums.total * (sums.total - 1) / 2)
+
+    def pairs(values: np.ndarray) -> float:
+        return float(np.sum(values * (values - 1) / 2))
+
+    by_a: dict[object, float] = {}
+    by_b: dict[object, float] = {}
+    for cell in cells:
+        by_a[cell.a] = by_a.get(cell.a, 0.0) + cell.n
+        by_b[cell.b] = by_b.get(cell.b, 0.0) + cell.n
+    index, rows, columns = pairs(counts), pairs(np.array(list(by_a.values()))), pairs(np.array(list(by_b.values())))
+    expected = rows * columns / (total * (total - 1) / 2)
     maximum = (rows + columns) / 2
     if maximum == expected:  # both labelings put everything in one cluster (or all singletons)
         return 1.0
-    return (index - expected) / (maximum - expected)
+    return float((index - expected) / (maximum - expected))
 
 
 @dataclass
@@ -62,33 +66,29 @@ class Validation:
         return min(self.bootstrap_ari) if self.bootstrap_ari else float("nan")
 
 
-def bootstrap_stability(prepared: DataFrame, settings: SegmentSettings, k: int, reference: DataFrame) -> list[float]:
-    """ARI of each re-fit on a bootstrap resample against ``reference`` (customer_id, segment_id)."""
+def bootstrap_stability(matrix: np.ndarray, settings: SegmentSettings, k: int, reference: np.ndarray) -> list[float]:
+    """ARI of each re-fit on a bootstrap resample of ``matrix`` against ``reference`` (the
+    chosen model's cluster of each row)."""
     scores = []
     for sample in range(settings.bootstrap_samples):
-        resample = prepared.sample(withReplacement=True, fraction=1.0, seed=settings.seed + 1000 + sample)
-        refit = clusterer(settings, k).fit(resample)
-        scores.append(_agreement(refit, prepared, reference))
+        drawn = np.random.default_rng(settings.seed + 1000 + sample).integers(0, len(matrix), size=len(matrix))
+        refit, _ = fit(matrix[drawn], settings, k)
+        scores.append(float(adjusted_rand_score(reference, nearest(matrix, refit))))
     return scores
 
 
-def holdout_consistency(prepared: DataFrame, settings: SegmentSettings, k: int, reference: DataFrame) -> float:
-    """ARI, on the held-out customers, between a model fitted without them and the full model."""
-    share = settings.holdout_share
-    train, holdout = prepared.randomSplit([1.0 - share, share], seed=settings.seed + 7)
-    return _agreement(clusterer(settings, k).fit(train), holdout, reference)
+def holdout_consistency(matrix: np.ndarray, settings: SegmentSettings, k: int, reference: np.ndarray) -> float:
+    """ARI, on the held-out rows, between a model fitted without them and the chosen model."""
+    held = np.random.default_rng(settings.seed + 7).random(len(matrix)) < settings.holdout_share
+    refit, _ = fit(matrix[~held], settings, k)
+    return float(adjusted_rand_score(reference[held], nearest(matrix[held], refit)))
 
 
-def validate(prepared: DataFrame, settings: SegmentSettings, k: int, full_model: Model) -> Validation:
-    reference = full_model.transform(prepared).select("customer_id", F.col(PREDICTION).alias("reference"))
-    reference = reference.localCheckpoint(eager=True)
-    return Validation(bootstrap_stability(prepared, settings, k, reference),
-                      holdout_consistency(prepared, settings, k, reference))
-
-
-def _agreement(model: Model, frame: DataFrame, reference: DataFrame) -> float:
-    assigned = model.transform(frame).select("customer_id", PREDICTION).join(reference, "customer_id")
-    return adjusted_rand_index(assigned, PREDICTION, "reference")
+def validate(matrix: np.ndarray, settings: SegmentSettings, k: int, centres: list[Centre]) -> Validation:
+    """Stability of the model with ``centres`` (fitted for ``k``) on the rows of ``matrix``."""
+    reference = nearest(matrix, centres)
+    return Validation(bootstrap_stability(matrix, settings, k, reference),
+                      holdout_consistency(matrix, settings, k, reference))
 
 
 def planted_archetypes(crosswalk: DataFrame, truth_records: DataFrame, truth_persons: DataFrame) -> DataFrame:
