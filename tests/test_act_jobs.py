@@ -70,7 +70,8 @@ def test_propensity_scores_and_saved_models(spark: SparkSession, acted: tuple) -
     assert scores.filter((F.col("score") < 0) | (F.col("score") > 1)).count() == 0
     by_decile = {r.decile: r.mean for r in scores.filter("target = 'churn'").groupBy("decile")
                  .agg(F.avg("score").alias("mean")).collect()}
-    # Tree scores tie, and tied cut points leave a decile empty: most deciles are there, best first.
+    # Tree scores tie, and tied cut points leave a decile empty: most deciles are there, best first,
+    # and the highest scores are always in the top decile.
     assert len(by_decile) >= 6 and by_decile[min(by_decile)] > by_decile[max(by_decile)]
     assert min(by_decile) == 1
     buyers = _table(spark, config, "customer_features").filter("frequency > 0").count()

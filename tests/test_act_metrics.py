@@ -53,3 +53,8 @@ def test_deciles_put_the_highest_scores_first(spark: SparkSession) -> None:
     got = {r.score: r.d for r in frame.select("score", decile(frame.score, cuts).alias("d")).collect()}
     assert got[0.99] == 1 and got[0.0] == 10 and got[0.5] == 5
     assert sorted(set(got.values())) == list(range(1, 11))
+    # A fifth of the customers share the highest score: the top decile holds them all.
+    tied = spark.createDataFrame([(min(i, 80) / 100,) for i in range(100)], "score double")
+    cuts = tied.approxQuantile("score", DECILE_CUTS, 0.0)
+    deciles = {r.d for r in tied.filter("score = 0.8").select(decile(tied.score, cuts).alias("d")).collect()}
+    assert deciles == {1}

@@ -41,6 +41,8 @@ def with_deciles(scored: DataFrame) -> DataFrame:
 
 
 def decile(value: Column, cuts: list[float]) -> Column:
-    """10 minus the number of cut points ``value`` is above: above all nine cuts is decile 1."""
-    above = reduce(lambda a, b: a + b, [F.when(value > cut, 1).otherwise(0) for cut in cuts], F.lit(0))
+    """10 minus the number of cut points ``value`` reaches: at or above all nine cuts is decile 1.
+    Tree models give many customers the same score; where more than a tenth share the highest,
+    the cut points meet at it, and they all belong to the top decile, not to none."""
+    above = reduce(lambda a, b: a + b, [F.when(value >= cut, 1).otherwise(0) for cut in cuts], F.lit(0))
     return (F.lit(10) - above).cast("int")
