@@ -91,7 +91,7 @@ class DeltaRsStore(TableStore):
                 )
         except DeltaError as exc:
             raise TableError(f"commit to {staged.table_path} failed: {exc}") from exc
-        staged.committed_version = _own_version(DeltaTable(staged.table_path), info.run_id)
+        staged.committed_version = _own_version(staged.table_path, info.run_id)
         return staged.committed_version
 
     def discard(self, staged: StagedWrite) -> None:
@@ -260,13 +260,19 @@ def _history_entry(entry: dict[str, Any]) -> HistoryEntry:
     )
 
 
-def _own_version(table: DeltaTable, run_id: str) -> int:
+def _own_version(table_path: str, run_id: str, newest: int = 20) -> int:
     """The version this run's commit became: another writer may have committed after it, so the
-    latest version is not necessarily ours."""
-    for entry in table.history(20):
-        if entry.get("runId") == run_id:
-            return int(entry["version"])
-    return table.version()
+    latest version is not necessarily ours. Read from the names of the newest commit files of
+    the log and the run id in their commitInfo: the table's history numbers its entries from a
+    snapshot that a concurrent commit can leave behind the log, and then names the wrong one."""
+    log_dir = Path(_local_dir(table_path)) / "_delta_log"
+    commits = sorted((int(p.stem), p) for p in log_dir.glob("*.json") if p.stem.isdigit())
+    for version, path in reversed(commits[-newest:]):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            action = json.loads(line)
+            if action.get("commitInfo", {}).get("runId") == run_id:
+                return version
+    raise TableError(f"commit to {table_path} by run {run_id} is not among its {newest} newest commits")
 
 
 def _remove_stale_staging(staging_root: Path, retention_hours: int) -> None:
