@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from sklearn.metrics import silhouette_score
 
 from custseg import jobs
-from custseg.bench import anchors, duckdb_features, sklearn_segment, splink_anchor
+from custseg.bench import anchors, duckdb_features, resolve_quality, sklearn_segment, splink_anchor
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import SegmentSettings
@@ -214,22 +214,49 @@ def test_bench_resolve_says_how_to_get_splink_when_its_virtualenv_is_missing(
     assert outcome["skipped"].count(". ") == 0  # one sentence
 
 
+def _input(spark: SparkSession, config: Config, folder: Path) -> DataFrame:
+    """The generated records as Parquet, as bench-resolve hands them to both tools."""
+    records = _read(spark, config, "customer_records")
+    records.write.parquet(str(folder))
+    return records
+
+
+def test_without_splink_bench_resolve_reports_custseg_alone(
+        spark: SparkSession, generated: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTSEG_SPLINK_PYTHON", str(tmp_path / "nowhere" / "python"))
+    _input(spark, generated, tmp_path / "input")
+    anchor = anchors.resolve_anchor(spark, generated, generated, str(tmp_path / "input"),
+                                    {"seconds": 20.0, "peak_rss_mb": 1000}, tmp_path / "splink")
+    assert sorted(anchor) == ["custseg", "skipped", "tool"] and "`make splink-venv`" in anchor["skipped"]
+    # custseg's crosswalk, scored by the anchors' function, scores as the bench's own measurement does.
+    assert math.isclose(anchor["custseg"]["pairwise_f1"], resolve_quality(spark, generated)["pairwise_f1"])
+    row = anchors.resolve_anchor_table([{"started": "T", "records": 650, "anchor": anchor}]).splitlines()[-1]
+    assert row.startswith("| T | 650 | 20.0 | - | - | ") and row.endswith(" | - | 1,000 | - | - |")
+
+
 @pytest.mark.skipif(not SPLINK_PYTHON.exists(), reason="Splink's virtualenv is missing: `make splink-venv` creates it")
 def test_splink_resolves_generated_records(spark: SparkSession, generated: Config, tmp_path: Path) -> None:
-    records = _read(spark, generated, "customer_records")
-    records.write.parquet(str(tmp_path / "input"))
-    settings = generated.resolve
-    outcome = splink_anchor.run_splink(str(tmp_path / "input"), settings.column_names, settings.match_threshold,
-                                       tmp_path / "splink", settings.seed)
-    assert "skipped" not in outcome, outcome
-    clusters = spark.read.parquet(outcome["clusters_path"])
+    records = _input(spark, generated, tmp_path / "input")
+    anchor = anchors.resolve_anchor(spark, generated, generated, str(tmp_path / "input"),
+                                    {"seconds": 20.0, "peak_rss_mb": 1000}, tmp_path / "splink")
+    assert "skipped" not in anchor, anchor
+    splink = anchor["splink"]
+    clusters = spark.read.parquet(splink["clusters_path"])
     assert clusters.columns == ["source", "record_id", "cluster_id"]
-    assert clusters.count() == records.count() == outcome["records"]
+    assert clusters.count() == records.count() == splink["records"]
     assert clusters.join(records, ["source", "record_id"], "left_anti").count() == 0
-    assert outcome["candidate_pairs"] >= outcome["accepted_pairs"] > 0 and outcome["peak_rss_mb"] > 0
-    quality = splink_anchor.pairwise_quality(records, clusters.withColumnRenamed("cluster_id", "cluster"),
-                                             _read(spark, generated, "truth_records"))
-    assert quality["pairwise_f1"] > 0.5, quality
+    assert splink["candidate_pairs"] >= splink["accepted_pairs"] > 0 and splink["peak_rss_mb"] > 0
+    assert splink["process_seconds"] >= splink["seconds"] and anchor["ratio"] == round(20.0 / splink["seconds"], 2)
+    assert splink["pairwise_f1"] > 0.9, splink
+    row = anchors.resolve_anchor_table([{"started": "T", "records": 650, "anchor": anchor}]).splitlines()[-1]
+    assert f"| {splink['seconds']} | {anchor['ratio']} |" in row
+
+
+def test_the_anchor_table_shows_a_skipped_anchor() -> None:
+    report = {"started": "T", "scale": 2000, "stages": [{"stage": "features", "seconds": 12.5}],
+              "anchors": {"features": {"tool": "duckdb", "skipped": "the DuckDB anchor needs duckdb"}}}
+    assert anchors.pipeline_anchor_table([report]).splitlines()[-1] == (
+        "| T | 2,000 | features | 12.5 | duckdb | - | - | skipped: the DuckDB anchor needs duckdb |")
 
 
 # -- scikit-learn: the k search and final fit ------------------------------------------------------------
