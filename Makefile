@@ -8,7 +8,7 @@ SCALE ?= 100000
 ENV ?= local
 ARGS ?=
 
-.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean chromium notebook airflow-venv
+.PHONY: help venv java-check run test test-fast bench bench-resolve bench-stream lint typecheck clean-data clean chromium notebook airflow-venv splink-venv
 
 help:
 	@echo "make run        install into $(VENV), generate sample data, run the whole pipeline locally"
@@ -17,10 +17,12 @@ help:
 	@echo "make bench SCALE=N  time each stage at N customers; results in bench/results/"
 	@echo "                    STAGES='features segment' re-times those stages on that scale's data"
 	@echo "make bench-resolve RECORDS='10000 100000'  time identity resolution at these record counts"
+	@echo "                    (and Splink on DuckDB on the same records, once make splink-venv made its $(SPLINK_VENV))"
 	@echo "make bench-stream RATES='500 2000' SECONDS=60  the live feed through \`stream\`: events/s, latency"
 	@echo "make lint typecheck  ruff and mypy"
 	@echo "make notebook   Jupyter on 127.0.0.1 with the project's kernel, on the tables of make run"
 	@echo "make airflow-venv  Airflow in its own $(AIRFLOW_VENV), to load dags/ (tests/test_governance.py)"
+	@echo "make splink-venv   Splink in its own $(SPLINK_VENV), the anchor make bench-resolve races custseg against"
 
 $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
@@ -56,7 +58,8 @@ bench: venv java-check
 
 RECORDS ?= 10000 100000 1000000
 bench-resolve: venv java-check
-	$(BIN)/custseg bench-resolve --records $(RECORDS) --env $(ENV) $(ARGS)
+	CUSTSEG_SPLINK_PYTHON=$(abspath $(SPLINK_VENV))/bin/python \
+	  $(BIN)/custseg bench-resolve --records $(RECORDS) --env $(ENV) $(ARGS)
 
 RATES ?= 500 2000
 SECONDS ?= 60
@@ -88,6 +91,15 @@ $(AIRFLOW_VENV)/.installed: requirements/airflow.txt
 	@touch $@
 
 airflow-venv: $(AIRFLOW_VENV)/.installed
+
+# Splink too: bench-resolve runs bench/splink_resolve.py in it, on the records custseg's run reads.
+SPLINK_VENV ?= .venv-splink
+$(SPLINK_VENV)/.installed: requirements/splink.txt
+	$(PYTHON) -m venv $(SPLINK_VENV)
+	$(SPLINK_VENV)/bin/pip install --quiet -r requirements/splink.txt
+	@touch $@
+
+splink-venv: $(SPLINK_VENV)/.installed
 
 clean-data:
 	rm -rf data

@@ -54,7 +54,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
              "ml", "quality", "report", "resolve", "runtime", "segment", "stream", "tables"),
     "tools": ("catalog", "config", "delta", "errors", "files", "governance", "jobs", "resolve", "runtime", "segment"),
     "bench": ("custseg", "catalog", "config", "errors", "files", "generate", "jobs", "memory", "resolve", "runtime",
-              "session", "stream"),
+              "segment", "session", "stream"),
     "cli": ("bench", "config", "delta", "docs", "errors", "inventory", "jobs", "memory", "session", "stream",
             "summary", "tools"),
     "__main__": ("cli",),

@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg import __version__, files, jobs
+from custseg.bench.anchors import pipeline_anchor, pipeline_anchor_table, resolve_anchor, resolve_anchor_table
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import ResolveInput
@@ -61,7 +62,11 @@ def main(config: Config, scale: int, output_dir: str, stages: list[str] | None =
     try:
         reference_seconds(spark)  # warm-up: JIT and executor start
         reference = reference_seconds(spark)
-        timed = [_run_stage(spark, config, name, reference) for name in names]
+        timed, anchors = [], {}
+        for name in names:
+            timed.append(_run_stage(spark, config, name, reference))
+            # Right after its stage, on the tables it read: the same data, the same machine.
+            anchors.update(pipeline_anchor(spark, config, timed[-1]))
         _count_raw_records(timed)
     finally:
         spark.stop()
@@ -70,10 +75,12 @@ def main(config: Config, scale: int, output_dir: str, stages: list[str] | None =
         "custseg": __version__, "master": config.spark.master, "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "reference_seconds": round(reference, 3), "stages": timed,
-        "total_seconds": round(sum(s["seconds"] for s in timed), 1),
+        "total_seconds": round(sum(s["seconds"] for s in timed), 1), "anchors": anchors,
     }
     write_report(report, Path(output_dir))
     print(markdown_table([report]))
+    if anchors:
+        print(pipeline_anchor_table([report]))
     return 0
 
 
@@ -145,6 +152,7 @@ def resolve_main(config: Config, sizes: list[int], output_dir: str, reuse_data: 
             (out / f"resolve-{size}-{stamp}.json").write_text(json.dumps([report], indent=2) + "\n")
             _write_resolve_history(out)
             print(resolve_table([report]))
+            print(resolve_anchor_table([report]))
     finally:
         spark.stop()
     return 0
@@ -160,7 +168,15 @@ def _write_resolve_history(out: Path) -> None:
         "`share` its time as a share of the full run's, `of which` the seconds it spent reading, matching and carrying "
         "ids over, then staging the output tables. Quality is measured on the tables each run wrote, after it "
         "and untimed (`F1 after` is the pairwise F1 after the incremental run); the rows without it timed the full run "
-        "with that measurement inside it.\n\n" + resolve_table(history) + "\n")
+        "with that measurement inside it.\n\n" + resolve_table(history) + "\n\n"
+        "## Against Splink on DuckDB\n\nThe same run's single-machine anchor: Splink 5 on DuckDB (`make splink-venv`, "
+        "`bench/splink_resolve.py`) resolves the very records custseg's full run read, with comparisons and blocking "
+        "rules for the same roles, u from random pairs, m by EM on two rules, every candidate pair scored once and "
+        "the records clustered at `resolve.match_threshold`. Both tools' clusters are scored against the ground truth "
+        "by the same function (pairwise precision, recall and F1 over record pairs in one cluster). `custseg / Splink` "
+        "is custseg's full-run seconds over Splink's (from reading the input to writing its clusters); peak RSS is "
+        "custseg's process tree (driver, JVM, workers) and Splink's process. Empty anchor columns: Splink's "
+        "virtualenv was missing.\n\n" + resolve_anchor_table(history) + "\n")
 
 
 def _bench_resolve_size(spark: SparkSession, config: Config, size: int, reference: float,
@@ -195,6 +211,7 @@ def _bench_resolve_size(spark: SparkSession, config: Config, size: int, referenc
     # (a real run has no truth), so it stays out of the timings.
     full = _run_stage(spark, resolving(base_path, evaluate=False), "resolve", reference)
     quality = resolve_quality(spark, outputs, truth=sized)
+    anchor = resolve_anchor(spark, outputs, sized, base_path, full, root / "bench-splink")
     incremental_config = resolving(all_path, model=full["metrics"]["model_path"], incremental=True, evaluate=False)
     incremental = _run_stage(spark, incremental_config, "resolve", reference)
     after = resolve_quality(spark, outputs, truth=sized)
@@ -212,7 +229,7 @@ def _bench_resolve_size(spark: SparkSession, config: Config, size: int, referenc
         "incremental_share": round(incremental["seconds"] / full["seconds"], 3),
         **{f"incremental_{part}_seconds": float(added[f"{part}_seconds"]) for part in ("matching", "writing")},
         "reference_seconds": round(reference, 3), "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "phases": json.loads(metrics.get("phases", "{}")),
+        "phases": json.loads(metrics.get("phases", "{}")), "anchor": anchor,
     }
 
 
@@ -292,7 +309,15 @@ def write_report(report: dict[str, Any], output_dir: Path) -> Path:
     (output_dir / "README.md").write_text(
         "# Pipeline benchmarks\n\nGenerated by `make bench SCALE=N` from the JSON files in this folder. "
         "`ratio` is stage seconds divided by a fixed reference Spark job timed in the same run: compare "
-        "ratios, not seconds, between machines or runs.\n\n" + markdown_table(reports) + "\n"
+        "ratios, not seconds, between machines or runs.\n\n" + markdown_table(reports) + "\n\n"
+        "## Single-machine anchors\n\nIn the same run, right after the stage, on the same tables: `features` "
+        "against its aggregates (purchases, RFM, engagement windows, demographics, lifecycle, RFM scores; not the "
+        "treatment of missing values and extremes) in one DuckDB SQL query over the same Delta tables, written to "
+        "Parquet; `segment` against its k search (scikit-learn's `BisectingKMeans` for each k on a sample of "
+        "`segment.sample_size` rows, silhouette by squared Euclidean distance) and final fit, on the matrix the "
+        "job's own preprocessing gives, collected to the driver (the collection is not timed). `custseg / anchor` "
+        "is the whole stage's seconds over the anchor's.\n\n"
+        + pipeline_anchor_table([r for r in reports if r.get("anchors")]) + "\n"
     )
     return path
 
