@@ -34,7 +34,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "catalog": ("config", "errors", "tables"),
     "quality": ("config",),
     "runtime": ("custseg", "catalog", "config", "delta", "errors", "files", "memory", "quality", "tables"),
-    "clean": ("config", "iso8601", "textnorm"),
+    "clean": ("columns", "config", "iso8601", "textnorm"),
     "ingest": ("config", "errors", "files", "iso8601"),
     "features": ("config",),
     "audit": ("config",),

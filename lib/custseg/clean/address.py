@@ -13,6 +13,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from custseg.clean.names import display_case
+from custseg.columns import is_one_of, lookup
 from custseg.textnorm import blank_to_null, fold_accents
 
 ISO_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
@@ -47,9 +48,8 @@ def iso_country(raw: Column, spellings: Mapping[str, str]) -> Column:
     alpha-2 and alpha-3 codes and English names (pycountry); null when unknown."""
     key = F.lower(F.trim(blank_to_null(raw)))
     known = {**COUNTRY_NAMES, **{k.lower(): v for k, v in spellings.items()}}
-    mapped = F.try_element_at(F.create_map(*[F.lit(x) for kv in sorted(known.items()) for x in kv]), key)
     code = F.upper(key)
-    return F.coalesce(mapped, F.when(code.isin(*sorted(ISO_COUNTRIES)), code))
+    return F.coalesce(lookup(dict(sorted(known.items())), key), F.when(is_one_of(code, sorted(ISO_COUNTRIES)), code))
 
 
 def postcode(raw: Column, country: Column) -> Column:

@@ -6,6 +6,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from custseg.clean.values import UNKNOWN, to_reporting_currency
+from custseg.columns import lookup
 from custseg.config.model import CleanSettings
 
 ORDER_STATUSES = ("completed", "returned", "cancelled")
@@ -63,7 +64,7 @@ def clean_orders(orders: DataFrame, lines_clean: DataFrame, settings: CleanSetti
     unique = latest_per_key(orders, ["order_id"]).join(totals, on="order_id", how="left")
     status = F.lower(F.trim("status"))
     channel = F.lower(F.trim("channel"))
-    source = F.try_element_at(F.create_map(*[F.lit(x) for kv in CHANNEL_SOURCES.items() for x in kv]), channel)
+    source = lookup(CHANNEL_SOURCES, channel)
     code = F.when(F.trim("discount_code") != "", F.upper(F.trim("discount_code")))
     shipping = to_reporting_currency(F.coalesce(F.col("shipping_amount"), F.lit(0)), F.col("currency"),
                                      settings.currency_rates)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from custseg.columns import literal_map, lookup
 from custseg.generate.draws import choice, integer_between, uniform
 from custseg.generate.places import CURRENCY
 from custseg.generate.timeline import CATEGORIES, days_before
@@ -190,10 +191,9 @@ def _currency(country: Column) -> Column:
 
 
 def _rate(currency: Column, rates: dict[str, float]) -> Column:
-    pairs = [F.lit(x) for code in sorted(set(CURRENCY.values())) for x in (code, rates.get(code, 1.0))]
-    return F.element_at(F.create_map(*pairs), currency)
+    return F.element_at(literal_map({code: float(rates.get(code, 1.0)) for code in sorted(set(CURRENCY.values()))}),
+                        currency)
 
 
 def _discount_share(code: Column) -> Column:
-    pairs = [F.lit(x) for item in DISCOUNT_CODES.items() for x in item]
-    return F.coalesce(F.try_element_at(F.create_map(*pairs), code), F.lit(0.0))
+    return F.coalesce(lookup(DISCOUNT_CODES, code), F.lit(0.0))

@@ -110,9 +110,7 @@ def street_variant(house_number: Column, street_name: Column, street_type: Colum
                    u: Column) -> Column:
     """The street line with the type abbreviated half of the time ('Oak St.', 'Hauptstr. 12')."""
     abbreviations = {long: list(short) for table in places.STREET_TYPES.values() for long, short in table.items()}
-    short_forms = F.create_map(*[F.lit(x) for long, short in abbreviations.items()
-                                 for x in (long, F.array(*map(F.lit, short)))])
-    short = choice(u, F.try_element_at(short_forms, street_type))
+    short = choice(u, lookup(abbreviations, street_type))
     kind = F.when(u < 0.5, short).otherwise(street_type)
     return (
         F.when(country == "DE", F.concat(street_name, kind, F.lit(" "), house_number))

@@ -55,8 +55,7 @@ class _HasCategoryStats(Params):
 def _lookup(column: str, table: dict[str, Any]) -> Column:
     if not table:
         return F.lit(None)
-    mapping = F.create_map(*[F.lit(x) for key, value in sorted(table.items()) for x in (key, value)])
-    return F.element_at(mapping, F.col(column).cast("string"))  # null for a value not in the map
+    return lookup(dict(sorted(table.items())), F.col(column).cast("string"))  # null for a value not in the map
 
 
 def _category_counts(dataset: DataFrame, column: str) -> dict[str, int]:
