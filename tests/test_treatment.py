@@ -75,6 +75,10 @@ def test_isolation_forest_flags_planted_anomalies(spark: SparkSession) -> None:
     assert {scored[0].customer_id, scored[1].customer_id} == {"odd-1", "odd-2"}
     assert scored[0].is_outlier and scored[1].is_outlier
     assert sum(r.is_outlier for r in scored) <= 6
+    # The scores do not depend on the order the rows arrive in.
+    shuffled = frame.repartition(5, "customer_id")
+    again = {r.customer_id: r.outlier_score for r in treat_features(shuffled, settings).features.collect()}
+    assert again == {r.customer_id: r.outlier_score for r in scored}
 
 
 def test_bad_policies_are_refused_at_load() -> None:

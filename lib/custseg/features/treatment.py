@@ -85,11 +85,14 @@ def _simple_fill_values(frame: DataFrame, policies: dict[str, str]) -> dict[str,
 
 
 def _sample(frame: DataFrame, columns: list[str], size: int, seed: int) -> pd.DataFrame:
-    """At most ``size`` rows of ``columns`` on the driver, drawn without replacement."""
+    """At most ``size`` rows of ``columns`` on the driver, drawn without replacement, in the
+    order of their values: the models fitted on them draw rows by position, and the order a
+    frame's rows arrive in follows its partitioning, which changes with how it was computed."""
     total = frame.count()
     fraction = min(1.0, 1.2 * size / total) if total else 1.0
     numbers = frame.select(*[F.col(c).cast("double") for c in columns])
-    return numbers.sample(fraction=fraction, seed=seed).limit(size).toPandas()
+    drawn = numbers.sample(fraction=fraction, seed=seed).limit(size).toPandas()
+    return drawn.sort_values(list(columns), kind="mergesort", na_position="last").reset_index(drop=True)
 
 
 def _knn_impute(frame: DataFrame, targets: list[str], settings: FeatureSettings,
