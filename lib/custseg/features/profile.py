@@ -1,7 +1,9 @@
 """Profile features: demographic bands, lifecycle stage by rules, and RFM scores.
 
-RFM quintile cut points come from ``approxQuantile`` (four numbers per measure reach the
-driver), not from a window over the whole table, which would pull every row into one task.
+RFM quintile cut points come from ``percentile_approx`` over the buyers (four numbers per
+measure, joined back to every row), not from a window over the whole table, which would pull
+every row into one task. They stay in the plan: an action here would compute every feature
+once for the cut points and again for whoever reads the scores.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pyspark.sql import functions as F
 from custseg.config.model import FeatureSettings
 
 AGE_BANDS = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64))
-QUANTILE_ERROR = 0.001
+QUANTILE_ERROR = 0.001   # relative rank error of the cut points (percentile_approx's accuracy is its inverse)
+QUINTILES = [0.2, 0.4, 0.6, 0.8]
+# score -> (measure, whether a higher value scores higher)
+RFM_MEASURES = {"r_score": ("recency_days", False), "f_score": ("frequency", True), "m_score": ("monetary", True)}
 
 
 def with_demographics(customers: DataFrame, as_of: dt.date) -> DataFrame:
@@ -48,15 +53,14 @@ def with_rfm_scores(features: DataFrame) -> DataFrame:
     """Quintile scores 1-5 for customers with orders (5 best), 0 for the others, and a named
     RFM segment from the classic score rules."""
     buyers = features.filter(F.col("frequency") > 0)
-    cuts = buyers.approxQuantile(["recency_days", "frequency", "monetary"], [0.2, 0.4, 0.6, 0.8], QUANTILE_ERROR)
-    scored = features.withColumns({
-        "r_score": _score(F.col("recency_days"), cuts[0], higher_is_better=False),
-        "f_score": _score(F.col("frequency"), cuts[1], higher_is_better=True),
-        "m_score": _score(F.col("monetary"), cuts[2], higher_is_better=True),
-    })
+    cuts = buyers.agg(*[F.percentile_approx(measure, QUINTILES, round(1 / QUANTILE_ERROR)).alias(f"__cuts_{score}")
+                        for score, (measure, _) in RFM_MEASURES.items()])
+    scored = features.crossJoin(cuts).withColumns({
+        score: _score(F.col(measure), F.col(f"__cuts_{score}"), higher_is_better)
+        for score, (measure, higher_is_better) in RFM_MEASURES.items()
+    }).drop(*[f"__cuts_{score}" for score in RFM_MEASURES])
     has_orders = F.col("frequency") > 0
-    scores = ("r_score", "f_score", "m_score")
-    scored = scored.withColumns({c: F.when(has_orders, F.col(c)).otherwise(0) for c in scores})
+    scored = scored.withColumns({c: F.when(has_orders, F.col(c)).otherwise(0) for c in RFM_MEASURES})
     r, f, m = F.col("r_score"), F.col("f_score"), F.col("m_score")
     segment = (
         F.when(~has_orders, F.lit("no_purchases"))
@@ -72,12 +76,11 @@ def with_rfm_scores(features: DataFrame) -> DataFrame:
     return scored.withColumn("rfm_segment", segment)
 
 
-def _score(value: Column, cuts: list[float], higher_is_better: bool) -> Column:
-    """1-5 by quintile cut points; ties at a cut go to the lower quintile."""
-    if not cuts:
-        return F.lit(None).cast("int")
-    rank = F.when(value <= cuts[0], 1)
-    for index, cut in enumerate(cuts[1:], start=2):
-        rank = rank.when(value <= cut, index)
-    rank = rank.otherwise(5)
+def _score(value: Column, cuts: Column, higher_is_better: bool) -> Column:
+    """1-5 by the quintile cut points in the array ``cuts``; ties at a cut go to the lower
+    quintile; null without cut points (no buyers)."""
+    rank = F.when(cuts.isNull(), F.lit(None))
+    for index in range(len(QUINTILES)):
+        rank = rank.when(value <= cuts[index], index + 1)
+    rank = rank.otherwise(len(QUINTILES) + 1)
     return (rank if higher_is_better else 6 - rank).cast("int")
