@@ -7,6 +7,7 @@ global model. Every candidate and the recency-only baseline are evaluated on the
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -14,6 +15,7 @@ from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.util import inheritable_thread_target
 
 from custseg.act.labels import LABEL
 from custseg.act.metrics import BinaryMetrics, binary_metrics
@@ -71,13 +73,21 @@ def train_target(snapshots: DataFrame, settings: PropensitySettings, target: str
     counts = {r["segment_id"]: (int(r["rows"]), int(r["positives"])) for r in train.groupBy("segment_id").agg(
         F.count(F.lit(1)).alias("rows"), F.sum(LABEL).alias("positives")).collect()}
     tested = {r["segment_id"] for r in test.select("segment_id").distinct().collect()}
-    chosen_frames = []
-    for segment_id in sorted(counts):
-        if segment_id not in tested:  # nothing to compare on: its customers (if any come) get the global model
-            result.chosen_versions[segment_id] = global_version
-            continue
-        scope = _Scope(train, test, global_test, global_version, version_prefix)
-        chosen_frames.append(_choose_segment(result, scope, segment_id, *counts[segment_id], settings))
+    for segment_id in sorted(set(counts) - tested):  # nothing to compare on: its customers get the global model
+        result.chosen_versions[segment_id] = global_version
+    scope = _Scope(train, test, global_test, global_version, version_prefix)
+    # Segments are fitted side by side: on small data each Spark job of a fit keeps one core
+    # busy, and a fit is a long chain of them. The choices are merged in segment order.
+    with ThreadPoolExecutor(max_workers=settings.parallelism) as pool:
+        choices = list(pool.map(inheritable_thread_target(
+            lambda segment_id: _choose_segment(target, scope, segment_id, *counts[segment_id], settings)),
+            sorted(counts.keys() & tested)))
+    for choice in choices:
+        result.candidates += choice.candidates
+        result.chosen_versions[choice.segment_id] = choice.version
+        if choice.model is not None:
+            result.models[choice.version] = choice.model
+    chosen_frames = [choice.test for choice in choices]
     total_rows, total_positives = sum(r for r, _ in counts.values()), sum(p for _, p in counts.values())
     result.candidates += [
         Candidate(target, None, "chosen", binary_metrics(reduce(DataFrame.unionByName, chosen_frames), LABEL, SCORE),
@@ -102,35 +112,39 @@ class _Scope:
     version_prefix: str
 
 
-def _choose_segment(result: TargetResult, scope: _Scope, segment_id: int, rows: int, positives: int,
-                    settings: PropensitySettings) -> DataFrame:
+@dataclass
+class _SegmentChoice:
+    segment_id: int
+    candidates: list[Candidate]
+    version: str                      # the chosen model's version
+    model: PipelineModel | None       # the segment's own model when it won, to save
+    test: DataFrame                   # the segment's test rows scored by the chosen model
+
+
+def _choose_segment(target: str, scope: _Scope, segment_id: int, rows: int, positives: int,
+                    settings: PropensitySettings) -> _SegmentChoice:
     """Evaluate the global model, the baseline and (when the segment is large enough) its own
-    model on the segment's test rows; record the choice; return the chosen model's test rows."""
-    target, in_segment = result.target, F.col("segment_id") == segment_id
+    model on the segment's test rows, and choose."""
+    in_segment = F.col("segment_id") == segment_id
     shared_test = scope.global_test.filter(in_segment)
     shared = Candidate(target, segment_id, GLOBAL, binary_metrics(shared_test, LABEL, SCORE),
                        model_version=scope.global_version, train_rows=rows, train_positives=positives)
-    result.candidates.append(shared)
-    result.candidates.append(Candidate(target, segment_id, "recency_baseline", binary_metrics(
-        recency_baseline(scope.test.filter(in_segment), target), LABEL, SCORE, calibrated=False)))
-    result.chosen_versions[segment_id] = scope.global_version
+    baseline = Candidate(target, segment_id, "recency_baseline", binary_metrics(
+        recency_baseline(scope.test.filter(in_segment), target), LABEL, SCORE, calibrated=False))
     too_small = _too_small(rows, positives, settings)
     if too_small:
         shared.chosen, shared.reason = True, too_small
-        return shared_test
+        return _SegmentChoice(segment_id, [shared, baseline], scope.global_version, None, shared_test)
     fitted = fit(scope.train.filter(in_segment), settings, with_segment=False)
     version = f"{scope.version_prefix}/{target}/segment-{segment_id}"
     own_test = score(fitted.model, scope.test.filter(in_segment), settings.features)
     own = Candidate(target, segment_id, "segment", binary_metrics(own_test, LABEL, SCORE), model_version=version,
                     train_rows=rows, train_positives=positives, fitted=fitted)
-    result.candidates.append(own)
     winner, reason = _better(own, shared)
     winner.chosen, winner.reason = True, reason
     if winner is not own:
-        return shared_test
-    result.models[version] = fitted.model
-    result.chosen_versions[segment_id] = version
-    return own_test
+        return _SegmentChoice(segment_id, [shared, baseline, own], scope.global_version, None, shared_test)
+    return _SegmentChoice(segment_id, [shared, baseline, own], version, fitted.model, own_test)
 
 
 def _too_small(rows: int, positives: int, settings: PropensitySettings) -> str:

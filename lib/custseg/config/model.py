@@ -699,6 +699,8 @@ class PropensitySettings:
     # A segment with fewer training rows or positives than these uses the global model.
     min_segment_rows: int = 300
     min_segment_positives: int = 30
+    # Segment models fitted at once; their Spark jobs run side by side.
+    parallelism: int = 2
     seed: int = 7
     mlflow: bool = True
     # null: a file store under <storage.root>/mlruns; else any MLflow tracking URI.
@@ -724,6 +726,8 @@ class PropensitySettings:
             raise ValueError(f"grid parameters {stray} are not among {sorted(allowed)}")
         if any(not values for values in self.grid.values()):
             raise ValueError("every grid parameter needs at least one value")
+        if self.parallelism < 1:
+            raise ValueError(f"parallelism must be >= 1, got {self.parallelism}")
 
 
 @dataclass(frozen=True)
