@@ -91,7 +91,7 @@ def _sample(frame: DataFrame, columns: list[str], size: int, seed: int) -> pd.Da
     total = frame.count()
     fraction = min(1.0, 1.2 * size / total) if total else 1.0
     numbers = frame.select(*[F.col(c).cast("double") for c in columns])
-    drawn = numbers.sample(fraction=fraction, seed=seed).limit(size).toPandas()
+    drawn: pd.DataFrame = numbers.sample(fraction=fraction, seed=seed).limit(size).toPandas()
     return drawn.sort_values(list(columns), kind="mergesort", na_position="last").reset_index(drop=True)
 
 
