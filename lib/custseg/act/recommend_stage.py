@@ -34,10 +34,11 @@ def recommend_body(ctx: JobContext) -> None:
                             settings.weights).persist(StorageLevel.MEMORY_AND_DISK)
     recs = recommend(feedback, customers, data.orders, data.lines, cat, end, settings)
     written = ctx.write(RECOMMENDATIONS.name, recs.withColumn("run_id", F.lit(ctx.run_id)))
-    ctx.write(RECOMMENDATION_EVAL.name, evaluation.select(*RECOMMENDATION_EVAL.schema.fieldNames()))
+    # The staged table, not `evaluation`: that plan would fit the holdout's ALS model again.
+    evaluated = ctx.write(RECOMMENDATION_EVAL.name, evaluation.select(*RECOMMENDATION_EVAL.schema.fieldNames()))
     per_source = written.groupBy("source").agg(F.countDistinct("customer_id").alias("n")).collect()
     sources = {r["source"]: int(r["n"]) for r in per_source}
-    overall = {r["method"]: r for r in evaluation.filter(F.col("segment_id").isNull()).collect()}
+    overall = {r["method"]: r for r in evaluated.filter(F.col("segment_id").isNull()).collect()}
     ctx.metrics.update({"customers_als": str(sources.get("als", 0)),
                         "customers_with_fallback": str(sources.get("category_affinity", 0)),
                         "holdout_start": (end - dt.timedelta(days=settings.holdout_days)).isoformat()})
