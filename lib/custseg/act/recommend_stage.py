@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -17,6 +16,7 @@ from custseg.act.recommend import Catalogue, catalogue, recommend
 from custseg.act.stage import with_segments
 from custseg.config.model import RecommendSettings
 from custseg.features import build_features, default_as_of
+from custseg.memory import stored
 from custseg.runtime import JobContext
 from custseg.tables.act import RECOMMENDATION_EVAL, RECOMMENDATIONS
 
@@ -30,8 +30,8 @@ def recommend_body(ctx: JobContext) -> None:
     end = ctx.config.features.as_of or default_as_of(data.orders, data.events)
     evaluation = evaluate(ctx, data, cat, end, settings)
     customers = ctx.read("customer_segments").select("customer_id", "segment_id")
-    feedback = interactions(data.orders, data.lines, data.events, end - dt.timedelta(days=settings.history_days), end,
-                            settings.weights).persist(StorageLevel.MEMORY_AND_DISK)
+    feedback = stored(interactions(data.orders, data.lines, data.events, end - dt.timedelta(days=settings.history_days),
+                                   end, settings.weights))
     recs = recommend(feedback, customers, data.orders, data.lines, cat, end, settings)
     written = ctx.write(RECOMMENDATIONS.name, recs.withColumn("run_id", F.lit(ctx.run_id)))
     # The staged table, not `evaluation`: that plan would fit the holdout's ALS model again.
@@ -55,11 +55,10 @@ def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date,
     cutoff = end - dt.timedelta(days=settings.holdout_days)
     _, segments = segment_model(ctx)
     features = build_features(data.master, data.orders, data.lines, data.events, cutoff, ctx.config.features)
-    feedback = interactions(data.orders, data.lines, data.events, cutoff - dt.timedelta(days=settings.history_days),
-                            cutoff, settings.weights).persist(StorageLevel.MEMORY_AND_DISK)
-    truth = purchases(data.orders, data.lines, cutoff, end).select("customer_id", "product_id").distinct().persist()
-    segmented = (with_segments(features, segments).select("customer_id", "segment_id")
-                 .persist(StorageLevel.MEMORY_AND_DISK))
+    feedback = stored(interactions(data.orders, data.lines, data.events,
+                                   cutoff - dt.timedelta(days=settings.history_days), cutoff, settings.weights))
+    truth = stored(purchases(data.orders, data.lines, cutoff, end).select("customer_id", "product_id").distinct())
+    segmented = stored(with_segments(features, segments).select("customer_id", "segment_id"))
     customers = segmented.join(truth.select("customer_id").distinct(), "customer_id", "left_semi")
     hybrid = recommend(feedback, customers, data.orders, data.lines, cat, cutoff, settings, segmented)
     baseline = popularity_recs(feedback, customers, data.orders, data.lines, cat, cutoff, settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -17,6 +16,7 @@ from custseg.act.tracking import log_model_run, mlflow_run
 from custseg.config.resolved import join_path
 from custseg.features import build_features, default_as_of
 from custseg.files import remove
+from custseg.memory import stored
 from custseg.runtime import JobContext
 from custseg.tables.act import MODEL_METRICS, PROPENSITY_SCORES
 
@@ -33,9 +33,9 @@ def propensity_body(ctx: JobContext) -> None:
     end = ctx.config.features.as_of or default_as_of(data.orders, data.events)
     origins = rolling_origins(end, settings)
     snapshots = with_segments(feature_snapshots(data.master, data.orders, data.lines, data.events, origins,
-                                                ctx.config.features), segments).persist(StorageLevel.MEMORY_AND_DISK)
+                                                ctx.config.features), segments).transform(stored)
     current = with_segments(build_features(data.master, data.orders, data.lines, data.events, end, ctx.config.features),
-                            segments).persist(StorageLevel.MEMORY_AND_DISK)
+                            segments).transform(stored)
     results: list[TargetResult] = []
     scores = []
     for target in settings.targets:

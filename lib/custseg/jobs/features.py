@@ -3,7 +3,6 @@ with missing values and extremes treated by the configured policies and logged."
 
 from __future__ import annotations
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -11,6 +10,7 @@ from custseg.config import Config
 from custseg.features import build_features, default_as_of
 from custseg.features.customers import order_matches, with_customer_ids
 from custseg.features.treatment import flag_count, treat_features
+from custseg.memory import stored
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.silver import CLEANING_LOG
 
@@ -28,7 +28,7 @@ def _features(ctx: JobContext) -> None:
     # Stored: the treatment reads the built features once per statistic it needs (nulls, medians,
     # quantiles, samples), and each read would aggregate every order and event again.
     raw = build_features(ctx.read("customer_master"), orders, ctx.read("order_lines_clean"), events, as_of,
-                         ctx.config.features).persist(StorageLevel.MEMORY_AND_DISK)
+                         ctx.config.features).transform(stored)
     treatment = treat_features(raw, ctx.config.features)
     written = ctx.write("customer_features", treatment.features)
     total = ctx.rows_out["customer_features"]
