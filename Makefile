@@ -45,10 +45,10 @@ run: venv java-check
 chromium:
 	@[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
 
-# Two workers, each with its one SparkSession; a worker takes whole modules, so a module's
-# fixtures are built once; the session-wide pipeline runs once for both (tests/conftest.py).
+# One process, one SparkSession: on 2 cores a second worker's session slows the first more than
+# it adds (every py4j round trip waits for a core). ARGS="-n 2 --dist loadfile" still works.
 test: venv java-check chromium
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(ARGS)
+	$(BIN)/python -m pytest $(ARGS)
 
 test-fast: venv java-check chromium
 	$(BIN)/python -m pytest -m "not heavy" $(ARGS)

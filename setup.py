@@ -32,7 +32,7 @@ EXTRAS_REQUIRE = {
     "mlflow": ["mlflow-skinny>=3.17,<4"],
     "dev": [
         "pytest>=9,<10",
-        "pytest-xdist>=3.6",  # `make test` runs two workers, one SparkSession each, a module per worker
+        "pytest-xdist>=3.6",  # `make test ARGS="-n 2 --dist loadfile"` on machines with cores to spare
         "chispa>=0.12,<0.13",
         "hypothesis>=6.100",
         "duckdb==1.4.4",  # the offline delta extension below is built for exactly this version

@@ -50,12 +50,12 @@ def _reads_pipeline(item: pytest.Item) -> bool:
 
 
 def _module_rank(module: Path, reading_pipeline: set[Path]) -> int:
-    """The order modules are handed to pytest-xdist workers (`make test` keeps it with
-    --no-loadscope-reorder): the pipeline's own tests first, so one worker starts the shared
-    pipeline run at once; then the modules that never need it, the heavy ones first, which the
-    other worker runs meanwhile; last the modules with a test that reads the pipeline's tables,
-    which by then are built: a worker that reached one early would only wait on the run. The
-    sort is stable, so each module keeps its tests in order and together."""
+    """The order modules run in: the pipeline's own tests first, which build the shared run;
+    then the modules that never need it, the heavy ones first; last the modules with a test
+    that reads the pipeline's tables. With pytest-xdist workers (`-n 2 --dist loadfile
+    --no-loadscope-reorder`) one worker starts the shared run at once while the other takes
+    the modules that do not wait on it. The sort is stable, so each module keeps its tests in
+    order and together."""
     if module.name == "test_pipeline.py":
         return 0
     if module in reading_pipeline:
