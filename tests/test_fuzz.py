@@ -90,7 +90,8 @@ def test_command_lines_end_in_a_result_or_a_clear_error(command: str, words: lis
 COLUMNS = [ColumnSpec("id", "string", required=True), ColumnSpec("n", "int"),
            ColumnSpec("ts", "timestamp", format="yyyy-MM-dd HH:mm:ss")]
 field_text = st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=12),
+    # Lone surrogates (Cs) have no UTF-8 form; bytes that are not UTF-8 come from the binary lines below.
+    st.text(alphabet=st.characters(exclude_characters="\n\r", exclude_categories=("Cs",)), max_size=12),
     st.sampled_from(['"', '""', '"a,b"', '"open', "2026-01-01 00:00:00", "12", "-3", "1e9", "9" * 30, "x" * 5000]),
 )
 valid_line = st.tuples(st.text(alphabet="abcXYZ019", min_size=1, max_size=8), st.integers(-99, 99)).map(
