@@ -7,11 +7,12 @@ import pytest
 from py4j.protocol import Py4JNetworkError
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from custseg import jobs
 from custseg.config import Config, load_config
 from custseg.errors import ConfigError
-from custseg.memory import FailurePlace, PersistedDuringJob, classify, explain, mark, persisted_rdd_ids
+from custseg.memory import FailurePlace, PersistedDuringJob, classify, explain, mark, persisted_rdd_ids, stored
 from custseg.memory.runlog import ConsoleFormatter
 from custseg.memory.sizing import auto_heap_bytes, driver_memory, local_cores, size_bytes
 from custseg.runtime import JobContext, run_job
@@ -148,6 +149,20 @@ def test_release_without_tracking_the_start_releases_nothing(spark: SparkSession
     assert tracker.left() == 1
     assert tracker.release() == 1 and tracker.left() == 0
     assert PersistedDuringJob(spark).release() == 0
+
+
+def test_a_stored_frame_holds_the_same_rows_under_a_plan_cut_from_its_lineage(spark: SparkSession) -> None:
+    left = spark.range(40).withColumn("k", F.col("id") % 7)
+    right = spark.range(7).withColumnRenamed("id", "k").withColumn("name", F.concat(F.lit("k"), F.col("k")))
+    joined = left.join(right, "k").groupBy("name").agg(F.count(F.lit(1)).alias("n"))
+    tracker = PersistedDuringJob(spark)
+    kept = stored(joined)
+    assert tracker.left() == 1  # computed at once and held
+    assert sorted(kept.collect()) == sorted(joined.collect())
+    plan = kept._jdf.queryExecution().analyzed().toString()
+    assert "Join" not in plan and "Aggregate" not in plan  # later queries plan from the kept rows
+    assert "Join" in joined._jdf.queryExecution().analyzed().toString()
+    assert tracker.release() == 1 and tracker.left() == 0
 
 
 def test_every_pipeline_job_leaves_nothing_persisted(pipeline) -> None:  # type: ignore[no-untyped-def]
