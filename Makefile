@@ -46,7 +46,8 @@ chromium:
 	@[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
 
 # One process, one SparkSession: on 2 cores a second worker's session slows the first more than
-# it adds (every py4j round trip waits for a core). ARGS="-n 2 --dist loadfile" still works.
+# it adds (every py4j round trip waits for a core).
+# ARGS="-n 2 --dist loadfile --no-loadscope-reorder" still splits modules between two workers.
 test: venv java-check chromium
 	$(BIN)/python -m pytest $(ARGS)
 

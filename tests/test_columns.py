@@ -10,7 +10,8 @@ from pyspark.sql import functions as F
 
 from custseg.columns import is_one_of, literal_map, lookup, sql_literal
 
-AWKWARD = ["plain", "Côte d'Ivoire", "back\\slash", "quote ' and \\' both", "", "  spaced  ", "naïve ünïcode", "%_*"]
+AWKWARD = ["plain", "Côte d'Ivoire", "back\\slash", "quote ' and \\' both", "", "  spaced  ",
+           "naïve ünïcode", "%_*"]
 
 
 def test_string_keys_and_values_come_back_as_written(spark: SparkSession) -> None:
