@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from custseg.config import Config
-from custseg.config.model import FeedSettings, WebhookSettings
+from custseg.config.model import FeedSettings, RoutingRule, WebhookSettings
 from custseg.delta import CommitInfo, TableStore
 from custseg.errors import EnvironmentProblem
 from custseg.stream import carts, decide, feed, kmeans, sink, sources
@@ -151,8 +151,8 @@ def _decisions(spark: SparkSession, rows: list[tuple[str, int, float]]):  # type
 
 
 def test_consent_resolution_routing_and_frequency_cap(spark: SparkSession, base_config: Config) -> None:
-    lookup = spark.createDataFrame([("W1", "C1", True, "High-value loyal", 3), ("W2", "C2", False, "Bargain", 1),
-                                    ("W3", "C3", None, None, None)], decide.LOOKUP_SCHEMA)
+    lookup = spark.createDataFrame([("W1", "C1", True, "High-value loyal", 3, 4), ("W2", "C2", False, "Bargain", 1, 1),
+                                    ("W3", "C3", None, None, None, None)], decide.LOOKUP_SCHEMA)
     model = _model([[20, 2, 3, 1], [300, 2, 3, 1]], [1, 1])
     settings = dataclasses.replace(base_config.stream, frequency_cap=2)
     frame = _decisions(spark, [("W1", 1, 20.0), ("W1", 2, 300.0), ("W1", 3, 25.0), ("W2", 1, 300.0),
@@ -174,11 +174,35 @@ def test_consent_resolution_routing_and_frequency_cap(spark: SparkSession, base_
 
 
 def test_no_routing_rule_means_no_channel(spark: SparkSession, base_config: Config) -> None:
-    lookup = spark.createDataFrame([("W1", "C1", True, "x", 1)], decide.LOOKUP_SCHEMA)
+    lookup = spark.createDataFrame([("W1", "C1", True, "x", 1, None)], decide.LOOKUP_SCHEMA)
     settings = dataclasses.replace(base_config.stream, routing=[])
     row = decide.decide(_decisions(spark, [("W1", 1, 20.0)]), _model([[20, 2, 3, 1]] * 2, [1, 1]), settings,
                         lookup, None, 1, "q").first()
     assert row is not None and (row["channel"], row["suppression"]) == ("none", "no_channel")
+
+
+def test_churn_decile_routes_the_likeliest_churners_to_their_own_campaign(spark: SparkSession,
+                                                                           base_config: Config) -> None:
+    crosswalk = spark.createDataFrame([("web_accounts", f"W{i}", f"C{i}") for i in range(1, 5)],
+                                      "source string, record_id string, customer_id string")
+    opened = dt.datetime(2023, 1, 1)
+    records = spark.createDataFrame([("web_accounts", f"W{i}", True, None, opened) for i in range(1, 5)],
+                                    "source string, record_id string, opt_in boolean, updated_at timestamp, "
+                                    "created_at timestamp")
+    scores = spark.createDataFrame([("C1", "churn", 2), ("C1", "purchase", 9), ("C2", "churn", 3), ("C3", "churn", 8),
+                                    ("C4", "purchase", 1)], "customer_id string, target string, decile int")
+    lookup = decide.customer_lookup(spark, crosswalk, records, None, scores)
+    assert {r["account_id"]: r["churn_decile"] for r in lookup.collect()} == {"W1": 2, "W2": 3, "W3": 8, "W4": None}
+    rules = [RoutingRule(segment="*", max_churn_decile=3, channel="email", campaign="winback"),
+             RoutingRule(segment="*", channel="push", campaign="reminder")]
+    settings = dataclasses.replace(base_config.stream, routing=rules, frequency_cap=5)
+    frame = _decisions(spark, [(f"W{i}", 1, 20.0) for i in range(1, 5)])
+    rows = decide.decide(frame, _model([[20, 2, 3, 1]] * 2, [1, 1]), settings, lookup, None, 1, "q").collect()
+    assert {r["account_id"]: (r["channel"], r["campaign"]) for r in rows} == {
+        "W1": ("email", "winback"), "W2": ("email", "winback"), "W3": ("push", "reminder"),
+        "W4": ("push", "reminder")}  # no churn score (no order yet): not among the likeliest churners
+    with pytest.raises(ValueError, match="max_churn_decile must be 1 to 10, got 0"):
+        RoutingRule(max_churn_decile=0, campaign="x")
 
 
 def test_write_once_skips_a_replayed_batch(spark: SparkSession, store: TableStore, tmp_path: Path) -> None:

@@ -480,13 +480,20 @@ class OnlineKMeansSettings:
 
 @dataclass(frozen=True)
 class RoutingRule:
-    """Decisions matching segment (real-time), reason and batch segment ('*': any) go to channel."""
+    """Decisions matching segment (real-time), reason, batch segment ('*': any) and churn decile
+    (at most ``max_churn_decile``; 10: any, scored or not) go to channel."""
 
     segment: str = "*"
     reason: str = "abandoned_cart"
     batch_segment: str = "*"
     channel: Literal["email", "push", "none"] = "none"
     campaign: str = ""
+    max_churn_decile: int = 10      # 1-9: only customers at or above this churn decile (propensity_scores); 10: any
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_churn_decile <= 10:
+            raise ValueError(f"routing rule {self.campaign or self.segment!r}: max_churn_decile must be 1 to 10, "
+                             f"got {self.max_churn_decile}")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """From abandoned carts to activation rows: real-time segment, the customer behind the account,
-their batch segment and consent, routing to a channel, and the frequency cap.
+their batch segment, churn decile and consent, routing to a channel, and the frequency cap.
 
 A decision is activated only when the account resolves to a customer, the customer gave
 marketing consent, a routing rule sends it to a channel and the customer is under the cap;
@@ -21,16 +21,19 @@ from custseg.stream.kmeans import Centres, labels, nearest_cluster
 LOOKUP_SCHEMA = T.StructType([
     T.StructField("account_id", T.StringType()), T.StructField("customer_id", T.StringType()),
     T.StructField("has_consent", T.BooleanType()), T.StructField("batch_segment", T.StringType()),
-    T.StructField("batch_segment_id", T.IntegerType()),
+    T.StructField("batch_segment_id", T.IntegerType()), T.StructField("churn_decile", T.IntegerType()),
 ])
+ANY_DECILE = 10
 
 
 def customer_lookup(spark: SparkSession, crosswalk_df: DataFrame | None, records_df: DataFrame | None,
-                    segments_df: DataFrame | None) -> DataFrame:
-    """Account -> customer, consent and latest batch segment.
+                    segments_df: DataFrame | None, scores_df: DataFrame | None = None) -> DataFrame:
+    """Account -> customer, consent, latest batch segment and latest churn decile.
 
     Consent is the customer's most recent statement of it (the record updated last among their
-    records that state one); a customer with none has not consented.
+    records that state one); a customer with none has not consented. The churn decile is the
+    customer's row of ``propensity_scores`` (1 = the tenth most likely to churn); customers
+    without an order have none.
     """
     if crosswalk_df is None:
         return spark.createDataFrame([], LOOKUP_SCHEMA)
@@ -51,6 +54,12 @@ def customer_lookup(spark: SparkSession, crosswalk_df: DataFrame | None, records
     else:
         lookup = lookup.select("*", F.lit(None).cast("string").alias("batch_segment"),
                                F.lit(None).cast("int").alias("batch_segment_id"))
+    if scores_df is not None:
+        churn = scores_df.filter(F.col("target") == "churn").select("customer_id",
+                                                                    F.col("decile").alias("churn_decile"))
+        lookup = lookup.join(churn, "customer_id", "left")
+    else:
+        lookup = lookup.withColumn("churn_decile", F.lit(None).cast("int"))
     return lookup.select(*LOOKUP_SCHEMA.fieldNames())
 
 
@@ -61,7 +70,9 @@ def with_realtime_segment(decisions_df: DataFrame, model: Centres, names: Sequen
 
 
 def route(rules: Sequence[RoutingRule]) -> tuple[Column, Column]:
-    """Channel and campaign of the first matching rule; ``none`` and null when no rule matches."""
+    """Channel and campaign of the first matching rule; ``none`` and null when no rule matches.
+    A rule with ``max_churn_decile`` below 10 matches only customers scored at or above that
+    churn decile (1 is the highest risk), so unscored customers fall through to the next rule."""
     channel: Column | None = None
     campaign: Column | None = None
     for rule in rules:
@@ -70,6 +81,8 @@ def route(rules: Sequence[RoutingRule]) -> tuple[Column, Column]:
             match = match & (F.col("realtime_segment") == rule.segment)
         if rule.batch_segment != "*":
             match = match & (F.col("batch_segment") == rule.batch_segment)
+        if rule.max_churn_decile < ANY_DECILE:
+            match = match & F.coalesce(F.col("churn_decile") <= rule.max_churn_decile, F.lit(False))
         channel = (F.when(match, F.lit(rule.channel)) if channel is None else channel.when(match, F.lit(rule.channel)))
         campaign = (F.when(match, F.lit(rule.campaign)) if campaign is None
                     else campaign.when(match, F.lit(rule.campaign)))

@@ -133,12 +133,13 @@ def _prices(ctx: JobContext) -> DataFrame:
 
 
 def _lookup(ctx: JobContext) -> DataFrame:
-    """Account -> customer, consent, batch segment; read once at start (a restart refreshes it)."""
+    """Account -> customer, consent, batch segment, churn decile; read once at start (a restart
+    refreshes it)."""
     def optional(name: str) -> DataFrame | None:
         return ctx.read(name) if ctx.table_exists(name) else None
 
     lookup = customer_lookup(ctx.spark, optional("identity_crosswalk"), optional("customer_records"),
-                             optional("customer_segments"))
+                             optional("customer_segments"), optional("propensity_scores"))
     return lookup.persist()
 
 
