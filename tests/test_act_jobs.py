@@ -131,3 +131,45 @@ def test_hybrid_beats_popularity_on_the_holdout(spark: SparkSession, acted: tupl
     assert hybrid.ndcg_at_k > 1.5 * popular.ndcg_at_k and hybrid.precision_at_k > 1.5 * popular.precision_at_k
     assert hybrid.coverage > popular.coverage
     assert evaluation.filter(F.col("segment_id").isNotNull()).select("segment_id").distinct().count() >= 2
+
+
+def test_assign_rescores_the_customers_it_places_with_the_model_their_segment_chose(
+        spark: SparkSession, acted: tuple, tmp_path: Path) -> None:
+    """Customers whose segment row came from another model are placed again by assign, and their
+    scores, planted wrong, come back exactly as the propensity run wrote them; the others keep theirs."""
+    from custseg.runtime import run_job
+
+    acted_config, propensity, _ = acted
+    shutil.copytree(acted_config.root_dir, tmp_path / "root")
+    config = config_at(acted_config, tmp_path / "root")
+    written = _table(spark, config, "propensity_scores").localCheckpoint()
+    placed = sorted(r.customer_id for r in written.filter("target = 'churn'").select("customer_id")
+                    .orderBy(F.xxhash64("customer_id")).limit(25).collect())
+    again = F.col("customer_id").isin(placed)
+    planted = written.withColumns({"score": F.when(again, F.lit(0.0)).otherwise(F.col("score")),
+                                   "segment_id": F.when(again, F.lit(-1)).otherwise(F.col("segment_id")),
+                                   "model_version": F.when(again, F.lit("stale")).otherwise(F.col("model_version"))})
+    segments = _table(spark, config, "customer_segments").withColumn(
+        "model_run_id", F.when(again, F.lit("an-older-run")).otherwise(F.col("model_run_id")))
+
+    def plant(ctx):  # type: ignore[no-untyped-def]
+        ctx.read("customer_features")  # the features behind these segments: only the planted rows are placed again
+        ctx.write("propensity_scores", planted.localCheckpoint())
+        ctx.write("customer_segments", segments.localCheckpoint())
+
+    run_job(spark, config, "assign", plant)
+    (assigned,) = jobs.run("assign", spark, config)
+    assert assigned.metrics["customers_scored"] == str(len(placed))
+    assert assigned.metrics["propensity_run_id"] == propensity.run_id
+    refreshed = _table(spark, config, "propensity_scores")
+    assert refreshed.count() == written.count()
+    key = ["customer_id", "target"]
+    compared = written.alias("w").join(refreshed.alias("r"), key).select(
+        *key, *[F.col(f"w.{c}").alias(f"w_{c}") for c in ("segment_id", "model_version", "score", "decile", "run_id")],
+        *[F.col(f"r.{c}").alias(f"r_{c}") for c in ("segment_id", "model_version", "score", "decile", "run_id")])
+    differ = compared.filter((F.col("w_segment_id") != F.col("r_segment_id"))
+                             | (F.col("w_model_version") != F.col("r_model_version"))
+                             | (F.abs(F.col("w_score") - F.col("r_score")) > 1e-12)
+                             | (F.col("w_run_id") != F.col("r_run_id")))
+    assert differ.count() == 0 and compared.count() == written.count()
+    assert compared.filter(F.col("w_decile") != F.col("r_decile")).count() <= written.count() // 100

@@ -6,7 +6,8 @@ customer_features row differs from the row its current segment was computed from
 its segment came from another model; everyone else keeps their row untouched. Customers gone
 from customer_features leave customer_segments. The saved PipelineModel carries the
 preprocessing, the clusterer and the segment labels, so a customer scored here gets exactly
-the segment the segment run would give.
+the segment the segment run would give. Once `propensity` has run, the customers scored here
+get fresh propensity scores from the models their segment chose (custseg.act.rescoring).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from custseg.act.rescoring import refresh_propensity_scores
 from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.files import exists
+from custseg.memory import stored
 from custseg.ml.stages import SEGMENT_LABELS
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.tables.gold import CUSTOMER_SEGMENTS
@@ -47,7 +50,8 @@ def _assign(ctx: JobContext) -> None:
         changed = _changed_customers(features, basis) if basis is not None else ids
         other_model = current.filter(F.col("model_run_id") != run_id).select("customer_id")
         new = ids.join(current.select("customer_id"), "customer_id", "left_anti")
-        rescore = changed.unionByName(other_model).unionByName(new).distinct().join(ids, "customer_id", "left_semi")
+        rescore = (changed.unionByName(other_model).unionByName(new).distinct().join(ids, "customer_id", "left_semi")
+                   .transform(stored))  # read by the scoring, the counts and the propensity refresh
         kept = current.join(ids, "customer_id", "left_semi").join(rescore, "customer_id", "left_anti")
     scored = model.transform(features.join(rescore, "customer_id", "left_semi")).select(
         *[F.col(c) for c in ("customer_id", "as_of_date", *SEGMENT_LABELS,
@@ -55,6 +59,7 @@ def _assign(ctx: JobContext) -> None:
         F.lit(run_id).alias("model_run_id"))
     result = scored if kept is None else kept.select(*CUSTOMER_SEGMENTS.schema.fieldNames()).unionByName(scored)
     ctx.write("customer_segments", result)
+    refresh_propensity_scores(ctx, rescore, model)
     scored_count = rescore.count()
     removed = 0 if current is None else current.join(ids, "customer_id", "left_anti").count()
     ctx.metrics.update({"model_run_id": run_id, "customers_scored": str(scored_count),

@@ -45,7 +45,7 @@ PROPENSITY_SCORES = TableSpec(
         ("score", "double", "Probability of the target in the next horizon_days", False),
         ("decile", "int", "1 = the 10% highest scores of this target, 10 = the lowest", False),
         ("as_of_date", "date", "Features use only data before this date", False),
-        ("run_id", "string", "propensity run", False),
+        ("run_id", "string", "propensity run whose models scored it (assign rescores with them too)", False),
     ),
 )
 
