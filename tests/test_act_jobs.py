@@ -131,3 +131,15 @@ def test_hybrid_beats_popularity_on_the_holdout(spark: SparkSession, acted: tupl
     assert hybrid.ndcg_at_k > 1.5 * popular.ndcg_at_k and hybrid.precision_at_k > 1.5 * popular.precision_at_k
     assert hybrid.coverage > popular.coverage
     assert evaluation.filter(F.col("segment_id").isNotNull()).select("segment_id").distinct().count() >= 2
+
+
+def test_act_notebook_runs_on_the_act_outputs(acted: tuple, pytestconfig: pytest.Config,
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests import notebook_check
+
+    config, propensity, recommend = acted
+    kernel = notebook_check.kernel(pytestconfig, tmp_path_factory)
+    notebook = notebook_check.execute(kernel, notebook_check.NOTEBOOK_DIR / "act.py", config.root_dir)
+    printed = notebook_check.outputs_text(notebook)
+    assert f"propensity run {propensity.run_id}" in printed and "hybrid all customers" in printed
+
