@@ -173,3 +173,51 @@ def test_assign_rescores_the_customers_it_places_with_the_model_their_segment_ch
                              | (F.col("w_run_id") != F.col("r_run_id")))
     assert differ.count() == 0 and compared.count() == written.count()
     assert compared.filter(F.col("w_decile") != F.col("r_decile")).count() <= written.count() // 100
+
+
+def test_act_notebook_runs_on_the_act_outputs(acted: tuple, pytestconfig: pytest.Config,
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests import notebook_check
+
+    config, propensity, recommend = acted
+    kernel = notebook_check.kernel(pytestconfig, tmp_path_factory)
+    notebook = notebook_check.execute(kernel, notebook_check.NOTEBOOK_DIR / "act.py", config.root_dir)
+    printed = notebook_check.outputs_text(notebook)
+    assert f"propensity run {propensity.run_id}" in printed and "hybrid all customers" in printed
+
+
+def _segment_label(segment_id: int | None, names: dict[int, str]) -> str:
+    return "all customers" if segment_id is None else f"{segment_id}: {names[segment_id]}"
+
+
+def test_report_shows_models_and_recommendations_in_chromium(spark: SparkSession, acted: tuple,
+                                                             tmp_path: Path) -> None:
+    """The report job on the act outputs (it adds its run to job_runs and writes reports/, nothing else)."""
+    from tests import browser
+
+    if not browser.available():
+        pytest.skip("chromium is missing: run `make chromium`")
+    config, propensity, recommend = acted
+    result = jobs.run("report", spark, config)[0]
+    page = browser.render(Path(result.metrics["report"]), tmp_path / "report.png")
+    assert page.errors == [] and page.scroll_width <= 1400 and max(page.table_right_edges) <= 1400
+    names = {r.segment_id: r.segment_name for r in _table(spark, config, "segment_profiles").collect()}
+    metrics = _table(spark, config, "model_metrics").filter(F.col("run_id") == propensity.run_id)
+    for target in config.propensity.targets:
+        rows = metrics.filter((F.col("target") == target) & (F.col("chosen") | (F.col("model") == "recency_baseline")))
+        expected = {(_segment_label(r.segment_id, names), "recency_baseline" if r.model == "recency_baseline"
+                     else "chosen"): r.roc_auc for r in rows.collect() if r.roc_auc is not None}
+        drawn = {(m["data"]["row"], m["data"]["col"]): float(m["data"]["value"]) for m in page.marks
+                 if m["figure"] == f"roc_auc_{target}"}
+        assert drawn == expected and ("all customers", "chosen") in drawn, target
+    evaluation = _table(spark, config, "recommendation_eval").filter(F.col("run_id") == recommend.run_id).collect()
+    ndcg = {(_segment_label(r.segment_id, names), r.method): r.ndcg_at_k for r in evaluation}
+    assert {(m["data"]["row"], m["data"]["col"]): float(m["data"]["value"]) for m in page.marks
+            if m["figure"] == "ndcg_per_segment"} == ndcg
+    overall = {(m["data"]["row"], m["data"]["col"]): float(m["data"]["value"]) for m in page.marks
+               if m["figure"] == "recommendation_eval"}
+    hybrid = next(r for r in evaluation if r.segment_id is None and r.method == "hybrid")
+    assert overall[(f"precision@{hybrid.k}", "hybrid")] == hybrid.precision_at_k
+    assert overall[("coverage", "hybrid")] == hybrid.coverage and len(overall) == 8
+    run = _table(spark, config, "job_runs").filter(F.col("run_id") == result.run_id).first()
+    assert {"model_metrics", "recommendation_eval"} <= set(run.input_versions)

@@ -1,10 +1,10 @@
 """The notebooks: each `.py` (jupytext percent, what reviews see) is paired with its `.ipynb`, and every
-notebook runs top to bottom with nbclient on the pipeline's outputs, drawing no empty figure."""
+notebook runs top to bottom with nbclient on the outputs it reads, drawing no empty figure. The four
+here read the pipeline's outputs; `act` runs in tests/test_act_jobs.py on the propensity and recommend
+jobs' outputs, and `realtime` in tests/test_stream.py on a stream's activations."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import shutil
 from pathlib import Path
@@ -17,28 +17,13 @@ from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.runtime import JobResult, run_job, table_store
 from custseg.segment.migration import migration_matrix
-from tests.conftest import PROJECT, config_at
+from tests import notebook_check
+from tests.conftest import config_at
 
 jupytext = pytest.importorskip("jupytext", reason="the notebook extra is not installed")
-NOTEBOOKS = sorted((PROJECT / "notebooks").glob("*.py"))
-
-# Run in the kernel before each notebook: every figure shown must have drawn something, and
-# each shown figure is counted so the test can match it with an image in the outputs.
-FIGURE_CHECK = """
-import matplotlib.pyplot as _plt
-# The kernel is shared by the notebooks: wrap the original show once, and count anew per notebook.
-_show = _plt._unchecked_show = getattr(_plt, "_unchecked_show", _plt.show)
-_shown = []
-def _checked_show(*args, **kwargs):
-    for number in _plt.get_fignums():
-        figure = _plt.figure(number)
-        axes = [ax for ax in figure.axes if ax.axison or ax.has_data()]
-        empty = [ax.get_title() or str(i) for i, ax in enumerate(axes) if not ax.has_data()]
-        assert axes and not empty, f"empty figure {number}: axes without data {empty}"
-        _shown.append(number)
-    return _show(*args, **kwargs)
-_plt.show = _checked_show
-"""
+NOTEBOOKS = sorted(notebook_check.NOTEBOOK_DIR.glob("*.py"))
+ON_PIPELINE = ("data_audit", "identity_resolution", "segments", "migration")
+RUN_ELSEWHERE = {"act": "tests/test_act_jobs.py", "realtime": "tests/test_stream.py"}
 
 
 def _cells(notebook: object) -> list[tuple[str, str]]:
@@ -60,8 +45,8 @@ def drift(py_file: Path) -> list[str]:
     return problems
 
 
-def test_every_notebook_is_paired_and_in_sync() -> None:
-    assert {p.stem for p in NOTEBOOKS} >= {"data_audit", "identity_resolution", "segments", "migration"}
+def test_every_notebook_is_paired_in_sync_and_run_by_a_test() -> None:
+    assert {p.stem for p in NOTEBOOKS} == {*ON_PIPELINE, *RUN_ELSEWHERE}  # a new notebook needs a test that runs it
     for py_file in NOTEBOOKS:
         assert drift(py_file) == [], py_file.name
         parameters = [c for c in jupytext.read(py_file)["cells"] if "parameters" in c["metadata"].get("tags", [])]
@@ -117,28 +102,8 @@ def test_report_shows_the_migration_between_versions(spark: SparkSession, two_ve
     assert f'data-metric="moved" data-value="{moved}"' in page
 
 
-def test_every_notebook_runs_on_the_pipeline_outputs(two_versions: Config, tmp_path: Path) -> None:
-    import matplotlib.image
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-
-    kernel = KernelManager(kernel_name="python3")
-    kernel.start_kernel(cwd=str(tmp_path))  # one kernel, one Spark driver, for all the notebooks
-    try:
-        for py_file in NOTEBOOKS:
-            notebook = jupytext.read(py_file)
-            position = next(i for i, c in enumerate(notebook["cells"]) if "parameters" in c["metadata"].get("tags", []))
-            injected = (f"STORAGE_ROOT = {two_versions.root_dir!r}\n"
-                        "SETTINGS = ['spark.driver_memory=1g', 'spark.shuffle_partitions=2']\n" + FIGURE_CHECK)
-            notebook["cells"].insert(position + 1, jupytext.reads(injected, fmt="py:percent")["cells"][0])
-            notebook["cells"].append(jupytext.reads("print('FIGURES', len(_shown))", fmt="py:percent")["cells"][0])
-            NotebookClient(notebook, km=kernel, timeout=600, allow_errors=False).execute()
-            images = [base64.b64decode(o["data"]["image/png"]) for c in notebook["cells"] if c["cell_type"] == "code"
-                      for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-            shown = int(notebook["cells"][-1]["outputs"][0]["text"].split()[-1])
-            assert images and len(images) == shown, (py_file.name, len(images), shown)
-            for image in images:
-                pixels = matplotlib.image.imread(io.BytesIO(image))
-                assert (pixels[..., :3] < 0.9).mean() > 0.01, f"{py_file.name}: a nearly blank image"
-    finally:
-        kernel.shutdown_kernel(now=True)
+def test_every_pipeline_notebook_runs_on_the_pipeline_outputs(two_versions: Config, pytestconfig: pytest.Config,
+                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    kernel = notebook_check.kernel(pytestconfig, tmp_path_factory)
+    for name in ON_PIPELINE:
+        notebook_check.execute(kernel, notebook_check.NOTEBOOK_DIR / f"{name}.py", two_versions.root_dir)

@@ -4,6 +4,7 @@ than a 1400-pixel window, and every figure drawn equal to the table it came from
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from custseg.config import Config
 from custseg.errors import InputDataError
 from custseg.jobs import report
 from custseg.report import ReportData, Segment, render
+from custseg.report.act import ActResults
 from custseg.runtime import JobResult, table_store
 from tests import browser
 
@@ -34,6 +36,7 @@ def test_segment_report_shows_the_tables_in_chromium(spark: SparkSession, pipeli
     config, results = pipeline
     path = Path(_result(results, "report").metrics["report"])
     assert (path.parent / "latest.html").read_text() == path.read_text()
+    assert 'id="models"' not in path.read_text()  # neither propensity nor recommend ran
     page = browser.render(path, tmp_path / "report.png")
     assert page.errors == []
     assert page.scroll_width <= 1400 and max(page.table_right_edges) <= 1400
@@ -117,6 +120,41 @@ def test_rendered_migration_and_profiles_equal_their_rows() -> None:
     assert "<dormant>" not in page and "<script" not in page
     first = render("report-1", _data([], 0))
     assert "first version of customer_segments" in first and 'data-metric="migration_customers"' not in first
+
+
+def _model(target: str, segment_id: int | None, model: str, roc_auc: float | None) -> dict[str, object]:
+    return {"target": target, "segment_id": segment_id, "model": model, "chosen": model != "recency_baseline",
+            "reason": "why", "rows": 100, "positives": 10, "roc_auc": roc_auc, "pr_auc": roc_auc,
+            "top_decile_lift": 2.0, "top_decile_capture": 0.2}
+
+
+def _evaluation(method: str, segment_id: int | None, ndcg: float) -> dict[str, object]:
+    return {"method": method, "segment_id": segment_id, "customers": 40, "precision_at_k": ndcg / 2,
+            "recall_at_k": ndcg * 2, "ndcg_at_k": ndcg, "coverage": 0.5 if method == "hybrid" else 0.02, "k": 10,
+            "holdout_start": "2026-06-01"}
+
+
+def test_rendered_models_and_recommendations_equal_their_rows() -> None:
+    data = _data([], 0)
+    data.act = ActResults("propensity-1", [
+        _model("churn", None, "chosen", 0.93), _model("churn", None, "recency_baseline", 0.81),
+        _model("churn", 1, "segment", 0.9), _model("churn", 1, "recency_baseline", 0.7),
+        _model("churn", 2, "global", None), _model("churn", 2, "recency_baseline", None),
+        _model("churn", 7, "global", 0.6), _model("churn", 7, "recency_baseline", 0.5),
+    ], "recommend-1", [_evaluation("hybrid", None, 0.05), _evaluation("popularity", None, 0.02),
+                       _evaluation("hybrid", 2, 0.04), _evaluation("popularity", 2, 0.03)])
+    page = render("report-1", data)
+    assert 'href="#models"' in page and 'data-metric="roc_auc_churn"' in page
+    assert 'data-row="all customers" data-col="chosen" data-value="0.93"' in page
+    assert 'data-row="1: big spenders" data-col="recency_baseline" data-value="0.7"' in page
+    assert 'data-row="7" data-col="chosen" data-value="0.6"' in page  # a segment the latest run does not have
+    assert 'data-row="2: &lt;dormant&gt;" data-col="chosen"' not in page and "chosen: n/a" in page  # one class
+    assert 'data-row="precision@10" data-col="hybrid" data-value="0.025"' in page
+    assert 'data-row="coverage" data-col="popularity" data-value="0.02"' in page
+    assert 'data-row="2: &lt;dormant&gt;" data-col="popularity" data-value="0.03"' in page
+    assert len(re.findall(r'<rect class="bar" data-row', page)) == 6 + 8 + 4
+    without = render("report-1", _data([], 0))
+    assert 'id="models"' not in without and "#models" not in without and "propensity" not in without
 
 
 def test_report_without_a_segment_run_names_the_missing_table(spark: SparkSession, config: Config) -> None:

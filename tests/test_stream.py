@@ -14,6 +14,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
@@ -83,9 +84,15 @@ def _activations(spark: SparkSession, config: Config) -> list[dict[str, object]]
     return [r.asDict() for r in table_store(spark, config).read(Catalog(config).path("activations")).collect()]
 
 
+@pytest.fixture(scope="module")
+def detection_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the detection test streams; the realtime notebook then reads its activations."""
+    return tmp_path_factory.mktemp("detection") / "root"
+
+
 def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
-        spark: SparkSession, base_config: Config, tmp_path: Path) -> None:
-    config = _stream_config(base_config, tmp_path / "root")
+        spark: SparkSession, base_config: Config, detection_root: Path) -> None:
+    config = _stream_config(base_config, detection_root)
     accounts = [f"W{i:03d}" for i in range(24)]
     _batch_tables(spark, config, accounts)
     landing = Path(stream_path(config, config.stream.landing_dir))
@@ -165,3 +172,18 @@ def test_a_killed_stream_restarts_from_its_checkpoint_without_loss_or_duplicates
     assert {r["account_id"] for r in rows} == expected
     # The killed run committed `before` rows, the restarted one the rest: both wrote, nothing twice.
     assert len(DeltaTable(table).history()) >= 2
+
+
+def test_realtime_notebook_runs_on_the_detected_activations(
+        spark: SparkSession, base_config: Config, detection_root: Path, pytestconfig: pytest.Config,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests import notebook_check
+
+    config = _stream_config(base_config, detection_root)
+    if not Path(Catalog(config).path("activations")).is_dir():
+        pytest.skip("reads what test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows wrote: run both")
+    rows = _activations(spark, config)
+    notebook = notebook_check.execute(notebook_check.kernel(pytestconfig, tmp_path_factory),
+                                      notebook_check.NOTEBOOK_DIR / "realtime.py", str(detection_root))
+    activated = sum(r["status"] == "activated" for r in rows)
+    assert f"{len(rows):,} decisions, {activated:,} activated" in notebook_check.outputs_text(notebook)

@@ -34,7 +34,7 @@ def render(spark: SparkSession, config: Config, results: list[JobResult]) -> str
         *([f"  {report}", "      the segment report: data in, resolution, segments with charts, validation, migration"]
           if report else []),
         "  make notebook                       Jupyter on 127.0.0.1 with notebooks/ on these tables "
-        "(audit, resolution, segments, migration)",
+        "(audit, resolution, segments, migration; act and realtime once those jobs ran)",
     ]
     return "\n".join(lines)
 

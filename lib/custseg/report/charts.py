@@ -1,4 +1,4 @@
-"""Inline SVG charts for the HTML reports: horizontal bars, a heatmap and a line chart.
+"""Inline SVG charts for the HTML reports: horizontal bars (single or grouped), a heatmap and a line chart.
 
 Hand-written SVG keeps a report one self-contained file without scripts or a plotting
 library, and lets every mark carry its raw figure in ``data-value`` (with ``data-label``,
@@ -57,6 +57,60 @@ def bar_chart(items: Sequence[tuple[str, float]], metric: str, caption: str,
             f"<text x=\"{gutter + value * scale + 4:.1f}\" y=\"{y + 13}\" {FONT}>{_e(fmt(value))}</text>"
         )
     height = row * len(items) + 4
+    return Markup(
+        f"<figure data-metric=\"{_e(metric)}\"><svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" "
+        f"height=\"{height}\" role=\"img\" aria-label=\"{_e(caption)}\">{''.join(marks)}</svg>"
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+SERIES = ("#337ab7", "#9e9e9e", "#5cb85c", "#f0ad4e")
+
+
+def grouped_bar_chart(groups: Sequence[str], series: Sequence[str], values: dict[tuple[str, str], float],
+                      metric: str, caption: str, fmt: Callable[[float], str] = lambda v: f"{v:.3f}",
+                      peak: float | None = None, width: int = 620) -> Markup:
+    """Horizontal bars in groups, one bar per series within each group, with a legend of the series.
+
+    Args:
+        groups: group labels, top to bottom.
+        series: series labels, the bars' order within a group (four colours, then they repeat).
+        values: non-negative value per (group, series); a missing one is written "n/a" and has no mark.
+        metric: the ``data-metric`` of the figure.
+        caption: text under the chart.
+        fmt: how a value is written at the end of its bar.
+        peak: the value of a full-length bar (default: the largest value).
+        width: chart width in pixels.
+
+    Returns:
+        A ``<figure>`` whose bars carry ``data-row`` (group), ``data-col`` (series) and ``data-value``;
+        an empty-data note when there is no value.
+    """
+    if not groups or not values:
+        return Markup(f"<p class=\"muted\">{_e(caption)}: no data.</p>")
+    bar, gap, gutter, room, head = 13, 8, 210, 80, 22
+    scale = (width - gutter - room) / (peak or max(values.values()) or 1.0)
+    colour = {name: SERIES[i % len(SERIES)] for i, name in enumerate(series)}
+    marks = [f"<rect x=\"{gutter + 110 * i}\" y=\"4\" width=\"10\" height=\"10\" fill=\"{colour[name]}\"/>"
+             f"<text x=\"{gutter + 110 * i + 14}\" y=\"13\" {FONT}>{_e(_short(name, 16))}</text>"
+             for i, name in enumerate(series)]
+    block = bar * len(series) + gap
+    for j, group in enumerate(groups):
+        top = head + j * block
+        marks.append(f"<text x=\"{gutter - 6}\" y=\"{top + bar * len(series) / 2 + 4:.1f}\" text-anchor=\"end\" "
+                     f"{FONT}><title>{_e(group)}</title>{_e(_short(group))}</text>")
+        for i, name in enumerate(series):
+            y, value = top + i * bar, values.get((group, name))
+            if value is None or math.isnan(value):
+                marks.append(f"<text x=\"{gutter + 4}\" y=\"{y + 10}\" {FONT} fill=\"#777\">{_e(name)}: n/a</text>")
+                continue
+            marks.append(
+                f"<rect class=\"bar\" data-row=\"{_e(group)}\" data-col=\"{_e(name)}\" data-value=\"{value!r}\" "
+                f"x=\"{gutter}\" y=\"{y + 1}\" width=\"{max(value * scale, 0.5):.1f}\" height=\"{bar - 2}\" "
+                f"fill=\"{colour[name]}\"><title>{_e(f'{group}, {name}: {fmt(value)}')}</title></rect>"
+                f"<text x=\"{gutter + value * scale + 4:.1f}\" y=\"{y + 10}\" {FONT}>{_e(fmt(value))}</text>"
+            )
+    height = head + block * len(groups)
     return Markup(
         f"<figure data-metric=\"{_e(metric)}\"><svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" "
         f"height=\"{height}\" role=\"img\" aria-label=\"{_e(caption)}\">{''.join(marks)}</svg>"

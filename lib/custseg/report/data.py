@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from custseg.errors import InputDataError
+from custseg.report.act import ActResults, gather_act
 from custseg.runtime import JobContext
 from custseg.segment.migration import migration_matrix
 
@@ -52,6 +53,7 @@ class ReportData:
     validation: list[dict[str, Any]] = field(default_factory=list)
     migration: list[dict[str, Any]] = field(default_factory=list)
     migration_from: int | None = None
+    act: ActResults = field(default_factory=ActResults)
 
 
 def gather(ctx: JobContext) -> ReportData:
@@ -81,6 +83,7 @@ def gather(ctx: JobContext) -> ReportData:
     if ctx.table_exists("validation_results"):
         data.validation = _validation(ctx.read("validation_results"), list(latest.values()))
     data.migration_from, data.migration = _migration(ctx, data.segments_version)
+    data.act = gather_act(ctx, latest)
     return data
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
-from custseg.report.charts import bar_chart, heatmap, line_chart
+from custseg.report.act import ActResults
+from custseg.report.charts import bar_chart, grouped_bar_chart, heatmap, line_chart
 from custseg.report.data import RESOLUTION_FIGURES, ReportData
 
 # Long values (file paths, reject reasons) wrap or scroll inside their box instead of widening the page.
@@ -25,6 +26,8 @@ td:first-child,th:first-child,td.text,th.text{text-align:left}
 figure{display:inline-block;margin:0.5em 1.5em 0.5em 0;vertical-align:top;max-width:100%;overflow-x:auto}
 figcaption{font-size:12px;color:#555}svg{max-width:none}
 """
+ALL_CUSTOMERS = "all customers"
+EVAL_MEASURES = ("precision_at_k", "recall_at_k", "ndcg_at_k", "coverage")
 STABILITY_FIGURES = ("stability_ari_mean", "stability_ari_min", "holdout_ari", "archetype_ari", "parent_segments",
                      "parent_silhouette", "pca_components", "explained_variance")
 
@@ -33,11 +36,15 @@ def render(run_id: str, data: ReportData) -> str:
     """The report page for ``data``, written by report run ``run_id``."""
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["figure"] = _figure
+    env.filters["ratio"] = lambda value: "-" if value is None else f"{value:.4f}"  # AUCs, precision, coverage
     template = resources.files("custseg.report").joinpath("templates").joinpath("segments.html.j2")
     source = template.read_text(encoding="utf-8")  # works from the --py-files zip as well
     chosen = next((k for k in data.k_search if k["chosen"]), None)
     features = sorted({f for s in data.segments for f in s.means})
+    names = {s.segment_id: s.name for s in data.segments}
     return env.from_string(source).render(
+        act=data.act, model_rows=_model_rows(data.act, names), act_charts=_act_charts(data.act, names),
+        eval_rows=[{**r, "segment": segment_label(r["segment_id"], names)} for r in data.act.evaluation],
         run_id=run_id, data=data, style=Markup(STYLE), charts=_charts(data, chosen), chosen=chosen,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), features=features,
         records=int(data.resolution.get("records", sum(size * n for size, n in data.cluster_sizes))),
@@ -72,6 +79,58 @@ def _charts(data: ReportData, chosen: dict[str, Any] | None) -> dict[str, Markup
                            "Cost (within-cluster sum of squares) per k", highlight=k, fmt=lambda v: f"{v:,.0f}"),
         "migration": _migration_chart(data),
     }
+
+
+def segment_label(segment_id: int | None, names: dict[int, str]) -> str:
+    """How the act figures name a segment: "<id>: <name>", the bare id for a segment the latest
+    segmentation run does not have, "all customers" for the rows over every customer (a null id)."""
+    if segment_id is None:
+        return ALL_CUSTOMERS
+    return f"{segment_id}: {names[segment_id]}" if segment_id in names else str(segment_id)
+
+
+def eval_label(measure: str, k: int) -> str:
+    """precision_at_k -> precision@10; coverage stays coverage."""
+    return measure.replace("_at_k", f"@{k}")
+
+
+def _model_rows(act: ActResults, names: dict[int, str]) -> list[dict[str, Any]]:
+    """One row per target and segment: the chosen model's figures and the recency baseline's
+    (``baseline_roc_auc``, ``baseline_pr_auc``); None where a row or a figure is missing."""
+    keys = ("model", "rows", "positives", "roc_auc", "pr_auc", "top_decile_lift", "reason", "baseline_roc_auc",
+            "baseline_pr_auc")
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in act.models:
+        key = (r["target"], segment_label(r["segment_id"], names))
+        entry = rows.setdefault(key, {"target": key[0], "segment": key[1], **dict.fromkeys(keys)})
+        if r["model"] == "recency_baseline":
+            entry.update(baseline_roc_auc=r["roc_auc"], baseline_pr_auc=r["pr_auc"])
+        else:
+            entry.update({k: r[k] for k in keys[:7]})
+    return list(rows.values())
+
+
+def _act_charts(act: ActResults, names: dict[int, str]) -> dict[str, Markup]:
+    charts = {}
+    for target in dict.fromkeys(r["target"] for r in act.models):
+        rows = [r for r in act.models if r["target"] == target]
+        auc = {(segment_label(r["segment_id"], names), "recency_baseline" if r["model"] == "recency_baseline"
+                else "chosen"): r["roc_auc"] for r in rows if r["roc_auc"] is not None}
+        groups = list(dict.fromkeys(segment_label(r["segment_id"], names) for r in rows))
+        charts[f"auc_{target}"] = grouped_bar_chart(
+            groups, ("chosen", "recency_baseline"), auc, f"roc_auc_{target}",
+            f"{target}: test ROC-AUC of the model each segment chose against recency alone", peak=1.0)
+    overall = [r for r in act.evaluation if r["segment_id"] is None]
+    methods = list(dict.fromkeys(r["method"] for r in act.evaluation))
+    charts["eval"] = grouped_bar_chart(
+        [eval_label(m, overall[0]["k"]) for m in EVAL_MEASURES] if overall else [], methods,
+        {(eval_label(m, r["k"]), r["method"]): r[m] for r in overall for m in EVAL_MEASURES},
+        "recommendation_eval", "Recommendations on the holdout, all customers: the hybrid against popularity")
+    charts["ndcg"] = grouped_bar_chart(
+        list(dict.fromkeys(segment_label(r["segment_id"], names) for r in act.evaluation)), methods,
+        {(segment_label(r["segment_id"], names), r["method"]): r["ndcg_at_k"] for r in act.evaluation},
+        "ndcg_per_segment", "NDCG of the top k per segment: the hybrid against popularity")
+    return charts
 
 
 def _migration_chart(data: ReportData) -> Markup:
