@@ -23,6 +23,17 @@ def test_binary_metrics_of_a_perfect_ranking(spark: SparkSession) -> None:
     assert metrics.reliability[-1][2] == 1.0  # the bin of 0.95 holds the one positive
 
 
+def test_top_decile_takes_a_tenth_of_the_rows_when_scores_tie(spark: SparkSession) -> None:
+    """40 of 100 rows share the top score and 20 of them are positive; the tenth holds 10 of those
+    40, so it expects 5 positives: capture 5 / 25 and lift (5 / 10) / (25 / 100), not the figures
+    of all 40 tied rows."""
+    rows = [(1.0 if i < 20 else 0.0, 0.9) for i in range(40)] + [(1.0 if i < 5 else 0.0, 0.1) for i in range(60)]
+    metrics = binary_metrics(spark.createDataFrame(rows, "label double, score double"), "label", "score")
+    assert metrics.top_decile_capture == pytest.approx(5 / 25)
+    assert metrics.top_decile_lift == pytest.approx((5 / 10) / (25 / 100))
+    assert metrics.top_decile_capture == pytest.approx(metrics.top_decile_lift / 10)
+
+
 def test_binary_metrics_with_one_class_or_no_rows(spark: SparkSession) -> None:
     one_class = binary_metrics(spark.createDataFrame([(0.0, 0.2), (0.0, 0.4)], "label double, score double"),
                                "label", "score", calibrated=False)

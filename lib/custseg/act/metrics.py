@@ -1,8 +1,10 @@
 """Binary-classifier metrics computed in Spark: ROC-AUC and PR-AUC (Spark's evaluator), lift and
 capture in the top decile of scores, the Brier score and a ten-bin reliability curve.
 
-The top decile is the rows above the 0.9 quantile of the score (``approxQuantile``); when ties
-leave no row above it, the rows at it. Only the ten reliability bins reach the driver.
+The top decile is the tenth of the rows with the highest scores. Tree models give many rows the
+same score, so the rows tied at the 0.9 quantile (``approxQuantile``) count with the share of
+them that fills the tenth: the expected figures over every order the ties could be broken in.
+Only the ten reliability bins reach the driver.
 """
 
 from __future__ import annotations
@@ -67,15 +69,19 @@ def top_decile(scored: DataFrame, label: str, score: str, rows: int,
     if positives == 0:
         return None, None
     (cut,) = scored.approxQuantile(score, [0.9], 0.001)
-    above, at = F.col(score) > cut, F.col(score) >= cut
+    above, tied = F.col(score) > cut, F.col(score) == cut
     counts = scored.agg(F.count(F.when(above, 1)).alias("n"), F.sum(F.when(above, F.col(label))).alias("p"),
-                        F.count(F.when(at, 1)).alias("n_tied"), F.sum(F.when(at, F.col(label))).alias("p_tied")).first()
+                        F.count(F.when(tied, 1)).alias("n_tied"),
+                        F.sum(F.when(tied, F.col(label))).alias("p_tied")).first()
     assert counts is not None
-    # Above the cut; when ties at the top leave nothing above it, at or above the cut.
-    top_rows, top_positives = ((int(counts["n"]), int(counts["p"] or 0)) if counts["n"]
-                               else (int(counts["n_tied"]), int(counts["p_tied"] or 0)))
+    n_above, n_tied = int(counts["n"]), int(counts["n_tied"])
+    # A tenth of the rows, or as near as the approximate cut allows: all rows above it, and of
+    # the rows at it the share that makes up the tenth.
+    top_rows = min(max(rows / 10, n_above), n_above + n_tied)
     if top_rows == 0:
         return None, None
+    share_of_tied = (top_rows - n_above) / n_tied if n_tied else 0.0
+    top_positives = float(counts["p"] or 0) + share_of_tied * float(counts["p_tied"] or 0)
     return (top_positives / top_rows) / (positives / rows), top_positives / positives
 
 
