@@ -52,7 +52,7 @@ def main(config: Config, rates: list[int], seconds: float, output_dir: str) -> i
 def run_rate(spark: Any, config: Config, rate: int, seconds: float, root: Path) -> dict[str, Any]:
     stream = dataclasses.replace(
         config.stream, source="files", window_minutes=WINDOW_SECONDS / 60, watermark_seconds=1.0, trigger_seconds=1.0,
-        idle_expiry_minutes=1.0, max_files_per_trigger=1, run_seconds=None, stop_when_idle_seconds=15.0,
+        idle_expiry_minutes=1.0, run_seconds=None, stop_when_idle_seconds=15.0,
         webhook=dataclasses.replace(config.stream.webhook, url=None))
     cfg = config.with_overrides(storage=dataclasses.replace(config.storage, root=str(root)), stream=stream)
     carts = max(1, int(rate * seconds / EVENTS_PER_CART))

@@ -538,7 +538,7 @@ class StreamSettings:
     # Relative to storage.root unless absolute.
     landing_dir: str = "stream/landing"
     checkpoint_dir: str = "checkpoints/stream"
-    max_files_per_trigger: int = 1
+    max_files_per_trigger: int = 100
     trigger_seconds: float = 1.0
     # Stop after this many seconds, or once no input arrived for this many; null: run until stopped.
     run_seconds: float | None = None

@@ -120,10 +120,12 @@ def write_feed(plan: FeedPlan, landing_dir: str, files: int, start: dt.datetime 
     realtime = start is None
     origin = dt.datetime.now(dt.UTC) if start is None else start
     slice_ms = max(1, -(-plan.span_ms // files))
+    by_file: dict[int, list[FeedEvent]] = {}
+    for e in plan.events:
+        by_file.setdefault(e.offset_ms // slice_ms, []).append(e)
     for number in range(files):
-        low, high = number * slice_ms, (number + 1) * slice_ms
-        lines = [json.dumps({**e.event, "event_ts": _iso(origin, e.offset_ms)})
-                 for e in plan.events if low <= e.offset_ms < high]
+        high = (number + 1) * slice_ms
+        lines = [json.dumps({**e.event, "event_ts": _iso(origin, e.offset_ms)}) for e in by_file.get(number, [])]
         if realtime:
             _sleep_until(origin + dt.timedelta(milliseconds=high))
         elif number and file_interval_seconds:
