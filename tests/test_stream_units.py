@@ -100,6 +100,21 @@ def test_cart_state_adds_removes_and_checks_out() -> None:
     assert state["cart_no"] == 2  # a new cart after the checkout
 
 
+def test_a_cart_whose_window_ran_out_before_the_next_event_fires_then() -> None:
+    """Within one micro-batch the events after a cart's expiry come before its timer could fire:
+    the cart is decided as abandoned at its expiry, and the later events start a new cart."""
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0)
+    state = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
+             "last_event_ms": 0, "device": None, "views": ""}
+    carts.apply_event(state, _event("add_to_cart", "A", 10.0), 5_000, 2)
+    assert processor._lapsed_cart("acc", state, 5_000 + 59_999) is None  # still inside the window
+    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 5_000 + 60_000), strict=True))
+    assert (row["cart_id"], row["cart_items"], row["expired_ms"]) == ("acc-1", 1, 65_000)
+    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000) is None
+    carts.apply_event(state, _event("add_to_cart", "B", 2.0), 70_000, 2)
+    assert state["cart_no"] == 2
+
+
 def test_feed_plan_truth_matches_its_events() -> None:
     settings = FeedSettings(carts=30, abandon_share=0.5, resume_share=0.25, seed=3)
     plan = feed.plan_feed([f"W{i}" for i in range(40)], [("P1", 10.0), ("P2", 25.0)], settings, 60_000, 5_000, 120_000)

@@ -76,16 +76,20 @@ class CartProcessor(StatefulProcessor):
         state = self._load()
         watermark = timerValues.getCurrentWatermarkInMs()
         frame = pd.concat(list(rows), ignore_index=True).sort_values("event_ts", kind="stable")
+        lapsed = []
         for event in frame.itertuples(index=False):
             if self.seen.containsKey((event.event_id,)):
                 continue  # a duplicate delivery: the event counts once
             event_ms = int(pd.Timestamp(event.event_ts).value // 1_000_000)
             self.seen.updateValue((event.event_id,), (event_ms,))
+            decision = self._lapsed_cart(key[0], state, event_ms)
+            if decision is not None:
+                lapsed.append(decision)
             apply_event(state, event, event_ms, self.recent_views)
         self._forget_seen_before(watermark - self.dedupe_ms)
         self._save(state)
         self._set_timer(state)
-        return iter([])
+        return iter([pd.DataFrame(lapsed, columns=DECISION_COLUMNS)] if lapsed else [])
 
     def handleExpiredTimer(self, key: Any, timerValues: TimerValues,
                            expiredTimerInfo: ExpiredTimerInfo) -> Iterator[pd.DataFrame]:
@@ -110,6 +114,17 @@ class CartProcessor(StatefulProcessor):
         pass
 
     # -- state helpers -------------------------------------------------------------------
+    def _lapsed_cart(self, account_id: str, state: dict[str, Any], event_ms: int) -> tuple[Any, ...] | None:
+        """The decision of a cart whose window ran out before this event: a micro-batch can hold
+        the events after a cart's expiry (a backlog, a restart), and the cart was abandoned then,
+        as its timer would have said had the batch ended there. The cart is closed."""
+        items = json.loads(state["items_json"] or "{}")
+        expiry = state["last_cart_ms"] + self.window_ms
+        if not items or event_ms < expiry:
+            return None
+        state["items_json"] = "{}"
+        return abandoned_cart(account_id, state, items, expiry)
+
     def _load(self) -> dict[str, Any]:
         stored = self.state.get() if self.state.exists() else None
         if stored is None:
