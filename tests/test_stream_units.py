@@ -100,19 +100,30 @@ def test_cart_state_adds_removes_and_checks_out() -> None:
     assert state["cart_no"] == 2  # a new cart after the checkout
 
 
-def test_a_cart_whose_window_ran_out_before_the_next_event_fires_then() -> None:
-    """Within one micro-batch the events after a cart's expiry come before its timer could fire:
-    the cart is decided as abandoned at its expiry, and the later events start a new cart."""
-    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0)
-    state = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
-             "last_event_ms": 0, "device": None, "views": ""}
-    carts.apply_event(state, _event("add_to_cart", "A", 10.0), 5_000, 2)
-    assert processor._lapsed_cart("acc", state, 5_000 + 59_999) is None  # still inside the window
-    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 5_000 + 60_000), strict=True))
+def test_a_cart_is_decided_before_a_later_event_only_once_no_event_can_save_it() -> None:
+    """Within one micro-batch the events after a cart's expiry come before its timer could fire.
+    The cart is decided first when its timer is due (expiry behind the watermark) or the event is
+    past the expiry by the watermark delay (a checkout still to come would be late); before that,
+    a late checkout may still arrive, and the cart stays open."""
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
+                                    watermark_seconds=5.0)
+
+    def open_cart() -> dict[str, object]:
+        state = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
+                 "last_event_ms": 0, "device": None, "views": ""}
+        carts.apply_event(state, _event("add_to_cart", "A", 10.0), 5_000, 2)
+        return state
+
+    state = open_cart()  # expiry at 65 s, delay 5 s
+    assert processor._lapsed_cart("acc", state, 64_999, watermark_ms=0) is None  # inside the window
+    assert processor._lapsed_cart("acc", state, 69_999, watermark_ms=64_999) is None  # a late checkout may come
+    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 70_000, watermark_ms=0), strict=True))
     assert (row["cart_id"], row["cart_items"], row["expired_ms"]) == ("acc-1", 1, 65_000)
-    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000) is None
+    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000, watermark_ms=0) is None
     carts.apply_event(state, _event("add_to_cart", "B", 2.0), 70_000, 2)
-    assert state["cart_no"] == 2
+    assert state["cart_no"] == 2  # the later event starts the next cart
+    due = open_cart()
+    assert processor._lapsed_cart("acc", due, 66_000, watermark_ms=65_000) is not None  # the timer is due
 
 
 def test_feed_plan_truth_matches_its_events() -> None:

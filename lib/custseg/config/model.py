@@ -488,7 +488,7 @@ class RoutingRule:
     batch_segment: str = "*"
     channel: Literal["email", "push", "none"] = "none"
     campaign: str = ""
-    max_churn_decile: int = 10      # 1-9: only customers at or above this churn decile (propensity_scores); 10: any
+    max_churn_decile: int = 10      # N < 10: only churn deciles 1..N of propensity_scores (1: likeliest); 10: any
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_churn_decile <= 10:
@@ -538,7 +538,7 @@ class StreamSettings:
     # Relative to storage.root unless absolute.
     landing_dir: str = "stream/landing"
     checkpoint_dir: str = "checkpoints/stream"
-    max_files_per_trigger: int = 100
+    max_files_per_trigger: int = 1
     trigger_seconds: float = 1.0
     # Stop after this many seconds, or once no input arrived for this many; null: run until stopped.
     run_seconds: float | None = None

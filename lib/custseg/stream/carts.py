@@ -6,6 +6,12 @@ and the recent product views, counts each event id once, and keeps one event-tim
 account: at the last cart activity plus the window while a cart is open (firing decides the cart
 abandoned, once), else at the last event plus the idle expiry (firing drops the account's state).
 Timers fire when the watermark passes them, so a replay of the same events decides the same.
+
+A micro-batch can also hold an account's events from after its cart's expiry (a backlog of
+files, a restart): Spark hands a batch's input to the processor before it fires the timers due
+in it, so the cart would take in the next cart's items. The cart is decided before such an event
+when its expiry is behind the watermark already (the timer is due) or the event is later than
+the expiry by the watermark delay (any event of the cart still to come is late, and dropped).
 """
 
 from __future__ import annotations
@@ -56,8 +62,10 @@ INPUT_COLUMNS = ("account_id", "event_id", "event_ts", "event_type", "session_id
 class CartProcessor(StatefulProcessor):
     """Cart state per account; emits one DECISION_SCHEMA row per abandoned cart."""
 
-    def __init__(self, window_minutes: float, idle_expiry_minutes: float, recent_views: int, dedupe_minutes: float):
+    def __init__(self, window_minutes: float, idle_expiry_minutes: float, recent_views: int, dedupe_minutes: float,
+                 watermark_seconds: float):
         self.window_ms = int(window_minutes * MINUTE_MS)
+        self.delay_ms = int(watermark_seconds * 1000)
         self.idle_ms = int(idle_expiry_minutes * MINUTE_MS)
         self.recent_views = recent_views
         self.dedupe_ms = int(dedupe_minutes * MINUTE_MS)
@@ -82,7 +90,7 @@ class CartProcessor(StatefulProcessor):
                 continue  # a duplicate delivery: the event counts once
             event_ms = int(pd.Timestamp(event.event_ts).value // 1_000_000)
             self.seen.updateValue((event.event_id,), (event_ms,))
-            decision = self._lapsed_cart(key[0], state, event_ms)
+            decision = self._lapsed_cart(key[0], state, event_ms, watermark)
             if decision is not None:
                 lapsed.append(decision)
             apply_event(state, event, event_ms, self.recent_views)
@@ -114,13 +122,14 @@ class CartProcessor(StatefulProcessor):
         pass
 
     # -- state helpers -------------------------------------------------------------------
-    def _lapsed_cart(self, account_id: str, state: dict[str, Any], event_ms: int) -> tuple[Any, ...] | None:
-        """The decision of a cart whose window ran out before this event: a micro-batch can hold
-        the events after a cart's expiry (a backlog, a restart), and the cart was abandoned then,
-        as its timer would have said had the batch ended there. The cart is closed."""
+    def _lapsed_cart(self, account_id: str, state: dict[str, Any], event_ms: int,
+                     watermark_ms: int) -> tuple[Any, ...] | None:
+        """The decision of an open cart that is abandoned for sure before this event (see the
+        module docstring); the cart is closed. None while a late event of the cart could still
+        save it."""
         items = json.loads(state["items_json"] or "{}")
         expiry = state["last_cart_ms"] + self.window_ms
-        if not items or event_ms < expiry:
+        if not items or (expiry > watermark_ms and event_ms < expiry + self.delay_ms):
             return None
         state["items_json"] = "{}"
         return abandoned_cart(account_id, state, items, expiry)

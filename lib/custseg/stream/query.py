@@ -109,7 +109,7 @@ def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str) -> S
     keyed = (watermarked.join(F.broadcast(_prices(ctx)), "product_id", "left")
              .select(state_key.alias("state_key"), *INPUT_COLUMNS))
     processor = CartProcessor(settings.window_minutes, settings.idle_expiry_minutes, settings.recent_views,
-                              dedupe_minutes=settings.window_minutes)
+                              dedupe_minutes=settings.window_minutes, watermark_seconds=settings.watermark_seconds)
     decided = keyed.groupBy("state_key").transformWithStateInPandas(processor, DECISION_SCHEMA, "Append", "EventTime")
     sink = DecisionSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, _lookup(ctx),
                         _model(ctx), report.on_decisions)
