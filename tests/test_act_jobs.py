@@ -174,6 +174,14 @@ def test_assign_rescores_the_customers_it_places_with_the_model_their_segment_ch
     assert differ.count() == 0 and compared.count() == written.count()
     assert compared.filter(F.col("w_decile") != F.col("r_decile")).count() <= written.count() // 100
 
+    # Scores of a propensity run whose segmentation run is not assign's are left alone, with a warning.
+    foreign = refreshed.withColumn("run_id", F.lit("propensity-of-another-segmentation")).localCheckpoint()
+    run_job(spark, config, "assign", lambda ctx: ctx.write("propensity_scores", foreign))
+    version = table_store(spark, config).version(Catalog(config).path("propensity_scores"))
+    (warned,) = jobs.run("assign", spark, config)
+    assert "propensity_scores not refreshed" in warned.metrics["warnings"]
+    assert table_store(spark, config).version(Catalog(config).path("propensity_scores")) == version
+
 
 def test_act_notebook_runs_on_the_act_outputs(acted: tuple, pytestconfig: pytest.Config,
                                               tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -11,6 +11,8 @@ cuts them.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from functools import reduce
 
 from pyspark.ml import PipelineModel
@@ -28,28 +30,57 @@ from custseg.files import exists
 from custseg.runtime import JobContext
 from custseg.tables.act import MODEL_METRICS, PROPENSITY_SCORES
 
+log = logging.getLogger(__name__)
 
-def refresh_propensity_scores(ctx: JobContext, rescored: DataFrame, segmentation: PipelineModel) -> None:
+
+def refresh_propensity_scores(ctx: JobContext, rescored: DataFrame, segmentation: PipelineModel,
+                              segmentation_run: str) -> None:
     """Writes ``propensity_scores`` again with fresh scores for the ``rescored`` customers
-    (a ``customer_id`` column) and without customers gone from ``customer_features``; does
-    nothing before the first propensity run."""
+    (a ``customer_id`` column) and without customers gone from ``customer_features``.
+
+    Does nothing before the first propensity run, and warns instead when that run chose its
+    models for the segments of another segmentation run than ``segmentation_run`` (segment ids
+    are not comparable across runs). The scores are as of the propensity run's date: a customer
+    first seen after it gets none until ``propensity`` runs again.
+    """
     if not (ctx.table_exists(PROPENSITY_SCORES.name) and ctx.table_exists(MODEL_METRICS.name)):
         return
     current = ctx.read(PROPENSITY_SCORES.name)
-    latest = current.select("run_id", "as_of_date").first()
-    if latest is None:
+    runs = current.select("run_id", "as_of_date").distinct().collect()  # one row: the job overwrites the table
+    if len(runs) != 1:
+        return  # empty, or written by hand
+    run_id, as_of = str(runs[0].run_id), runs[0].as_of_date
+    ctx.metrics["propensity_run_id"] = run_id
+    trained_on = _segmentation_run_of(ctx, run_id)
+    if trained_on != segmentation_run:
+        warning = (f"propensity_scores not refreshed: propensity run {run_id} chose its models for the segments of "
+                   f"segmentation run {trained_on}, not {segmentation_run}; run `custseg propensity` again")
+        log.warning("assign: %s", warning)
+        ctx.metrics["warnings"] = json.dumps([warning])
         return
-    run_id, as_of = str(latest.run_id), latest.as_of_date
+    if rescored.isEmpty():
+        return
     chosen = _chosen_versions(ctx, run_id)
     fresh = _scored(ctx, rescored, segmentation, run_id, as_of, chosen)
     present = ctx.read("customer_features").select("customer_id")
     kept = (current.join(present, "customer_id", "left_semi").join(rescored, "customer_id", "left_anti")
             .drop("decile"))
     columns = PROPENSITY_SCORES.schema.fieldNames()
-    refreshed = [with_deciles(kept.filter(F.col("target") == target).unionByName(part)).select(*columns)
-                 for target, part in fresh.items()]
+    targets = sorted(str(r.target) for r in current.select("target").distinct().collect())  # churn, purchase
+    refreshed = []
+    for target in targets:  # a target no chosen model covers keeps its scores, cut into deciles again
+        rows = kept.filter(F.col("target") == target)
+        if target in fresh:
+            rows = rows.unionByName(fresh[target])
+        refreshed.append(with_deciles(rows).select(*columns))
     ctx.write(PROPENSITY_SCORES.name, reduce(DataFrame.unionByName, refreshed))
-    ctx.metrics["propensity_run_id"] = run_id
+
+
+def _segmentation_run_of(ctx: JobContext, propensity_run: str) -> str | None:
+    """The segmentation run whose segments propensity run ``propensity_run`` chose models for."""
+    found = (ctx.read("job_runs").filter(F.col("run_id") == propensity_run)
+             .select(F.col("metrics")["segment_model_run"].alias("segmentation_run")).first())
+    return None if found is None or found.segmentation_run is None else str(found.segmentation_run)
 
 
 def _chosen_versions(ctx: JobContext, run_id: str) -> dict[str, dict[int, str]]:

@@ -59,7 +59,7 @@ def _assign(ctx: JobContext) -> None:
         F.lit(run_id).alias("model_run_id"))
     result = scored if kept is None else kept.select(*CUSTOMER_SEGMENTS.schema.fieldNames()).unionByName(scored)
     ctx.write("customer_segments", result)
-    refresh_propensity_scores(ctx, rescore, model)
+    refresh_propensity_scores(ctx, rescore, model, run_id)
     scored_count = rescore.count()
     removed = 0 if current is None else current.join(ids, "customer_id", "left_anti").count()
     ctx.metrics.update({"model_run_id": run_id, "customers_scored": str(scored_count),

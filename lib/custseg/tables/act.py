@@ -43,7 +43,7 @@ PROPENSITY_SCORES = TableSpec(
         ("segment_id", "int", "Segment at the scoring date (from the saved segmentation model)", False),
         ("model_version", "string", "Model that produced the score", False),
         ("score", "double", "Probability of the target in the next horizon_days", False),
-        ("decile", "int", "1 = the 10% highest scores of this target, 10 = the lowest", False),
+        ("decile", "int", "1 = the highest tenth of this target's scores, 10 = the lowest (ties share one)", False),
         ("as_of_date", "date", "Features use only data before this date", False),
         ("run_id", "string", "propensity run whose models scored it (assign rescores with them too)", False),
     ),
