@@ -31,7 +31,8 @@ def with_segment(df: DataFrame, labels_df: DataFrame, missing: str = ALL_CUSTOME
 
 
 def filter_run(df: DataFrame, run_id: str | None) -> DataFrame:
-    """Rows of run ``run_id``; with None, of the table's latest run (run ids start with their UTC start time)."""
+    """Rows of run ``run_id``; with None, of the table's latest run (a table's run ids are its job's name, then
+    the UTC start time to the second)."""
     if run_id is not None:
         return df.filter(F.col("run_id") == run_id)
     return df.join(df.agg(F.max("run_id").alias("run_id")), "run_id", "left_semi")
