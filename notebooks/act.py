@@ -24,8 +24,8 @@
 ENV = None  # configuration overlay; None: $CUSTSEG_ENV, else local
 STORAGE_ROOT = None  # None: $CUSTSEG_STORAGE_ROOT, else storage.root (what `make run` wrote)
 SETTINGS: list[str] = []  # --set style overrides
-PROPENSITY_RUN = None  # run id in model_metrics; None: the latest
-RECOMMEND_RUN = None  # run id in recommendation_eval; None: the latest
+PROPENSITY_RUN = None  # run id in model_metrics; None: the latest succeeded run
+RECOMMEND_RUN = None  # run id in recommendation_eval; None: the latest succeeded run
 TOP_CATEGORIES = 5  # categories listed per segment
 
 # %%
@@ -36,7 +36,7 @@ from custseg.explore import act, annotated_heatmap, grouped_bars, open_tables, r
 
 tables = open_tables(ENV, STORAGE_ROOT, SETTINGS)
 labels = act.segment_labels(tables.read("segment_profiles"))
-metrics = act.filter_run(tables.read("model_metrics"), PROPENSITY_RUN)
+metrics = act.filter_run(tables.read("model_metrics"), PROPENSITY_RUN or tables.latest_run("propensity"))
 models = act.model_comparison(metrics, labels).orderBy("target", "segment_id", "model").toPandas()  # a few dozen
 print("propensity run", metrics.select("run_id").first()["run_id"])
 print(models[models["segment_id"].isna()].drop(columns=["segment_id", "chosen_from"]).to_string(index=False))
@@ -121,7 +121,8 @@ plt.show()
 # ## Recommendations offline: the hybrid against popularity on the holdout, overall and per segment
 
 # %%
-evaluation = act.recommendation_evaluation(act.filter_run(tables.read("recommendation_eval"), RECOMMEND_RUN), labels)
+evaluation = act.recommendation_evaluation(
+    act.filter_run(tables.read("recommendation_eval"), RECOMMEND_RUN or tables.latest_run("recommend")), labels)
 evaluation = evaluation.orderBy(F.col("segment_id").isNotNull(), "segment_id", "method").toPandas()  # segments x 2
 k = int(evaluation["k"].iloc[0])
 print(f"holdout from {evaluation['holdout_start'].iloc[0]}, k = {k}")

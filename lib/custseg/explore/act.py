@@ -31,11 +31,9 @@ def with_segment(df: DataFrame, labels_df: DataFrame, missing: str = ALL_CUSTOME
 
 
 def filter_run(df: DataFrame, run_id: str | None) -> DataFrame:
-    """Rows of run ``run_id``; with None, of the table's latest run (a table's run ids are its job's name, then
-    the UTC start time to the second)."""
-    if run_id is not None:
-        return df.filter(F.col("run_id") == run_id)
-    return df.join(df.agg(F.max("run_id").alias("run_id")), "run_id", "left_semi")
+    """Rows of run ``run_id`` (None, a stage that never ran: no rows). Notebooks take the latest run
+    from ``Tables.latest_run``, the latest succeeded run in ``job_runs``, as the report does."""
+    return df.filter(F.col("run_id") == run_id) if run_id is not None else df.limit(0)
 
 
 def model_comparison(metrics_df: DataFrame, labels_df: DataFrame) -> DataFrame:
