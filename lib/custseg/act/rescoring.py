@@ -46,7 +46,7 @@ def refresh_propensity_scores(ctx: JobContext, rescored: DataFrame, segmentation
     if not (ctx.table_exists(PROPENSITY_SCORES.name) and ctx.table_exists(MODEL_METRICS.name)):
         return
     current = ctx.read(PROPENSITY_SCORES.name)
-    runs = current.select("run_id", "as_of_date").distinct().collect()  # one row: the job overwrites the table
+    runs = current.select("run_id", "as_of_date").distinct().limit(2).collect()  # one: the job overwrites the table
     if len(runs) != 1:
         return  # empty, or written by hand
     run_id, as_of = str(runs[0].run_id), runs[0].as_of_date

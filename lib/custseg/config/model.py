@@ -478,6 +478,9 @@ class OnlineKMeansSettings:
             raise ValueError(f"high_risk_feature {self.high_risk_feature!r} is not one of {', '.join(STREAM_FEATURES)}")
 
 
+ANY_CHURN_DECILE = 10  # a routing rule's max_churn_decile that takes every customer, scored or not
+
+
 @dataclass(frozen=True)
 class RoutingRule:
     """Decisions matching segment (real-time), reason, batch segment ('*': any) and churn decile
@@ -488,10 +491,10 @@ class RoutingRule:
     batch_segment: str = "*"
     channel: Literal["email", "push", "none"] = "none"
     campaign: str = ""
-    max_churn_decile: int = 10      # N < 10: only churn deciles 1..N of propensity_scores (1: likeliest); 10: any
+    max_churn_decile: int = ANY_CHURN_DECILE  # N < 10: only churn deciles 1..N (1: likeliest churners); 10: any
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_churn_decile <= 10:
+        if not 1 <= self.max_churn_decile <= ANY_CHURN_DECILE:
             raise ValueError(f"routing rule {self.campaign or self.segment!r}: max_churn_decile must be 1 to 10, "
                              f"got {self.max_churn_decile}")
 

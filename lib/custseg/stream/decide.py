@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from custseg.config.model import RoutingRule, StreamSettings
+from custseg.config.model import ANY_CHURN_DECILE, RoutingRule, StreamSettings
 from custseg.stream.kmeans import Centres, labels, nearest_cluster
 
 LOOKUP_SCHEMA = T.StructType([
@@ -23,7 +23,6 @@ LOOKUP_SCHEMA = T.StructType([
     T.StructField("has_consent", T.BooleanType()), T.StructField("batch_segment", T.StringType()),
     T.StructField("batch_segment_id", T.IntegerType()), T.StructField("churn_decile", T.IntegerType()),
 ])
-ANY_DECILE = 10
 
 
 def customer_lookup(spark: SparkSession, crosswalk_df: DataFrame | None, records_df: DataFrame | None,
@@ -81,7 +80,7 @@ def route(rules: Sequence[RoutingRule]) -> tuple[Column, Column]:
             match = match & (F.col("realtime_segment") == rule.segment)
         if rule.batch_segment != "*":
             match = match & (F.col("batch_segment") == rule.batch_segment)
-        if rule.max_churn_decile < ANY_DECILE:
+        if rule.max_churn_decile < ANY_CHURN_DECILE:
             match = match & F.coalesce(F.col("churn_decile") <= rule.max_churn_decile, F.lit(False))
         channel = (F.when(match, F.lit(rule.channel)) if channel is None else channel.when(match, F.lit(rule.channel)))
         campaign = (F.when(match, F.lit(rule.campaign)) if campaign is None
