@@ -48,7 +48,7 @@ chromium:
 # One process, one SparkSession: on 2 cores a second worker's session slows the first more than
 # it adds (every py4j round trip waits for a core).
 # ARGS="-n 2 --dist loadfile --no-loadscope-reorder" still splits modules between two workers.
-test: venv java-check chromium
+test: venv java-check chromium airflow-venv splink-venv
 	$(BIN)/python -m pytest $(ARGS)
 
 test-fast: venv java-check chromium

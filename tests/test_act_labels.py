@@ -40,6 +40,7 @@ def _snapshot(spark: SparkSession, with_future: bool, target: str) -> DataFrame:
     return labelled_snapshots(*_inputs(spark, with_future), [AS_OF], FeatureSettings(), SETTINGS, target)
 
 
+@pytest.mark.heavy
 def test_planted_future_order_changes_the_label_and_no_feature(spark: SparkSession) -> None:
     planted = _snapshot(spark, True, "churn")
     clean = _snapshot(spark, False, "churn")

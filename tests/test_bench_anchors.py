@@ -259,6 +259,7 @@ def test_without_splink_bench_resolve_reports_custseg_alone(
     assert row.startswith("| T | 650 | 20.0 | - | - | ") and row.endswith(" | - | 1,000 | - | - |")
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(not SPLINK_PYTHON.exists(), reason="Splink's virtualenv is missing: `make splink-venv` creates it")
 def test_splink_resolves_generated_records(spark: SparkSession, generated: Config, tmp_path: Path) -> None:
     records = _input(spark, generated, tmp_path / "input")

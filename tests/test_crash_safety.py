@@ -59,6 +59,7 @@ def _versions(config: Config) -> dict[str, int]:
     return found
 
 
+@pytest.mark.heavy
 def test_a_run_killed_while_committing_is_put_back_and_logged_failed(
         spark: SparkSession, base_config: Config, tmp_path: Path) -> None:
     root = tmp_path / "root"

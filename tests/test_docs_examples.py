@@ -88,6 +88,7 @@ def test_every_command_example_parses_and_loads_its_configuration(document: Path
             cli._config_from(args)
 
 
+@pytest.mark.heavy
 def test_the_walk_through_resolves_its_own_example(spark: SparkSession, tmp_path: Path) -> None:
     document = PROJECT / "docs" / "resolve-your-own-file.md"
     (csv,), (settings,) = blocks(document, "csv"), blocks(document, "yaml")

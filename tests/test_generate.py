@@ -38,6 +38,7 @@ def test_another_seed_gives_other_people(spark: SparkSession, base_config: Confi
     assert first.exceptAll(other).count() > 190
 
 
+@pytest.mark.heavy
 def test_raw_files_are_byte_identical_for_one_seed(spark: SparkSession, base_config: Config, tmp_path: Path) -> None:
     rates = base_config.clean.currency_rates
     outputs = []

@@ -66,6 +66,7 @@ def test_an_input_without_records_is_one_sentence(spark: SparkSession, tmp_path:
         resolve_job.run(spark, config)
 
 
+@pytest.mark.heavy
 def test_a_single_record_is_a_customer_of_its_own(spark: SparkSession, tmp_path: Path) -> None:
     config = user_config(tmp_path, "id,first,last,dob\n1,Ann,Lee,19800102\n",
                          "{record_id: id, first_name: first, last_name: last, birth_date: dob}")
@@ -77,6 +78,7 @@ def test_a_single_record_is_a_customer_of_its_own(spark: SparkSession, tmp_path:
     assert "blocking rule email left out (not mapped: email)" in warnings
 
 
+@pytest.mark.heavy
 def test_an_empty_mapped_column_and_no_pair_above_the_threshold(spark: SparkSession, tmp_path: Path) -> None:
     # Four people, two pairs sharing a phone and nothing else; the email column is empty throughout.
     csv = ("id,first,last,mail,tel\n1,Ann,Lee,,+44 7400 123456\n2,Bob,Kahn,,+44 7400 123456\n"
@@ -93,6 +95,7 @@ def test_an_empty_mapped_column_and_no_pair_above_the_threshold(spark: SparkSess
     assert omitted["postcode_name_sound"] == "not mapped: postcode" and "national_id" in omitted
 
 
+@pytest.mark.heavy
 def test_a_one_source_export_resolves_well_with_the_shipped_rules_alone(  # type: ignore[no-untyped-def]
         spark: SparkSession, pipeline, tmp_path: Path) -> None:
     """Names, a date of birth as YYYYMMDD, an address and a national id; no email, no phone."""

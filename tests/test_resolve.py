@@ -126,6 +126,7 @@ def test_a_block_over_its_window_pairs_each_record_with_its_next_neighbours_only
         BlockingRule("x", "exact", ["email"], window=1)
 
 
+@pytest.mark.heavy
 def test_an_arrival_in_a_windowed_block_touches_only_the_neighbours_whose_pairs_move(spark: SparkSession) -> None:
     # Twelve records share an email, sorted by surname m00, m02, .., m22; r50 (m11) arrives
     # between r5 (m10) and r6 (m12). With a window of 3, r4-r6 and r5-r7 lose their pair and
@@ -495,6 +496,7 @@ def own_file_config(config: Config, tmp_path: Path) -> Config:
     return config.with_overrides(resolve=settings, rules={})
 
 
+@pytest.mark.heavy
 def test_resolve_a_users_own_file(spark: SparkSession, own_file_config: Config) -> None:
     # A loose rule (the phone's country code) proposes pairs of different people, and every
     # pair under the threshold goes to review, so the queue has rows to check.
@@ -538,6 +540,7 @@ def test_resolve_a_users_own_file(spark: SparkSession, own_file_config: Config) 
     assert sorted(model["comparisons"]) == ["birth_date", "email", "first_name", "last_name", "phone", "postcode"]
 
 
+@pytest.mark.heavy
 def test_a_saved_model_is_reused_without_training(spark: SparkSession, own_file_config: Config) -> None:
     first = resolve_job.run(spark, own_file_config)
     reuse = own_file_config.with_overrides(
@@ -552,6 +555,7 @@ def test_a_saved_model_is_reused_without_training(spark: SparkSession, own_file_
     assert before == pytest.approx(after)
 
 
+@pytest.mark.heavy
 def test_decisions_are_honoured_and_measure_precision(spark: SparkSession, own_file_config: Config,
                                                       tmp_path: Path) -> None:
     decisions = tmp_path / "decisions.csv"
@@ -577,6 +581,7 @@ def test_a_missing_mapped_column_is_named(spark: SparkSession, own_file_config: 
         resolve_job.run(spark, own_file_config.with_overrides(resolve=settings))
 
 
+@pytest.mark.heavy
 def test_an_incremental_run_refuses_block_keys_stored_as_text(spark: SparkSession, own_file_config: Config) -> None:
     first = resolve_job.run(spark, own_file_config)
     store, catalog = table_store(spark, own_file_config), Catalog(own_file_config)

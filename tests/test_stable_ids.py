@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg.resolve.stable_ids import assign_ids, follow_ids, id_map, identity_changes
@@ -70,6 +71,7 @@ def test_a_minted_id_never_reuses_an_earlier_one(spark: SparkSession) -> None:
     assert ids["x1"] == "CUST-7" and ids["new"] not in ("CUST-7", "CUST-1")
 
 
+@pytest.mark.heavy
 def test_the_id_map_follows_ids_across_runs(spark: SparkSession) -> None:
     run1_prev = _previous(spark, [("b1", "CUST-B", T1), ("c1", "CUST-C", T0), ("f1", "CUST-F", T0)])
     run1_members = _members(spark, [("b1", 2), ("c1", 2), ("f1", 6)])
