@@ -35,8 +35,13 @@ from pyspark.sql import functions as F
 from custseg.explore import act, annotated_heatmap, grouped_bars, open_tables, reliability_curve
 
 tables = open_tables(ENV, STORAGE_ROOT, SETTINGS)
-labels = act.segment_labels(tables.read("segment_profiles"))
-metrics = act.filter_run(tables.read("model_metrics"), PROPENSITY_RUN or tables.latest_run("propensity"))
+propensity_run = PROPENSITY_RUN or tables.latest_run("propensity")
+recommend_run = RECOMMEND_RUN or tables.latest_run("recommend")
+# Segments are named only for the segmentation run each job used: a later one gives its ids to other segments.
+profiles = tables.read("segment_profiles")
+labels = act.segment_labels(profiles, tables.segmentation_run_of(propensity_run))
+recommend_labels = act.segment_labels(profiles, tables.segmentation_run_of(recommend_run))
+metrics = act.filter_run(tables.read("model_metrics"), propensity_run)
 models = act.model_comparison(metrics, labels).orderBy("target", "segment_id", "model").toPandas()  # a few dozen
 print("propensity run", metrics.select("run_id").first()["run_id"])
 print(models[models["segment_id"].isna()].drop(columns=["segment_id", "chosen_from"]).to_string(index=False))
@@ -122,7 +127,7 @@ plt.show()
 
 # %%
 evaluation = act.recommendation_evaluation(
-    act.filter_run(tables.read("recommendation_eval"), RECOMMEND_RUN or tables.latest_run("recommend")), labels)
+    act.filter_run(tables.read("recommendation_eval"), recommend_run), recommend_labels)
 evaluation = evaluation.orderBy(F.col("segment_id").isNotNull(), "segment_id", "method").toPandas()  # segments x 2
 k = int(evaluation["k"].iloc[0])
 print(f"holdout from {evaluation['holdout_start'].iloc[0]}, k = {k}")
@@ -140,8 +145,8 @@ plt.show()
 
 # %%
 recommendations = tables.read("recommendations")
-categories = act.recommended_categories(recommendations, labels).toPandas()  # segments x categories
-sources = act.recommendation_sources(recommendations, labels).toPandas()  # segments x 2
+categories = act.recommended_categories(recommendations, recommend_labels).toPandas()  # segments x categories
+sources = act.recommendation_sources(recommendations, recommend_labels).toPandas()  # segments x 2
 shares = categories.pivot(index="segment", columns="category", values="share")
 by_source = sources.pivot(index="segment", columns="source", values="share").fillna(0.0)
 fig, (left, right) = plt.subplots(1, 2, figsize=(16, 0.5 * len(shares) + 3), width_ratios=[3, 1])

@@ -18,6 +18,7 @@ from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.runtime import JobResult, table_store
 from tests.conftest import config_at
+from tests.pii_scan import find_in_current_versions
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +132,23 @@ def test_hybrid_beats_popularity_on_the_holdout(spark: SparkSession, acted: tupl
     assert hybrid.ndcg_at_k > 1.5 * popular.ndcg_at_k and hybrid.precision_at_k > 1.5 * popular.precision_at_k
     assert hybrid.coverage > popular.coverage
     assert evaluation.filter(F.col("segment_id").isNotNull()).select("segment_id").distinct().count() >= 2
+
+
+def test_scores_and_recommendations_hold_no_raw_personal_data(spark: SparkSession, acted: tuple,
+                                                               tmp_path: Path) -> None:
+    """Every table the two jobs wrote is meant for activation: none holds a generated person's
+    email, phone, street or name, nor the contact details of a golden record."""
+    config, propensity, recommend = acted
+    persons = _table(spark, config, "truth_persons").collect()
+    values = {v for p in persons for v in (p.email, p.phone_e164, p.street, f"{p.first_name} {p.last_name}") if v}
+    values |= {v for m in _table(spark, config, "customer_master").select("email", "phone_e164").collect()
+               for v in m if v}
+    written = {*propensity.rows_out, *recommend.rows_out}
+    assert {"propensity_scores", "recommendations"} <= written
+    catalog = Catalog(config)
+    for table in written:
+        shutil.copytree(catalog.path(table), tmp_path / "scan" / "act" / table)
+    assert find_in_current_versions(tmp_path / "scan", values) == {}
 
 
 def test_assign_rescores_the_customers_it_places_with_the_model_their_segment_chose(

@@ -157,6 +157,20 @@ def test_rendered_models_and_recommendations_equal_their_rows() -> None:
     assert 'id="models"' not in without and "#models" not in without and "propensity" not in without
 
 
+def test_act_rows_of_another_segmentation_run_keep_bare_segment_ids() -> None:
+    """Propensity chose its models for an earlier segmentation run: its segment ids are that run's
+    segments, so the names of the latest run must not be put on them; recommend used the latest."""
+    data = _data([], 0)
+    models = [_model("churn", 1, "segment", 0.9), _model("churn", 1, "recency_baseline", 0.7)]
+    evaluation = [_evaluation("hybrid", 1, 0.04), _evaluation("popularity", 1, 0.03)]
+    data.act = ActResults("propensity-1", models, "recommend-1", evaluation,
+                          {"propensity-1": "segment-r0", "recommend-1": data.segment_run_id})
+    page = render("report-1", data)
+    assert 'data-row="1" data-col="chosen" data-value="0.9"' in page
+    assert 'data-row="1: big spenders" data-col="chosen"' not in page
+    assert 'data-row="1: big spenders" data-col="hybrid" data-value="0.04"' in page
+
+
 def test_report_without_a_segment_run_names_the_missing_table(spark: SparkSession, config: Config) -> None:
     with pytest.raises(InputDataError, match="segment_profiles.*custseg segment"):
         report.run(spark, config)

@@ -53,7 +53,8 @@ def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date,
     """recommendation_eval rows: hybrid and popularity, trained before the holdout and judged on
     the products bought in it. Segments are those the saved model gives as of the holdout start."""
     cutoff = end - dt.timedelta(days=settings.holdout_days)
-    _, segments = segment_model(ctx)
+    segment_run, segments = segment_model(ctx)
+    ctx.metrics["segment_model_run"] = segment_run  # whose segment ids recommendation_eval holds
     features = build_features(data.master, data.orders, data.lines, data.events, cutoff, ctx.config.features)
     feedback = stored(interactions(data.orders, data.lines, data.events,
                                    cutoff - dt.timedelta(days=settings.history_days), cutoff, settings.weights))

@@ -15,10 +15,13 @@ NO_SEGMENT = "(no segment)"
 SEGMENT_MODELS = ("segment", "global")
 
 
-def segment_labels(profiles_df: DataFrame) -> DataFrame:
-    """segment_id and its label ``"<id>: <name>"``, one row per segment of ``segment_profiles``."""
+def segment_labels(profiles_df: DataFrame, segmentation_run: str | None = None) -> DataFrame:
+    """segment_id and its label ``"<id>: <name>"``, one row per segment of ``segment_profiles``; no
+    rows when ``segmentation_run`` (the run a model or an evaluation was made for, None: unknown) is
+    not the run behind the profiles, whose names then belong to other segments of the same ids."""
     label = F.concat_ws(": ", F.col("segment_id").cast("string"), F.col("segment_name"))
-    return profiles_df.select("segment_id", label.alias("segment"))
+    same_run = F.lit(True) if segmentation_run is None else F.col("model_run_id") == segmentation_run
+    return profiles_df.filter(same_run).select("segment_id", label.alias("segment"))
 
 
 def with_segment(df: DataFrame, labels_df: DataFrame, missing: str = ALL_CUSTOMERS) -> DataFrame:

@@ -58,6 +58,14 @@ class Tables:
                .agg(F.max_by("run_id", "ended_at").alias("run_id")).first())
         return None if row is None else row["run_id"]
 
+    def segmentation_run_of(self, run_id: str | None) -> str | None:
+        """The segmentation run that run ``run_id`` of propensity or recommend used (None: not recorded)."""
+        if run_id is None:
+            return None
+        row = (self.read("job_runs").filter(F.col("run_id") == run_id)
+               .select(F.col("metrics")["segment_model_run"].alias("segmentation_run")).first())
+        return None if row is None else row["segmentation_run"]
+
     def segment_model(self, run_id: str | None = None) -> Any:
         """The saved segmentation ``PipelineModel`` of ``run_id`` (default: the one behind segment_profiles)."""
         from pyspark.ml import PipelineModel

@@ -29,6 +29,8 @@ class ActResults:
     models: list[dict[str, Any]] = field(default_factory=list)
     recommend_run_id: str | None = None
     evaluation: list[dict[str, Any]] = field(default_factory=list)
+    # The segmentation run whose segment ids each run's rows hold (None: not recorded)
+    segmentation_runs: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def shown(self) -> bool:
@@ -54,4 +56,17 @@ def gather_act(ctx: JobContext, latest: dict[str, str]) -> ActResults:
         rows = (ctx.read("recommendation_eval").filter(F.col("run_id") == run_id).select(*EVAL_FIGURES)
                 .orderBy(F.col("segment_id").asc_nulls_first(), "method").collect())
         results.recommend_run_id, results.evaluation = run_id, [r.asDict() for r in rows]
+    shown = [r for r in (results.propensity_run_id, results.recommend_run_id) if r is not None]
+    if shown:
+        runs = (ctx.read("job_runs").filter(F.col("run_id").isin(shown))
+                .select("run_id", F.col("metrics")["segment_model_run"].alias("segmentation_run")).collect())
+        results.segmentation_runs = {r["run_id"]: r["segmentation_run"] for r in runs}  # at most two rows
     return results
+
+
+def segment_names(act: ActResults, run_id: str | None, segment_run_id: str,
+                  names: dict[int, str]) -> dict[int, str]:
+    """``names`` (of the segmentation run ``segment_run_id``) when run ``run_id`` used that
+    segmentation run or did not record one; else none: its segment ids are another run's segments."""
+    used = act.segmentation_runs.get(run_id) if run_id is not None else None
+    return names if used in (None, segment_run_id) else {}

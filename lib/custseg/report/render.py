@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
-from custseg.report.act import ActResults
+from custseg.report.act import ActResults, segment_names
 from custseg.report.charts import bar_chart, grouped_bar_chart, heatmap, line_chart
 from custseg.report.data import RESOLUTION_FIGURES, ReportData
 
@@ -42,9 +42,12 @@ def render(run_id: str, data: ReportData) -> str:
     chosen = next((k for k in data.k_search if k["chosen"]), None)
     features = sorted({f for s in data.segments for f in s.means})
     names = {s.segment_id: s.name for s in data.segments}
+    model_names = segment_names(data.act, data.act.propensity_run_id, data.segment_run_id, names)
+    eval_names = segment_names(data.act, data.act.recommend_run_id, data.segment_run_id, names)
     return env.from_string(source).render(
-        act=data.act, model_rows=_model_rows(data.act, names), act_charts=_act_charts(data.act, names),
-        eval_rows=[{**r, "segment": segment_label(r["segment_id"], names)} for r in data.act.evaluation],
+        act=data.act, model_rows=_model_rows(data.act, model_names),
+        act_charts=_act_charts(data.act, model_names, eval_names),
+        eval_rows=[{**r, "segment": segment_label(r["segment_id"], eval_names)} for r in data.act.evaluation],
         run_id=run_id, data=data, style=Markup(STYLE), charts=_charts(data, chosen), chosen=chosen,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), features=features,
         records=int(data.resolution.get("records", sum(size * n for size, n in data.cluster_sizes))),
@@ -82,8 +85,9 @@ def _charts(data: ReportData, chosen: dict[str, Any] | None) -> dict[str, Markup
 
 
 def segment_label(segment_id: int | None, names: dict[int, str]) -> str:
-    """How the act figures name a segment: "<id>: <name>", the bare id for a segment the latest
-    segmentation run does not have, "all customers" for the rows over every customer (a null id)."""
+    """How the act figures name a segment: "<id>: <name>", the bare id for a segment ``names`` does
+    not hold (the act run used another segmentation run), "all customers" for the rows over every
+    customer (a null id)."""
     if segment_id is None:
         return ALL_CUSTOMERS
     return f"{segment_id}: {names[segment_id]}" if segment_id in names else str(segment_id)
@@ -110,13 +114,13 @@ def _model_rows(act: ActResults, names: dict[int, str]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _act_charts(act: ActResults, names: dict[int, str]) -> dict[str, Markup]:
+def _act_charts(act: ActResults, model_names: dict[int, str], eval_names: dict[int, str]) -> dict[str, Markup]:
     charts = {}
     for target in dict.fromkeys(r["target"] for r in act.models):
         rows = [r for r in act.models if r["target"] == target]
-        auc = {(segment_label(r["segment_id"], names), "recency_baseline" if r["model"] == "recency_baseline"
+        auc = {(segment_label(r["segment_id"], model_names), "recency_baseline" if r["model"] == "recency_baseline"
                 else "chosen"): r["roc_auc"] for r in rows if r["roc_auc"] is not None}
-        groups = list(dict.fromkeys(segment_label(r["segment_id"], names) for r in rows))
+        groups = list(dict.fromkeys(segment_label(r["segment_id"], model_names) for r in rows))
         charts[f"auc_{target}"] = grouped_bar_chart(
             groups, ("chosen", "recency_baseline"), auc, f"roc_auc_{target}",
             f"{target}: test ROC-AUC of the model each segment chose against recency alone", peak=1.0)
@@ -127,8 +131,8 @@ def _act_charts(act: ActResults, names: dict[int, str]) -> dict[str, Markup]:
         {(eval_label(m, r["k"]), r["method"]): r[m] for r in overall for m in EVAL_MEASURES},
         "recommendation_eval", "Recommendations on the holdout, all customers: the hybrid against popularity")
     charts["ndcg"] = grouped_bar_chart(
-        list(dict.fromkeys(segment_label(r["segment_id"], names) for r in act.evaluation)), methods,
-        {(segment_label(r["segment_id"], names), r["method"]): r["ndcg_at_k"] for r in act.evaluation},
+        list(dict.fromkeys(segment_label(r["segment_id"], eval_names) for r in act.evaluation)), methods,
+        {(segment_label(r["segment_id"], eval_names), r["method"]): r["ndcg_at_k"] for r in act.evaluation},
         "ndcg_per_segment", "NDCG of the top k per segment: the hybrid against popularity")
     return charts
 
