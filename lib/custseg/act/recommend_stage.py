@@ -17,7 +17,7 @@ from custseg.act.stage import with_segments
 from custseg.config.model import RecommendSettings
 from custseg.features import build_features, default_as_of
 from custseg.memory import stored
-from custseg.runtime import JobContext
+from custseg.runtime import SEGMENT_MODEL_RUN, JobContext
 from custseg.tables.act import RECOMMENDATION_EVAL, RECOMMENDATIONS
 
 EVAL_K = 10
@@ -54,7 +54,7 @@ def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date,
     the products bought in it. Segments are those the saved model gives as of the holdout start."""
     cutoff = end - dt.timedelta(days=settings.holdout_days)
     segment_run, segments = segment_model(ctx)
-    ctx.metrics["segment_model_run"] = segment_run  # whose segment ids recommendation_eval holds
+    ctx.metrics[SEGMENT_MODEL_RUN] = segment_run  # whose segment ids recommendation_eval holds
     features = build_features(data.master, data.orders, data.lines, data.events, cutoff, ctx.config.features)
     feedback = stored(interactions(data.orders, data.lines, data.events,
                                    cutoff - dt.timedelta(days=settings.history_days), cutoff, settings.weights))

@@ -27,7 +27,7 @@ from custseg.config.resolved import join_path
 from custseg.errors import InputDataError
 from custseg.features import build_features
 from custseg.files import exists
-from custseg.runtime import JobContext
+from custseg.runtime import JobContext, segmentation_runs
 from custseg.tables.act import MODEL_METRICS, PROPENSITY_SCORES
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def refresh_propensity_scores(ctx: JobContext, rescored: DataFrame, segmentation
         return  # empty, or written by hand
     run_id, as_of = str(runs[0].run_id), runs[0].as_of_date
     ctx.metrics["propensity_run_id"] = run_id
-    trained_on = _segmentation_run_of(ctx, run_id)
+    trained_on = segmentation_runs(ctx.read("job_runs"), [run_id]).get(run_id)
     if trained_on != segmentation_run:
         warning = (f"propensity_scores not refreshed: propensity run {run_id} chose its models for the segments of "
                    f"segmentation run {trained_on}, not {segmentation_run}; run `custseg propensity` again")
@@ -74,13 +74,6 @@ def refresh_propensity_scores(ctx: JobContext, rescored: DataFrame, segmentation
             rows = rows.unionByName(fresh[target])
         refreshed.append(with_deciles(rows).select(*columns))
     ctx.write(PROPENSITY_SCORES.name, reduce(DataFrame.unionByName, refreshed))
-
-
-def _segmentation_run_of(ctx: JobContext, propensity_run: str) -> str | None:
-    """The segmentation run whose segments propensity run ``propensity_run`` chose models for."""
-    found = (ctx.read("job_runs").filter(F.col("run_id") == propensity_run)
-             .select(F.col("metrics")["segment_model_run"].alias("segmentation_run")).first())
-    return None if found is None or found.segmentation_run is None else str(found.segmentation_run)
 
 
 def _chosen_versions(ctx: JobContext, run_id: str) -> dict[str, dict[int, str]]:

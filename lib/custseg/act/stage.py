@@ -17,7 +17,7 @@ from custseg.config.resolved import join_path
 from custseg.features import build_features, default_as_of
 from custseg.files import remove
 from custseg.memory import stored
-from custseg.runtime import JobContext
+from custseg.runtime import SEGMENT_MODEL_RUN, JobContext
 from custseg.tables.act import MODEL_METRICS, PROPENSITY_SCORES
 
 
@@ -82,7 +82,7 @@ def _metric_rows(ctx: JobContext, results: list[TargetResult]) -> DataFrame:
 
 
 def _summary(results: list[TargetResult], segment_run: str, origins: list) -> dict[str, str]:
-    summary = {"segment_model_run": segment_run, "origins": ",".join(o.isoformat() for o in origins)}
+    summary = {SEGMENT_MODEL_RUN: segment_run, "origins": ",".join(o.isoformat() for o in origins)}
     for result in results:
         t = result.target
         for model in ("chosen", GLOBAL, "recency_baseline"):

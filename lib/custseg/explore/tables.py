@@ -18,7 +18,7 @@ from custseg.config import Config, load_config
 from custseg.config.resolved import join_path
 from custseg.delta import HistoryEntry
 from custseg.errors import InputDataError
-from custseg.runtime import table_store
+from custseg.runtime import segmentation_runs, table_store
 from custseg.session import build_spark_session
 
 STORAGE_ROOT_ENV = "CUSTSEG_STORAGE_ROOT"
@@ -60,11 +60,7 @@ class Tables:
 
     def segmentation_run_of(self, run_id: str | None) -> str | None:
         """The segmentation run that run ``run_id`` of propensity or recommend used (None: not recorded)."""
-        if run_id is None:
-            return None
-        row = (self.read("job_runs").filter(F.col("run_id") == run_id)
-               .select(F.col("metrics")["segment_model_run"].alias("segmentation_run")).first())
-        return None if row is None else row["segmentation_run"]
+        return None if run_id is None else segmentation_runs(self.read("job_runs"), [run_id]).get(run_id)
 
     def segment_model(self, run_id: str | None = None) -> Any:
         """The saved segmentation ``PipelineModel`` of ``run_id`` (default: the one behind segment_profiles)."""

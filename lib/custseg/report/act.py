@@ -13,7 +13,7 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from custseg.runtime import JobContext
+from custseg.runtime import JobContext, segmentation_runs
 
 MODEL_FIGURES = ("target", "segment_id", "model", "chosen", "reason", "rows", "positives", "roc_auc", "pr_auc",
                  "top_decile_lift", "top_decile_capture")
@@ -58,9 +58,7 @@ def gather_act(ctx: JobContext, latest: dict[str, str]) -> ActResults:
         results.recommend_run_id, results.evaluation = run_id, [r.asDict() for r in rows]
     shown = [r for r in (results.propensity_run_id, results.recommend_run_id) if r is not None]
     if shown:
-        runs = (ctx.read("job_runs").filter(F.col("run_id").isin(shown))
-                .select("run_id", F.col("metrics")["segment_model_run"].alias("segmentation_run")).collect())
-        results.segmentation_runs = {r["run_id"]: r["segmentation_run"] for r in runs}  # at most two rows
+        results.segmentation_runs = segmentation_runs(ctx.read("job_runs"), shown)
     return results
 
 
