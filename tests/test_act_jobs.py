@@ -146,9 +146,12 @@ def test_scores_and_recommendations_hold_no_raw_personal_data(spark: SparkSessio
     written = {*propensity.rows_out, *recommend.rows_out}
     assert {"propensity_scores", "recommendations"} <= written
     catalog = Catalog(config)
-    for table in written:
+    for table in [*written, "customer_master"]:
         shutil.copytree(catalog.path(table), tmp_path / "scan" / "act" / table)
-    assert find_in_current_versions(tmp_path / "scan", values) == {}
+    # The scan reads every copied table and knows these values: it finds them in customer_master.
+    found = find_in_current_versions(tmp_path / "scan", values)
+    assert len(list((tmp_path / "scan").glob("*/*/_delta_log"))) == len(written) + 1
+    assert set(found) == {"customer_master"}, found
 
 
 def test_assign_rescores_the_customers_it_places_with_the_model_their_segment_chose(
