@@ -34,8 +34,8 @@ time.tzset()
 # The heavy proofs: the whole pipeline, a real standalone cluster, incremental runs over many
 # batches, the stream, the property-based fuzzing, and the linters over the whole tree; the
 # slowest single tests elsewhere (a whole job end to end, a stage over several runs or dates, a
-# process of their own) carry `@pytest.mark.heavy`. `make test` runs everything; `make test-fast` (`-m "not heavy"`) leaves
-# these out for the inner loop.
+# process of their own) carry `@pytest.mark.heavy`. `make test` runs everything; `make test-fast`
+# (`-m "not heavy"`) leaves these out for the inner loop.
 HEAVY_MODULES = ("test_incremental.py", "test_code_quality.py", "test_standalone.py", "test_stream.py",
                  "test_segment_jobs.py", "test_fuzz.py", "test_standardizer_properties.py")
 
