@@ -16,6 +16,7 @@ from custseg import jobs
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.resolved import join_path
+from custseg.jobs import consent
 from custseg.runtime import JobResult, table_store
 from tests.conftest import config_at
 from tests.pii_scan import find_in_current_versions
@@ -24,7 +25,8 @@ from tests.pii_scan import find_in_current_versions
 @pytest.fixture(scope="module")
 def acted(spark: SparkSession, pipeline: tuple[Config, list[JobResult]],
           tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, JobResult, JobResult]:
-    """Both jobs run once on a copy of the pipeline's tables, with a small grid."""
+    """Both jobs run once on a copy of the pipeline's tables, with a small grid, after a segmented
+    customer who had opted in to email withdrew that consent."""
     config, _ = pipeline
     root = tmp_path_factory.mktemp("act") / "root"
     shutil.copytree(config.root_dir, root)
@@ -33,12 +35,23 @@ def acted(spark: SparkSession, pipeline: tuple[Config, list[JobResult]],
                        propensity=dataclasses.replace(config.propensity, origins=3, grid=small_grid),
                        recommend=dataclasses.replace(config.recommend, max_iter=5, rank=8))
     (propensity,) = jobs.run("propensity", spark, acting)
+    consent.run(spark, acting)
+    opted_in = _latest_email_consent(spark, acting).filter("status = 'opt_in'")
+    withdrawing = (_table(spark, acting, "customer_segments").join(opted_in, "customer_id", "left_semi")
+                   .orderBy("customer_id").first())
+    consent.record(spark, acting, withdrawing["customer_id"], "email", "opt_out", "preference-centre")
     (recommend,) = jobs.run("recommend", spark, acting)
     return acting, propensity, recommend
 
 
 def _table(spark: SparkSession, config: Config, name: str) -> DataFrame:
     return table_store(spark, config).read(Catalog(config).path(name))
+
+
+def _latest_email_consent(spark: SparkSession, config: Config) -> DataFrame:
+    """Each customer's latest email consent, from the consent table (a recorded change wins a tie)."""
+    return (_table(spark, config, "consent").filter("channel = 'email'").groupBy("customer_id")
+            .agg(F.max_by("status", F.struct("recorded_at", F.col("origin").startswith("recorded:"))).alias("status")))
 
 
 def test_propensity_beats_recency_and_chooses_per_segment(spark: SparkSession, acted: tuple) -> None:
@@ -104,7 +117,14 @@ def test_recommendations_respect_stock_and_recent_purchases(spark: SparkSession,
     per_customer = recs.groupBy("customer_id").agg(F.count(F.lit(1)).alias("n"), F.max("rank").alias("last"))
     assert per_customer.filter(F.col("n") != F.col("last")).count() == 0
     assert per_customer.agg(F.max("n")).first()[0] == config.recommend.top_n
-    assert recs.select("customer_id").distinct().count() == _table(spark, config, "customer_segments").count()
+    segmented = _table(spark, config, "customer_segments").select("customer_id")
+    consented = segmented.join(_latest_email_consent(spark, config).filter("status = 'opt_in'"), "customer_id",
+                               "left_semi")
+    recommended = {r["customer_id"] for r in recs.select("customer_id").distinct().collect()}
+    assert recommended == {r["customer_id"] for r in consented.collect()}
+    withdrawn = _table(spark, config, "consent").filter("origin = 'recorded:preference-centre'").first()
+    assert withdrawn["customer_id"] not in recommended and withdrawn["status"] == "opt_out"
+    assert int(result.metrics["customers_without_consent"]) == segmented.count() - len(recommended) > 0
     products = _table(spark, config, "products_clean")
     assert products.filter("stock_units = 0").count() > 0
     assert recs.join(products.filter("stock_units = 0"), "product_id", "left_semi").count() == 0

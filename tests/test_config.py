@@ -135,6 +135,18 @@ def test_segment_features_must_be_customer_feature_columns() -> None:
     assert categorical.segment.categorical_features == ["gender", "region"]
 
 
+def test_every_channel_the_stream_activates_through_takes_consent() -> None:
+    with pytest.raises(ConfigError, match=r"stream.routing\[1\].channel: 'push' is not among "
+                                          r"privacy.consent_channels \['email', 'sms'\]"):
+        load_config(CONF, "local", ["privacy.consent_channels=[email, sms]", "privacy.opt_in_channels=[email]"])
+    with pytest.raises(ConfigError, match=r"opt_in_channels must be a non-empty list of consent_channels"):
+        load_config(CONF, "local", ["privacy.opt_in_channels=[fax]"])
+    with pytest.raises(ConfigError, match=r"recommend_channel 'fax' is not among consent_channels"):
+        load_config(CONF, "local", ["privacy.recommend_channel=fax"])
+    silent = load_config(CONF, "local", ["stream.routing=[{segment: Low-Risk, channel: none}]"])
+    assert [r.channel for r in silent.stream.routing] == ["none"]  # no channel: nothing to consent to
+
+
 def test_a_users_config_file_overlays_base_and_env_before_set(tmp_path: Path) -> None:
     mine = tmp_path / "mine.yaml"
     mine.write_text("segment: {k_max: 6, k_min: 4}\nresolve:\n  input: {path: /data/people.csv, format: csv}\n"

@@ -1,5 +1,6 @@
 """Units of the real-time layer: online k-means against a reference, cart state, routing,
-consent and frequency caps, parsing rejects, the Kafka sentence, write-once commits, webhook."""
+consent per channel (kept current while the stream runs) and frequency caps, parsing rejects,
+the Kafka sentence, write-once commits, webhook."""
 
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import FeedSettings, RoutingRule, WebhookSettings
 from custseg.delta import CommitInfo, TableStore
 from custseg.errors import EnvironmentProblem
-from custseg.stream import carts, decide, feed, kmeans, sink, sources
+from custseg.governance.consent import CONSENT_INPUTS, current_states
+from custseg.jobs import consent as consent_job
+from custseg.runtime import JobContext, table_store
+from custseg.stream import carts, decide, feed, kmeans, lookup, sink, sources
+from tests.test_stream import _batch_tables
 
 FEATURES = kmeans.STREAM_FEATURES
 
@@ -177,53 +183,69 @@ def _decisions(spark: SparkSession, rows: list[tuple[str, int, float]]):  # type
 
 
 def test_consent_resolution_routing_and_frequency_cap(spark: SparkSession, base_config: Config) -> None:
-    lookup = spark.createDataFrame([("W1", "C1", True, "High-value loyal", 3, 4), ("W2", "C2", False, "Bargain", 1, 1),
-                                    ("W3", "C3", None, None, None, None)], decide.LOOKUP_SCHEMA)
+    customers = spark.createDataFrame(
+        [("W1", "C1", ["email", "push"], "High-value loyal", 3, 4), ("W2", "C2", ["push"], "Bargain", 1, 1),
+         ("W3", "C3", None, None, None, None), ("W4", "C4", ["email"], None, None, None)], lookup.LOOKUP_SCHEMA)
     model = _model([[20, 2, 3, 1], [300, 2, 3, 1]], [1, 1])
     settings = dataclasses.replace(base_config.stream, frequency_cap=2)
     frame = _decisions(spark, [("W1", 1, 20.0), ("W1", 2, 300.0), ("W1", 3, 25.0), ("W2", 1, 300.0),
-                               ("W3", 1, 20.0), ("W9", 1, 20.0)])
-    rows = {r["cart_id"]: r for r in decide.decide(frame, model, settings, lookup, None, 7, "q").collect()}
-    assert {k: (r["status"], r["suppression"]) for k, r in rows.items()} == {
-        "W1-1": ("activated", None), "W1-2": ("activated", None), "W1-3": ("suppressed", "frequency_cap"),
-        "W2-1": ("suppressed", "no_consent"), "W3-1": ("suppressed", "no_consent"),
-        "W9-1": ("suppressed", "unresolved_customer")}
+                               ("W2", 2, 20.0), ("W3", 1, 20.0), ("W4", 1, 20.0), ("W9", 1, 20.0)])
+    rows = {r["cart_id"]: r for r in decide.decide(frame, model, settings, customers, None, 7, "q").collect()}
+    # a high-risk cart goes to email, a low-risk one to push: each needs consent for its own channel
+    assert {k: (r["status"], r["suppression"], r["channel"]) for k, r in rows.items()} == {
+        "W1-1": ("activated", None, "push"), "W1-2": ("activated", None, "email"),
+        "W1-3": ("suppressed", "frequency_cap", "push"), "W2-1": ("suppressed", "no_consent", "email"),
+        "W2-2": ("activated", None, "push"), "W3-1": ("suppressed", "no_consent", "push"),
+        "W4-1": ("suppressed", "no_consent", "push"), "W9-1": ("suppressed", "unresolved_customer", "push")}
     assert (rows["W1-1"]["realtime_segment"], rows["W1-1"]["channel"]) == (kmeans.LOW_RISK, "push")
     assert (rows["W1-2"]["realtime_segment"], rows["W1-2"]["channel"], rows["W1-2"]["campaign"]) == (
         kmeans.HIGH_RISK, "email", "cart-rescue-high")
     assert rows["W1-2"]["batch_segment"] == "High-value loyal" and rows["W1-2"]["customer_id"] == "C1"
     prior = spark.createDataFrame([("C1", "activated", dt.datetime(2023, 11, 14, 22, 0))],
                                   "customer_id string, status string, window_expired_at timestamp")
-    decided = decide.decide(frame, model, settings, lookup, prior, 8, "q").collect()
+    decided = decide.decide(frame, model, settings, customers, prior, 8, "q").collect()
     again = {r["cart_id"]: r["suppression"] for r in decided}
     assert again["W1-1"] is None and again["W1-2"] == "frequency_cap"  # one earlier activation counts against the cap
 
 
 def test_no_routing_rule_means_no_channel(spark: SparkSession, base_config: Config) -> None:
-    lookup = spark.createDataFrame([("W1", "C1", True, "x", 1, None)], decide.LOOKUP_SCHEMA)
+    customers = spark.createDataFrame([("W1", "C1", ["email"], "x", 1, None)], lookup.LOOKUP_SCHEMA)
     settings = dataclasses.replace(base_config.stream, routing=[])
     row = decide.decide(_decisions(spark, [("W1", 1, 20.0)]), _model([[20, 2, 3, 1]] * 2, [1, 1]), settings,
-                        lookup, None, 1, "q").first()
+                        customers, None, 1, "q").first()
     assert row is not None and (row["channel"], row["suppression"]) == ("none", "no_channel")
+
+
+def test_the_live_lookup_takes_a_recorded_opt_out_from_the_next_batch_on(spark: SparkSession, config: Config) -> None:
+    _batch_tables(spark, config, ["W000", "W001"])  # C0's record opted in to marketing, C1's did not
+    ctx = JobContext(spark, config, table_store(spark, config), Catalog(config), "stream", "run-live")
+    live = lookup.LiveLookup(ctx, lambda read: current_states(read, config.privacy.opt_in_channels, ctx.run_id),
+                             CONSENT_INPUTS)
+    first = live.current()
+    assert {r["customer_id"]: r["consented_channels"] for r in first.collect()} == {"C0": ["email", "push"], "C1": None}
+    assert live.current() is first and live.builds == 1  # no table moved: the cached lookup serves the next batch
+    consent_job.record(spark, config, "C0", "email", "opt_out", "call-centre")
+    after = live.current()
+    assert {r["customer_id"]: r["consented_channels"] for r in after.collect()} == {"C0": ["push"], "C1": None}
+    assert live.builds == 2 and "consent@0" in ctx.input_versions  # the versions it read are on record
+    live.release()
 
 
 def test_churn_decile_routes_the_likeliest_churners_to_their_own_campaign(spark: SparkSession,
                                                                            base_config: Config) -> None:
     crosswalk = spark.createDataFrame([("web_accounts", f"W{i}", f"C{i}") for i in range(1, 5)],
                                       "source string, record_id string, customer_id string")
-    opened = dt.datetime(2023, 1, 1)
-    records = spark.createDataFrame([("web_accounts", f"W{i}", True, None, opened) for i in range(1, 5)],
-                                    "source string, record_id string, opt_in boolean, updated_at timestamp, "
-                                    "created_at timestamp")
+    consent = spark.createDataFrame([(f"C{i}", c, "opt_in") for i in range(1, 5) for c in ("email", "push")],
+                                    "customer_id string, channel string, status string")
     scores = spark.createDataFrame([("C1", "churn", 2), ("C1", "purchase", 9), ("C2", "churn", 3), ("C3", "churn", 8),
                                     ("C4", "purchase", 1)], "customer_id string, target string, decile int")
-    lookup = decide.customer_lookup(spark, crosswalk, records, None, scores)
-    assert {r["account_id"]: r["churn_decile"] for r in lookup.collect()} == {"W1": 2, "W2": 3, "W3": 8, "W4": None}
+    customers = lookup.customer_lookup(spark, crosswalk, consent, None, scores)
+    assert {r["account_id"]: r["churn_decile"] for r in customers.collect()} == {"W1": 2, "W2": 3, "W3": 8, "W4": None}
     rules = [RoutingRule(segment="*", max_churn_decile=3, channel="email", campaign="winback"),
              RoutingRule(segment="*", channel="push", campaign="reminder")]
     settings = dataclasses.replace(base_config.stream, routing=rules, frequency_cap=5)
     frame = _decisions(spark, [(f"W{i}", 1, 20.0) for i in range(1, 5)])
-    rows = decide.decide(frame, _model([[20, 2, 3, 1]] * 2, [1, 1]), settings, lookup, None, 1, "q").collect()
+    rows = decide.decide(frame, _model([[20, 2, 3, 1]] * 2, [1, 1]), settings, customers, None, 1, "q").collect()
     assert {r["account_id"]: (r["channel"], r["campaign"]) for r in rows} == {
         "W1": ("email", "winback"), "W2": ("email", "winback"), "W3": ("push", "reminder"),
         "W4": ("push", "reminder")}  # no churn score (no order yet): not among the likeliest churners

@@ -1,5 +1,5 @@
 """Job body of ``recommend``: evaluate the hybrid on a time-based holdout against popularity,
-then recommend from all the data to every segmented customer."""
+then recommend from all the data to every segmented customer who consented to hear of them."""
 
 from __future__ import annotations
 
@@ -23,13 +23,19 @@ from custseg.tables.act import RECOMMENDATION_EVAL, RECOMMENDATIONS
 EVAL_K = 10
 
 
-def recommend_body(ctx: JobContext) -> None:
+def recommend_body(ctx: JobContext, consented_df: DataFrame) -> None:
+    """Args:
+        consented_df: customer_id of every customer whose latest consent for the channel that
+            delivers recommendations is an opt-in; only they get recommendations. The offline
+            evaluation, which delivers nothing, judges the model on every customer.
+    """
     settings = ctx.config.recommend
     data = customer_data(ctx)
     cat = catalogue(ctx.read("products_clean"), settings)
     end = ctx.config.features.as_of or default_as_of(data.orders, data.events)
     evaluation = evaluate(ctx, data, cat, end, settings)
-    customers = ctx.read("customer_segments").select("customer_id", "segment_id")
+    segmented = ctx.read("customer_segments").select("customer_id", "segment_id")
+    customers = stored(segmented.join(consented_df.select("customer_id"), "customer_id", "left_semi"))
     feedback = stored(interactions(data.orders, data.lines, data.events, end - dt.timedelta(days=settings.history_days),
                                    end, settings.weights))
     recs = recommend(feedback, customers, data.orders, data.lines, cat, end, settings)
@@ -39,7 +45,8 @@ def recommend_body(ctx: JobContext) -> None:
     per_source = written.groupBy("source").agg(F.countDistinct("customer_id").alias("n")).collect()
     sources = {r["source"]: int(r["n"]) for r in per_source}
     overall = {r["method"]: r for r in evaluated.filter(F.col("segment_id").isNull()).collect()}
-    ctx.metrics.update({"customers_als": str(sources.get("als", 0)),
+    ctx.metrics.update({"customers_without_consent": str(segmented.count() - customers.count()),
+                        "customers_als": str(sources.get("als", 0)),
                         "customers_with_fallback": str(sources.get("category_affinity", 0)),
                         "holdout_start": (end - dt.timedelta(days=settings.holdout_days)).isoformat()})
     for method, row in overall.items():

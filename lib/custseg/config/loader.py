@@ -110,7 +110,7 @@ def load_config(
     # Nothing fits: the one sentence naming the roles to map says it all.
     settings = typed.build(Settings, data, "", problems) if len(problems) == problems_before else None
     if settings is not None and not problems:
-        problems += _rule_problems(settings) + _segment_problems(settings)
+        problems += _rule_problems(settings) + _segment_problems(settings) + _channel_problems(settings)
     if problems or settings is None:
         raise ConfigError(problems, source=f"configuration ({', '.join(files)})")
     if omitted:
@@ -268,6 +268,14 @@ def _segment_problems(settings: Settings) -> list[str]:
         if unknown:
             problems.append(f"segment.{key}: {unknown} are not customer_features columns (see docs/data_dictionary.md)")
     return problems
+
+
+def _channel_problems(settings: Settings) -> list[str]:
+    """The stream may activate only through channels a consent can be recorded for."""
+    channels = settings.privacy.consent_channels
+    return [f"stream.routing[{index}].channel: {rule.channel!r} is not among privacy.consent_channels {channels}; "
+            "add it there, so that consent for it can be recorded and honoured"
+            for index, rule in enumerate(settings.stream.routing) if rule.channel not in (*channels, "none")]
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:

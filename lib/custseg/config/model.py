@@ -783,21 +783,28 @@ class PrivacySettings:
     # The HMAC-SHA256 key: read from this environment variable, else from key_file (outside the repository).
     key_env: str = "CUSTSEG_PRIVACY_KEY"
     key_file: str | None = None
-    # Channels a consent can name; the sources' opt_in field is consent for opt_in_channel.
-    consent_channels: list[str] = field(default_factory=lambda: ["email", "sms", "ads"])
-    opt_in_channel: str = "email"
+    # Channels a consent can name: every channel the stream routes to must be one of them.
+    consent_channels: list[str] = field(default_factory=lambda: ["email", "sms", "push", "ads"])
+    # The sources' opt_in field (general marketing consent) is consent for these channels.
+    opt_in_channels: list[str] = field(default_factory=lambda: ["email", "push"])
     # Channel whose latest consent decides who is in segment_export.
     export_channel: str = "email"
+    # Channel whose latest consent decides who gets recommendations.
+    recommend_channel: str = "email"
     # customer_master columns exported as keyed hashes, for matching in activation platforms.
     export_identifiers: list[str] = field(default_factory=lambda: ["email", "phone_e164"])
 
     def __post_init__(self) -> None:
         if not self.key_env and not self.key_file:
             raise ValueError("set key_env or key_file: the pseudonymization key needs a place to come from")
-        for name in ("opt_in_channel", "export_channel"):
+        for name in ("export_channel", "recommend_channel"):
             if getattr(self, name) not in self.consent_channels:
                 raise ValueError(f"{name} {getattr(self, name)!r} is not among consent_channels "
                                  f"{self.consent_channels}")
+        unknown_channels = [c for c in self.opt_in_channels if c not in self.consent_channels]
+        if unknown_channels or not self.opt_in_channels:
+            raise ValueError(f"opt_in_channels must be a non-empty list of consent_channels {self.consent_channels}, "
+                             f"got {self.opt_in_channels}")
         unknown = sorted(set(self.export_identifiers) - {"email", "phone_e164"})
         if unknown:
             raise ValueError(f"export_identifiers takes email and phone_e164, not {unknown}")

@@ -1,33 +1,41 @@
 """Consent per customer and channel: events from the sources' consent fields and from people.
 
-Each source record's ``opt_in`` (customer_records) is a consent event for ``privacy.opt_in_channel``
-at the record's last update; an opt-in or opt-out recorded with ``custseg consent set`` is an
-event of its own (origin ``recorded:<who>``) and survives every rebuild, re-keyed to the id that
-holds its customer's records now. A customer's state for a channel is its latest event; at equal
-times a recorded event wins over a source field, and an opt-out over an opt-in.
+Each source record's ``opt_in`` (customer_records, general marketing consent) is a consent event
+for each of ``privacy.opt_in_channels`` at the record's last update; an opt-in or opt-out
+recorded with ``custseg consent set`` is an event of its own (origin ``recorded:<who>``) and
+survives every rebuild, re-keyed to the id that holds its customer's records now. A customer's
+state for a channel is its latest event; at equal times a recorded event wins over a source
+field, and an opt-out over an opt-in.
+
+Whatever acts on consent (the export, the stream, recommendations) reads the current events
+(``consent_events``): the sources as they are now plus every recorded event, so that neither a
+stale ``consent`` table nor one never built lets a withdrawn consent through.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from custseg.errors import InputDataError
-from custseg.runtime import JobContext
+from custseg.runtime import JobContext, TableReader
 from custseg.tables.governance import CONSENT
 
 RECORDED = "recorded:"
+# The tables consent_events reads: a new version of any of them can change a customer's consent.
+CONSENT_INPUTS = ("customer_records", "identity_crosswalk", CONSENT.name, "customer_id_map")
 
 
-def source_consent(records_df: DataFrame, crosswalk_df: DataFrame, channel: str, run_id: str) -> DataFrame:
-    """One consent event per source record with a consent value, keyed by its customer."""
+def source_consent(records_df: DataFrame, crosswalk_df: DataFrame, channels: Sequence[str], run_id: str) -> DataFrame:
+    """One consent event per source record with a consent value and channel, keyed by its customer."""
     return (
         records_df.filter(F.col("opt_in").isNotNull())
         .join(crosswalk_df.select("source", "record_id", "customer_id"), ["source", "record_id"], how="inner")
         .select(
-            "customer_id", F.lit(channel).alias("channel"),
+            "customer_id", F.explode(F.array(*[F.lit(c) for c in channels])).alias("channel"),
             F.when(F.col("opt_in"), F.lit("opt_in")).otherwise(F.lit("opt_out")).alias("status"),
             F.coalesce("updated_at", "created_at").alias("recorded_at"),
             F.concat("source", F.lit(":"), "record_id").alias("origin"), F.lit(run_id).alias("run_id"),
@@ -49,25 +57,59 @@ def recorded_consent(consent_df: DataFrame, id_map_df: DataFrame | None) -> Data
     )
 
 
-def latest_consent(consent_df: DataFrame, channel: str) -> DataFrame:
-    """customer_id, status and recorded_at of each customer's latest event for ``channel``."""
-    order = Window.partitionBy("customer_id").orderBy(
+def consent_events(read: TableReader, opt_in_channels: Sequence[str], run_id: str) -> DataFrame | None:
+    """Every consent event as of the tables ``read`` gives (``CONSENT_INPUTS``): the sources' and the
+    recorded ones; None before resolve has written customer_records and identity_crosswalk."""
+    records, crosswalk = read("customer_records"), read("identity_crosswalk")
+    if records is None or crosswalk is None:
+        return None
+    events = source_consent(records, crosswalk, opt_in_channels, run_id)
+    stored = read(CONSENT.name)
+    if stored is not None:
+        events = events.unionByName(recorded_consent(stored, read("customer_id_map")))
+    return events
+
+
+def latest_states(consent_df: DataFrame) -> DataFrame:
+    """customer_id, channel, status and recorded_at of each customer's latest event per channel."""
+    order = Window.partitionBy("customer_id", "channel").orderBy(
         F.col("recorded_at").desc(), F.col("origin").startswith(RECORDED).desc(), F.col("status").desc())
     return (
-        consent_df.filter(F.col("channel") == channel)
-        .withColumn("rank", F.row_number().over(order))
-        .filter(F.col("rank") == 1).select("customer_id", "status", "recorded_at")
+        consent_df.withColumn("rank", F.row_number().over(order))
+        .filter(F.col("rank") == 1).select("customer_id", "channel", "status", "recorded_at")
     )
+
+
+def current_states(read: TableReader, opt_in_channels: Sequence[str], run_id: str) -> DataFrame | None:
+    """``latest_states`` of ``consent_events``: each customer's consent per channel now."""
+    events = consent_events(read, opt_in_channels, run_id)
+    return None if events is None else latest_states(events)
+
+
+def latest_consent(consent_df: DataFrame, channel: str) -> DataFrame:
+    """customer_id, status and recorded_at of each customer's latest event for ``channel``."""
+    return latest_states(consent_df.filter(F.col("channel") == channel)).drop("channel")
+
+
+def opted_in(ctx: JobContext, channel: str) -> DataFrame:
+    """customer_id and recorded_at of every customer whose latest consent for ``channel`` is opt_in now.
+
+    Raises:
+        InputDataError: resolve has not written customer_records and identity_crosswalk yet.
+    """
+    events = consent_events(ctx.read_optional, ctx.config.privacy.opt_in_channels, ctx.run_id)
+    if events is None:
+        raise InputDataError(f"job {ctx.job} needs consent, which comes from customer_records and "
+                             "identity_crosswalk; run `custseg resolve` first")
+    return latest_consent(events, channel).filter(F.col("status") == "opt_in").drop("status")
 
 
 def build_consent(ctx: JobContext) -> None:
     """Job body of `consent build`."""
-    settings = ctx.config.privacy
-    rebuilt = source_consent(ctx.read("customer_records"), ctx.read("identity_crosswalk"), settings.opt_in_channel,
-                             ctx.run_id)
+    rebuilt = source_consent(ctx.read("customer_records"), ctx.read("identity_crosswalk"),
+                             ctx.config.privacy.opt_in_channels, ctx.run_id)
     if ctx.table_exists(CONSENT.name):
-        id_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
-        rebuilt = rebuilt.unionByName(recorded_consent(ctx.read(CONSENT.name), id_map))
+        rebuilt = rebuilt.unionByName(recorded_consent(ctx.read(CONSENT.name), ctx.read_optional("customer_id_map")))
     ctx.write(CONSENT.name, rebuilt, mode="overwrite")
 
 

@@ -1,6 +1,7 @@
 """segment_export: the segments of consented customers, for activation, with identifiers hashed.
 
-Only customers whose latest consent for ``privacy.export_channel`` is opt_in are exported. The
+Only customers whose latest consent for ``privacy.export_channel`` is opt_in now are exported
+(``consent.opted_in``: the sources as they are and every recorded change). The
 customer id, email and phone leave as keyed hashes (HMAC-SHA256 under the pseudonymization key):
 an activation platform given the same key can match them, nobody else can read them back. The
 raw PII columns of the sources never reach the export's declared columns.
@@ -12,10 +13,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.errors import TableError
-from custseg.governance.consent import latest_consent
+from custseg.governance.consent import opted_in
 from custseg.governance.keys import hmac_column, load_key, normalized
 from custseg.runtime import JobContext
-from custseg.tables.governance import CONSENT, SEGMENT_EXPORT
+from custseg.tables.governance import SEGMENT_EXPORT
 
 
 def pseudonymize(col: Column, key: bytes) -> Column:
@@ -24,13 +25,16 @@ def pseudonymize(col: Column, key: bytes) -> Column:
 
 
 def segment_export(
-    segments_df: DataFrame, master_df: DataFrame, consent_df: DataFrame, channel: str, key: bytes,
+    segments_df: DataFrame, master_df: DataFrame, consented_df: DataFrame, channel: str, key: bytes,
     identifiers: list[str], run_id: str,
 ) -> DataFrame:
-    """Consented customers' segments with hashed identifiers, in segment_export's columns."""
-    consented = latest_consent(consent_df, channel).filter(F.col("status") == "opt_in")
+    """Consented customers' segments with hashed identifiers, in segment_export's columns.
+
+    Args:
+        consented_df: customer_id and recorded_at of the customers opted in to ``channel``.
+    """
     contact = master_df.select("customer_id", *identifiers)
-    joined = segments_df.join(consented, "customer_id", how="inner").join(contact, "customer_id", how="left")
+    joined = segments_df.join(consented_df, "customer_id", how="inner").join(contact, "customer_id", how="left")
     hashed = {name: pseudonymize(F.col(name), key) if name in identifiers else F.lit(None).cast("string")
               for name in ("email", "phone_e164")}
     return joined.select(
@@ -49,9 +53,8 @@ def build_export(ctx: JobContext) -> None:
     leaked = sorted(pii & set(SEGMENT_EXPORT.schema.fieldNames()))
     if leaked:  # a declaration change must never publish raw PII
         raise TableError(f"segment_export declares PII column(s) {leaked} of conf/sources.yaml")
-    if not ctx.table_exists(CONSENT.name):
-        raise TableError("export: the consent table does not exist yet; run `custseg consent build` first")
     settings = ctx.config.privacy
-    frame = segment_export(ctx.read("customer_segments"), ctx.read("customer_master"), ctx.read(CONSENT.name),
-                           settings.export_channel, key, list(settings.export_identifiers), ctx.run_id)
+    frame = segment_export(ctx.read("customer_segments"), ctx.read("customer_master"),
+                           opted_in(ctx, settings.export_channel), settings.export_channel, key,
+                           list(settings.export_identifiers), ctx.run_id)
     ctx.write(SEGMENT_EXPORT.name, frame)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from custseg.config import Config
+from custseg.governance.consent import CONSENT_INPUTS, current_states
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.stream import run_stream
 
@@ -18,8 +19,9 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 
 
 def _stream(ctx: JobContext) -> None:
-    settings = ctx.config.stream
-    report = run_stream(ctx, settings.run_seconds, settings.stop_when_idle_seconds)
+    settings, channels = ctx.config.stream, ctx.config.privacy.opt_in_channels
+    report = run_stream(ctx, settings.run_seconds, settings.stop_when_idle_seconds,
+                        lambda read: current_states(read, channels, ctx.run_id), CONSENT_INPUTS)
     ctx.metrics.update(report.metrics())
     for name in ("activations", "stream_rejects", "stream_centres"):
         if ctx.table_exists(name):

@@ -27,6 +27,8 @@ from custseg.runtime.phases import PhaseClock
 from custseg.tables.ops import VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
+# Table name -> the table (at a version the caller chose), or None where it does not exist.
+TableReader = Callable[[str], DataFrame | None]
 
 
 class JobContext:
@@ -96,6 +98,10 @@ class JobContext:
         elif version != pinned and input_key(name, version) not in self.input_versions:
             self._record_input(input_key(name, version), path, version)
         return self.store.read(path, version=version)
+
+    def read_optional(self, name: str, version: int | None = None) -> DataFrame | None:
+        """``read``, or None where the table does not exist (yet)."""
+        return self.read(name, version) if self.table_exists(name) else None
 
     def _latest_version(self, name: str, path: str) -> int:
         if not self.store.exists(path):

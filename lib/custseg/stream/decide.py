@@ -1,9 +1,10 @@
-"""From abandoned carts to activation rows: real-time segment, the customer behind the account,
-their batch segment, churn decile and consent, routing to a channel, and the frequency cap.
+"""From abandoned carts to activation rows: real-time segment, the customer behind the account
+(``lookup``), routing to a channel, consent for it, and the frequency cap.
 
-A decision is activated only when the account resolves to a customer, the customer gave
-marketing consent, a routing rule sends it to a channel and the customer is under the cap;
-otherwise it is kept as ``suppressed`` with the first reason that applies, in that order.
+A decision is activated only when the account resolves to a customer, a routing rule sends it
+to a channel, the customer's latest consent for that channel is an opt-in and the customer is
+under the cap; otherwise it is kept as ``suppressed`` with the first reason that applies, in
+that order.
 """
 
 from __future__ import annotations
@@ -11,55 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from custseg.config.model import ANY_CHURN_DECILE, RoutingRule, StreamSettings
 from custseg.stream.kmeans import Centres, labels, nearest_cluster
-
-LOOKUP_SCHEMA = T.StructType([
-    T.StructField("account_id", T.StringType()), T.StructField("customer_id", T.StringType()),
-    T.StructField("has_consent", T.BooleanType()), T.StructField("batch_segment", T.StringType()),
-    T.StructField("batch_segment_id", T.IntegerType()), T.StructField("churn_decile", T.IntegerType()),
-])
-
-
-def customer_lookup(spark: SparkSession, crosswalk_df: DataFrame | None, records_df: DataFrame | None,
-                    segments_df: DataFrame | None, scores_df: DataFrame | None = None) -> DataFrame:
-    """Account -> customer, consent, latest batch segment and latest churn decile.
-
-    Consent is the customer's most recent statement of it (the record updated last among their
-    records that state one); a customer with none has not consented. The churn decile is the
-    customer's row of ``propensity_scores`` (1 = the tenth most likely to churn); customers
-    without an order have none.
-    """
-    if crosswalk_df is None:
-        return spark.createDataFrame([], LOOKUP_SCHEMA)
-    accounts = crosswalk_df.filter(F.col("source") == "web_accounts").select(
-        F.col("record_id").alias("account_id"), "customer_id")
-    lookup = accounts
-    if records_df is not None:
-        stated = records_df.filter(F.col("opt_in").isNotNull()).join(
-            crosswalk_df.select("source", "record_id", "customer_id"), ["source", "record_id"], "inner")
-        consent = stated.groupBy("customer_id").agg(
-            F.max_by("opt_in", F.coalesce("updated_at", "created_at")).alias("has_consent"))
-        lookup = lookup.join(consent, "customer_id", "left")
-    else:
-        lookup = lookup.withColumn("has_consent", F.lit(None).cast("boolean"))
-    if segments_df is not None:
-        lookup = lookup.join(segments_df.select("customer_id", F.col("segment_name").alias("batch_segment"),
-                                                F.col("segment_id").alias("batch_segment_id")), "customer_id", "left")
-    else:
-        lookup = lookup.select("*", F.lit(None).cast("string").alias("batch_segment"),
-                               F.lit(None).cast("int").alias("batch_segment_id"))
-    if scores_df is not None:
-        churn = scores_df.filter(F.col("target") == "churn").select("customer_id",
-                                                                    F.col("decile").alias("churn_decile"))
-        lookup = lookup.join(churn, "customer_id", "left")
-    else:
-        lookup = lookup.withColumn("churn_decile", F.lit(None).cast("int"))
-    return lookup.select(*LOOKUP_SCHEMA.fieldNames())
 
 
 def with_realtime_segment(decisions_df: DataFrame, model: Centres, names: Sequence[str]) -> DataFrame:
@@ -106,9 +63,10 @@ def decide(decisions_df: DataFrame, model: Centres, settings: StreamSettings, lo
     scored = with_realtime_segment(timed, model, names).join(F.broadcast(lookup_df), "account_id", "left")
     channel, campaign = route(settings.routing)
     routed = scored.select("*", channel.alias("channel"), campaign.alias("campaign"))
+    consented = F.coalesce(F.array_contains("consented_channels", F.col("channel")), F.lit(False))
     first_reason = (F.when(F.col("customer_id").isNull(), F.lit("unresolved_customer"))
-                    .when(~F.coalesce(F.col("has_consent"), F.lit(False)), F.lit("no_consent"))
-                    .when(F.col("channel") == "none", F.lit("no_channel")))
+                    .when(F.col("channel") == "none", F.lit("no_channel"))
+                    .when(~consented, F.lit("no_consent")))
     reasoned = routed.withColumn("suppression", first_reason).transform(
         _with_frequency_cap, prior_df, settings.frequency_cap, settings.frequency_cap_hours)
     return reasoned.select(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ from custseg.config.resolved import is_uri, join_path
 from custseg.errors import InputDataError
 from custseg.runtime import JobContext
 from custseg.stream.carts import ANONYMOUS, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
-from custseg.stream.decide import customer_lookup
 from custseg.stream.kmeans import Centres, initial_from_history
+from custseg.stream.lookup import ConsentStates, LiveLookup
 from custseg.stream.sink import DecisionSink, RejectSink, load_centres
 from custseg.stream.sources import events_source, parse_events, read_raw
 
@@ -46,6 +46,7 @@ class StreamReport:
     rejected: int = 0
     replayed_batches: int = 0
     dropped_by_watermark: int = 0
+    lookup_builds: int = 0  # the customer lookup built at start, and again after each batch table change
     seconds: float = 0.0
     batch_seconds: list[float] = field(default_factory=list)
 
@@ -65,7 +66,7 @@ class StreamReport:
         return {"batches": str(self.batches), "input_rows": str(self.input_rows), "decisions": str(self.decisions),
                 "activated": str(self.activated), "rejected": str(self.rejected),
                 "replayed_batches": str(self.replayed_batches), "dropped_by_watermark": str(self.dropped_by_watermark),
-                "stream_seconds": f"{self.seconds:.1f}"}
+                "lookup_builds": str(self.lookup_builds), "stream_seconds": f"{self.seconds:.1f}"}
 
 
 def stream_path(config: Config, path: str) -> str:
@@ -73,14 +74,22 @@ def stream_path(config: Config, path: str) -> str:
     return path if is_uri(path) or Path(path).is_absolute() else join_path(config.root_dir, path)
 
 
-def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float | None) -> StreamReport:
+def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float | None,
+               consent: ConsentStates | None = None, consent_tables: Sequence[str] = ()) -> StreamReport:
     """Start both queries, wait until ``run_seconds`` passed or no input came for ``idle_seconds``
-    (None: until stopped from outside), stop them and report."""
+    (None: until stopped from outside), stop them and report.
+
+    Args:
+        consent: each customer's latest consent per channel; None: nobody has consented, and
+            nothing is activated.
+        consent_tables: the tables ``consent`` reads; a new version of one refreshes the lookup.
+    """
     spark, config = ctx.spark, ctx.config
     spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
     report = StreamReport()
     checkpoint = stream_path(config, config.stream.checkpoint_dir)
-    starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions")),
+    lookup = LiveLookup(ctx, consent, consent_tables)
+    starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions"), lookup),
                 lambda: _reject_query(ctx, report, join_path(checkpoint, "rejects"))]
     queries = [start() for start in starters]
     try:
@@ -88,6 +97,8 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     finally:
         for query in reversed(queries):
             query.stop()
+        lookup.release()
+    report.lookup_builds = lookup.builds
     return report
 
 
@@ -99,7 +110,7 @@ def _events(ctx: JobContext) -> DataFrame:
     return parse_events(read_raw(ctx.spark, settings, landing), events_source(ctx.config))
 
 
-def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str) -> StreamingQuery:
+def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str, lookup: LiveLookup) -> StreamingQuery:
     settings = ctx.config.stream
     events = _events(ctx).filter(F.col("reject_reason").isNull())
     watermarked = events.withWatermark("event_ts", f"{int(settings.watermark_seconds * 1000)} milliseconds")
@@ -111,8 +122,8 @@ def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str) -> S
     processor = CartProcessor(settings.window_minutes, settings.idle_expiry_minutes, settings.recent_views,
                               dedupe_minutes=settings.window_minutes, watermark_seconds=settings.watermark_seconds)
     decided = keyed.groupBy("state_key").transformWithStateInPandas(processor, DECISION_SCHEMA, "Append", "EventTime")
-    sink = DecisionSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, _lookup(ctx),
-                        _model(ctx), report.on_decisions)
+    sink = DecisionSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, lookup.current, _model(ctx),
+                        report.on_decisions)
     return (decided.writeStream.queryName("custseg_stream_decisions").foreachBatch(sink)
             .option("checkpointLocation", checkpoint).trigger(processingTime=f"{settings.trigger_seconds} seconds")
             .start())
@@ -130,17 +141,6 @@ def _prices(ctx: JobContext) -> DataFrame:
         return ctx.read("products_clean").select("product_id", F.col("list_price").cast("double").alias("price"))
     schema = T.StructType([T.StructField("product_id", T.StringType()), T.StructField("price", T.DoubleType())])
     return ctx.spark.createDataFrame([], schema)
-
-
-def _lookup(ctx: JobContext) -> DataFrame:
-    """Account -> customer, consent, batch segment, churn decile; read once at start (a restart
-    refreshes it)."""
-    def optional(name: str) -> DataFrame | None:
-        return ctx.read(name) if ctx.table_exists(name) else None
-
-    lookup = customer_lookup(ctx.spark, optional("identity_crosswalk"), optional("customer_records"),
-                             optional("customer_segments"), optional("propensity_scores"))
-    return lookup.persist()
 
 
 def _model(ctx: JobContext) -> Centres | None:
