@@ -132,6 +132,79 @@ def test_a_cart_is_decided_before_a_later_event_only_once_no_event_can_save_it()
     assert processor._lapsed_cart("acc", due, 66_000, watermark_ms=65_000) is not None  # the timer is due
 
 
+class _FakeHandle:
+    """The state calls a processor makes, each a round trip to the state server under Spark."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.timers: set[int] = set()
+        self.value: tuple[object, ...] | None = None
+
+    def getValueState(self, name: str, schema: object) -> _FakeHandle:  # noqa: N802 (Spark's names)
+        return self
+
+    def get(self) -> tuple[object, ...] | None:
+        self.calls.append("get")
+        return self.value
+
+    def update(self, value: tuple[object, ...]) -> None:
+        self.calls.append("update")
+        self.value = value
+
+    def clear(self) -> None:
+        self.calls.append("clear")
+        self.value = None
+
+    def registerTimer(self, ms: int) -> None:  # noqa: N802
+        self.calls.append("register")
+        self.timers.add(ms)
+
+    def deleteTimer(self, ms: int) -> None:  # noqa: N802
+        self.calls.append("delete")
+        self.timers.remove(ms)
+
+    def fire(self, processor: carts.CartProcessor, ms: int) -> list[dict[str, object]]:
+        self.timers.remove(ms)  # as Spark does before calling the processor
+        self.calls.clear()
+        timer = SimpleNamespace(getExpiryTimeInMs=lambda: ms)
+        return [row for frame in processor.handleExpiredTimer(("acc",), None, timer)  # type: ignore[arg-type]
+                for row in frame.to_dict("records")]
+
+
+def _batch(processor: carts.CartProcessor, handle: _FakeHandle, watermark_ms: int,
+           events: list[tuple[str, int, str, str | None]]) -> list[dict[str, object]]:
+    import pandas as pd
+
+    frame = pd.DataFrame([{"account_id": "acc", "event_id": event_id, "event_ts": pd.Timestamp(ms, unit="ms"),
+                           "event_type": kind, "session_id": "s1", "product_id": product, "device": "web",
+                           "price": 10.0} for event_id, ms, kind, product in events])
+    handle.calls.clear()
+    timer_values = SimpleNamespace(getCurrentWatermarkInMs=lambda: watermark_ms)
+    return [row for out in processor.handleInputRows(("acc",), iter([frame]), timer_values)  # type: ignore[arg-type]
+            for row in out.to_dict("records")]
+
+
+def test_an_accounts_batch_costs_one_state_read_one_write_and_a_timer_move_at_most() -> None:
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
+                                    watermark_seconds=5.0)
+    handle = _FakeHandle()
+    processor.init(handle)  # type: ignore[arg-type]
+    assert _batch(processor, handle, 0, [("e1", 5_000, "add_to_cart", "A")]) == []
+    assert handle.calls == ["get", "register", "update"] and handle.timers == {65_000}
+    assert _batch(processor, handle, 0, [("e1", 5_000, "add_to_cart", "A"), ("e2", 10_000, "add_to_cart", "B")]) == []
+    assert handle.calls == ["get", "delete", "register", "update"]  # the cart's expiry moved
+    assert handle.timers == {70_000}
+    assert _batch(processor, handle, 0, [("e2", 10_000, "add_to_cart", "B")]) == []  # a redelivery changes nothing
+    assert handle.calls == ["get", "update"] and handle.timers == {70_000}
+    (decision,) = handle.fire(processor, 70_000)
+    assert (decision["cart_items"], decision["cart_value"], decision["expired_ms"]) == (2, 20.0, 70_000)
+    assert handle.calls == ["get", "register", "update"] and handle.timers == {310_000}  # now the idle expiry
+    assert handle.fire(processor, 310_000) == [] and handle.calls == ["get", "clear"] and handle.value is None
+    # past the dedupe horizon (the watermark less a minute) an event id is forgotten
+    _batch(processor, handle, 200_000, [("e9", 190_000, "product_view", "C"), ("e8", 100_000, "product_view", "D")])
+    assert set(carts.json.loads(handle.value[carts.STATE_SCHEMA.fieldNames().index("seen_json")])) == {"e9"}
+
+
 def test_feed_plan_truth_matches_its_events() -> None:
     settings = FeedSettings(carts=30, abandon_share=0.5, resume_share=0.25, seed=3)
     plan = feed.plan_feed([f"W{i}" for i in range(40)], [("P1", 10.0), ("P2", 25.0)], settings, 60_000, 5_000, 120_000)

@@ -543,6 +543,9 @@ class StreamSettings:
     checkpoint_dir: str = "checkpoints/stream"
     max_files_per_trigger: int = 1
     trigger_seconds: float = 1.0
+    # Partitions of the per-account cart state; null: the cores Spark has (defaultParallelism).
+    # Fixed when a checkpoint starts: a restart from it keeps its number.
+    state_partitions: int | None = None
     # Stop after this many seconds, or once no input arrived for this many; null: run until stopped.
     run_seconds: float | None = None
     stop_when_idle_seconds: float | None = None
@@ -570,6 +573,8 @@ class StreamSettings:
             raise ValueError("window_minutes and trigger_seconds must be > 0, watermark_seconds >= 0")
         if self.idle_expiry_minutes < self.window_minutes:
             raise ValueError("idle_expiry_minutes must be >= window_minutes")
+        if self.state_partitions is not None and self.state_partitions < 1:
+            raise ValueError(f"state_partitions must be >= 1 or null, got {self.state_partitions}")
         if self.max_files_per_trigger < 1 or self.recent_views < 0 or self.frequency_cap < 0:
             raise ValueError("max_files_per_trigger must be >= 1, recent_views and frequency_cap >= 0")
         if self.source == "kafka" and not (self.kafka.servers and self.kafka.topic):

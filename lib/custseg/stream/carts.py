@@ -7,6 +7,11 @@ account: at the last cart activity plus the window while a cart is open (firing 
 abandoned, once), else at the last event plus the idle expiry (firing drops the account's state).
 Timers fire when the watermark passes them, so a replay of the same events decides the same.
 
+Every state call is a round trip between the Python worker and the JVM's state server, and they
+dominate a micro-batch's time. So one value holds all of an account's state, the event ids seen
+within the dedupe horizon included, and it records the time of the account's timer: an account's
+batch costs one read, one write and, when the due time moved, one timer deleted and one set.
+
 A micro-batch can also hold an account's events from after its cart's expiry (a backlog of
 files, a restart): Spark hands a batch's input to the processor before it fires the timers due
 in it, so the cart would take in the next cart's items. The cart is decided before such an event
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyspark.sql import types as T
 from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
@@ -41,9 +46,12 @@ STATE_SCHEMA = T.StructType([
     T.StructField("last_event_ms", T.LongType()),
     T.StructField("device", T.StringType()),
     T.StructField("views", T.StringType()),             # recent product ids, comma separated, newest last
+    T.StructField("seen_json", T.StringType()),         # {event_id: event ms} within the dedupe horizon
+    T.StructField("timer_ms", T.LongType()),            # the account's registered timer (null: none)
 ])
-SEEN_KEY = T.StructType([T.StructField("event_id", T.StringType())])
-SEEN_VALUE = T.StructType([T.StructField("event_ms", T.LongType())])
+EMPTY_STATE: dict[str, Any] = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None,
+                               "session_start_ms": 0, "last_event_ms": 0, "device": None, "views": "",
+                               "seen_json": "{}", "timer_ms": None}
 DECISION_SCHEMA = T.StructType([
     T.StructField("account_id", T.StringType()),
     T.StructField("cart_id", T.StringType()),
@@ -57,6 +65,17 @@ DECISION_SCHEMA = T.StructType([
 ])
 DECISION_COLUMNS = DECISION_SCHEMA.fieldNames()
 INPUT_COLUMNS = ("account_id", "event_id", "event_ts", "event_type", "session_id", "product_id", "device", "price")
+
+
+class Event(NamedTuple):
+    """One input row as the processor reads it (its time apart)."""
+
+    event_id: str
+    event_type: str
+    session_id: str
+    product_id: str | None
+    device: str | None
+    price: float | None
 
 
 class CartProcessor(StatefulProcessor):
@@ -73,7 +92,6 @@ class CartProcessor(StatefulProcessor):
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.handle = handle
         self.state = handle.getValueState("cart", STATE_SCHEMA)
-        self.seen = handle.getMapState("seen", SEEN_KEY, SEEN_VALUE)
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame],
                         timerValues: TimerValues) -> Iterator[pd.DataFrame]:
@@ -83,20 +101,20 @@ class CartProcessor(StatefulProcessor):
             return iter([])  # nobody to activate; such events only move the watermark
         state = self._load()
         watermark = timerValues.getCurrentWatermarkInMs()
-        frame = pd.concat(list(rows), ignore_index=True).sort_values("event_ts", kind="stable")
+        seen: dict[str, int] = json.loads(state["seen_json"] or "{}")
         lapsed = []
-        for event in frame.itertuples(index=False):
-            if self.seen.containsKey((event.event_id,)):
+        for event_ms, event in _events_in_time_order(list(rows)):
+            if event.event_id in seen:
                 continue  # a duplicate delivery: the event counts once
-            event_ms = int(pd.Timestamp(event.event_ts).value // 1_000_000)
-            self.seen.updateValue((event.event_id,), (event_ms,))
+            seen[event.event_id] = event_ms
             decision = self._lapsed_cart(key[0], state, event_ms, watermark)
             if decision is not None:
                 lapsed.append(decision)
             apply_event(state, event, event_ms, self.recent_views)
-        self._forget_seen_before(watermark - self.dedupe_ms)
-        self._save(state)
+        horizon = watermark - self.dedupe_ms
+        state["seen_json"] = json.dumps({event_id: ms for event_id, ms in seen.items() if ms >= horizon})
         self._set_timer(state)
+        self._save(state)
         return iter([pd.DataFrame(lapsed, columns=DECISION_COLUMNS)] if lapsed else [])
 
     def handleExpiredTimer(self, key: Any, timerValues: TimerValues,
@@ -106,17 +124,18 @@ class CartProcessor(StatefulProcessor):
         state = self._load()
         expired = expiredTimerInfo.getExpiryTimeInMs()
         items = json.loads(state["items_json"] or "{}")
+        state["timer_ms"] = None  # Spark removes a timer once it fired
         if items and state["last_cart_ms"] + self.window_ms <= expired:
             decision = abandoned_cart(key[0], state, items, expired)
             state["items_json"] = "{}"
+            self._set_timer(state)
             self._save(state)
-            self._set_timer(state, fired=expired)
             yield pd.DataFrame([decision], columns=DECISION_COLUMNS)
         elif not items and state["last_event_ms"] + self.idle_ms <= expired:
             self.state.clear()  # an idle customer: nothing is kept
-            self.seen.clear()
         else:
-            self._set_timer(state, fired=expired)
+            self._set_timer(state)
+            self._save(state)
 
     def close(self) -> None:
         pass
@@ -135,27 +154,39 @@ class CartProcessor(StatefulProcessor):
         return abandoned_cart(account_id, state, items, expiry)
 
     def _load(self) -> dict[str, Any]:
-        stored = self.state.get() if self.state.exists() else None
+        stored = self.state.get()  # None when the account has no state
         if stored is None:
-            return {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
-                    "last_event_ms": 0, "device": None, "views": ""}
+            return dict(EMPTY_STATE)
         return dict(zip(STATE_SCHEMA.fieldNames(), stored, strict=True))
 
     def _save(self, state: dict[str, Any]) -> None:
         self.state.update(tuple(state[name] for name in STATE_SCHEMA.fieldNames()))
 
-    def _set_timer(self, state: dict[str, Any], fired: int | None = None) -> None:
-        for timer in list(self.handle.listTimers()):
-            if timer != fired:  # Spark removes a timer once it fired
-                self.handle.deleteTimer(timer)
+    def _set_timer(self, state: dict[str, Any]) -> None:
+        """Move the account's one timer to when its cart expires (or, without a cart, when it goes
+        idle), noting the time in ``state``; no call when it is due then already."""
         has_cart = state["items_json"] not in ("{}", "", None)
-        due = state["last_cart_ms"] + self.window_ms if has_cart else state["last_event_ms"] + self.idle_ms
-        self.handle.registerTimer(int(due))
+        due = int(state["last_cart_ms"] + self.window_ms if has_cart else state["last_event_ms"] + self.idle_ms)
+        if state["timer_ms"] == due:
+            return
+        if state["timer_ms"] is not None:
+            self.handle.deleteTimer(state["timer_ms"])
+        self.handle.registerTimer(due)
+        state["timer_ms"] = due
 
-    def _forget_seen_before(self, cutoff_ms: int) -> None:
-        old = [k for k, v in self.seen.iterator() if v[0] < cutoff_ms]
-        for event_key in old:
-            self.seen.removeKey(event_key)
+
+def _events_in_time_order(frames: list[pd.DataFrame]) -> Iterator[tuple[int, Event]]:
+    """(event ms, event) of an account's rows, oldest first (ties in arrival order). Plain tuples:
+    pandas' per-row access costs more than the rest of an account's batch together."""
+    import numpy as np
+    import pandas as pd
+
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    event_ms = frame["event_ts"].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    columns = [frame[c].to_numpy(dtype=object) for c in Event._fields]
+    events = [Event(*values) for values in zip(*columns, strict=True)]
+    for index in np.argsort(event_ms, kind="stable"):
+        yield int(event_ms[index]), events[index]
 
 
 def apply_event(state: dict[str, Any], event: Any, event_ms: int, recent_views: int) -> None:

@@ -32,6 +32,10 @@ from custseg.stream.sources import events_source, parse_events, read_raw
 
 log = logging.getLogger(__name__)
 ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+# Session settings for the stream's run: RocksDB state, committed as a changelog per micro-batch
+# (not a snapshot of every partition each time), in state_partitions partitions.
+STATE_CONF = {"spark.sql.streaming.stateStore.providerClass": ROCKSDB,
+              "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true"}
 # A Python worker that starts too slowly on a busy machine (Spark waits 10 s for it to connect).
 TRANSIENT = ("Python worker failed to connect back", "CANNOT_OPEN_SOCKET")
 MAX_RESTARTS = 5
@@ -85,19 +89,29 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
         consent_tables: the tables ``consent`` reads; a new version of one refreshes the lookup.
     """
     spark, config = ctx.spark, ctx.config
-    spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
+    partitions = config.stream.state_partitions or spark.sparkContext.defaultParallelism
+    settings = {**STATE_CONF, "spark.sql.shuffle.partitions": str(partitions)}
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in settings}
     report = StreamReport()
     checkpoint = stream_path(config, config.stream.checkpoint_dir)
     lookup = LiveLookup(ctx, consent, consent_tables)
     starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions"), lookup),
                 lambda: _reject_query(ctx, report, join_path(checkpoint, "rejects"))]
-    queries = [start() for start in starters]
+    queries: list[StreamingQuery] = []
     try:
+        for key, value in settings.items():
+            spark.conf.set(key, value)
+        queries += [start() for start in starters]
         _await(report, queries, starters, run_seconds, idle_seconds)
     finally:
         for query in reversed(queries):
             query.stop()
         lookup.release()
+        for key, earlier in before.items():
+            if earlier is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, earlier)
     report.lookup_builds = lookup.builds
     return report
 
