@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -18,10 +19,12 @@ from pyspark.sql import functions as F
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.errors import EnvironmentProblem, InputDataError
+from custseg.governance.consent import latest_states
 from custseg.governance.keys import hmac_column
 from custseg.governance.lineage import lineage_tree, render
 from custseg.jobs import consent, erase, export
 from custseg.runtime import JobResult, table_store
+from custseg.tables.governance import CONSENT
 from tests.conftest import PROJECT, config_at
 from tests.pii_scan import find_in_current_versions
 
@@ -96,20 +99,43 @@ def test_consent_follows_the_sources_and_recorded_changes(spark: SparkSession, e
         consent.record(spark, config, "CUST-none", "email", "opt_in", "cli")
 
 
+def test_a_source_opt_in_never_overrides_a_recorded_opt_out(spark: SparkSession) -> None:
+    def day(d: int) -> dt.datetime:
+        return dt.datetime(2026, 1, d)
+
+    events = spark.createDataFrame([
+        ("A", "email", "opt_in", day(1), "crm:1", "r"), ("A", "email", "opt_out", day(2), "recorded:cc", "r"),
+        ("A", "email", "opt_in", day(3), "crm:1", "r"),  # the CRM record edited after the withdrawal
+        ("B", "email", "opt_out", day(2), "recorded:cc", "r"), ("B", "email", "opt_in", day(4), "recorded:web", "r"),
+        ("B", "email", "opt_in", day(1), "crm:2", "r"),  # a person opted in again
+        ("C", "email", "opt_in", day(1), "recorded:web", "r"), ("C", "email", "opt_out", day(3), "crm:3", "r"),
+        ("D", "email", "opt_in", day(1), "crm:4", "r"), ("D", "email", "opt_out", day(1), "crm:5", "r"),  # a tie
+        ("E", "email", "opt_in", day(1), "recorded:web", "r"), ("E", "email", "opt_out", day(1), "crm:6", "r"),
+        ("F", "email", "opt_in", day(5), "crm:7", "r"), ("F", "sms", "opt_out", day(6), "recorded:cc", "r"),
+    ], CONSENT.schema)
+    states = {(r.customer_id, r.channel): r.status for r in latest_states(events).collect()}
+    assert states == {("A", "email"): "opt_out", ("B", "email"): "opt_in", ("C", "email"): "opt_out",
+                      ("D", "email"): "opt_out", ("E", "email"): "opt_in", ("F", "email"): "opt_in",
+                      ("F", "sms"): "opt_out"}  # E: a recorded event wins a tie with a source one
+
+
 def test_export_holds_consented_customers_with_hashed_identifiers(spark: SparkSession, exported: Config) -> None:
     config = exported
-    result = export.run(spark, config)
-    rows = _read(spark, config, "segment_export").collect()
     latest = (_read(spark, config, "consent").filter("channel = 'email'")
               .groupBy("customer_id")
               .agg(F.max_by("status", F.struct("recorded_at", F.col("origin").startswith("recorded:")))
                    .alias("status")))
-    consented = {r.customer_id for r in latest.filter("status = 'opt_in'").collect()}
+    segmented = _read(spark, config, "customer_segments").select("customer_id")
+    opted_in = sorted(r.customer_id
+                      for r in latest.filter("status = 'opt_in'").join(segmented, "customer_id").collect())
+    # withdrawn after the consent table was built, and not rebuilt since: the export must still see it
+    withdrawn = opted_in[-1]
+    consent.record(spark, config, withdrawn, "email", "opt_out", "preference-centre")
+    result = export.run(spark, config)
+    rows = _read(spark, config, "segment_export").collect()
+    consented = set(opted_in) - {withdrawn}
     expected = {hmac.new(KEY.encode(), c.lower().encode(), hashlib.sha256).hexdigest() for c in consented}
     assert {r.customer_key for r in rows} == expected and result.rows_out["segment_export"] == len(expected)
-    recorded = _read(spark, config, "consent").filter("origin like 'recorded:%'").first().customer_id
-    recorded_key = hmac.new(KEY.encode(), recorded.lower().encode(), hashlib.sha256).hexdigest()
-    assert recorded_key not in {r.customer_key for r in rows}
     assert sum(r.email_hash is not None for r in rows) > 0.9 * len(rows)
     # No raw PII of any generated person in the tables meant for activation.
     persons = _read(spark, config, "truth_persons").collect()

@@ -11,43 +11,23 @@ import signal
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
 from custseg.catalog import Catalog
 from custseg.config import Config
-from custseg.delta import CommitInfo
 from custseg.jobs import stream as stream_job
 from custseg.runtime import table_store
 from custseg.stream import plan_feed, read_truth, stream_path, write_feed
+from custseg.stream.query import STATE_CONF
 from tests.conftest import PROJECT, config_at
+from tests.stream_tables import PRODUCTS, batch_tables
 
+CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
 SETTINGS = ["stream.window_minutes=1", "stream.watermark_seconds=5", "stream.idle_expiry_minutes=2",
             "stream.stop_when_idle_seconds=5", "stream.feed.file_interval_seconds=0", "stream.max_files_per_trigger=1"]
-PRODUCTS = [("P1", 12.5), ("P2", 40.0), ("P3", 99.0)]
-
-
-def _defaults(field: T.StructField) -> object:
-    kind = field.dataType
-    if isinstance(kind, T.ArrayType):
-        return []
-    if isinstance(kind, T.TimestampType):
-        return dt.datetime(2026, 1, 1)
-    if isinstance(kind, T.StringType):
-        return "x"
-    return 0
-
-
-def _write_table(spark: SparkSession, config: Config, name: str, rows: list[dict[str, object]]) -> None:
-    """A batch table with only the columns a test cares about; required others get placeholders."""
-    spec = Catalog(config).spec(name)
-    full = [tuple(row.get(f.name, None if f.nullable else _defaults(f)) for f in spec.schema.fields) for row in rows]
-    table_store(spark, config).write(Catalog(config).path(name), spark.createDataFrame(full, spec.schema),
-                                     CommitInfo("test", "test"))
 
 
 def _stream_config(base_config: Config, root: Path, **stream_changes: object) -> Config:
@@ -59,20 +39,6 @@ def _stream_config(base_config: Config, root: Path, **stream_changes: object) ->
                                  feed=dataclasses.replace(base_config.stream.feed, file_interval_seconds=0.0),
                                  **stream_changes)
     return config_at(base_config, root, stream=stream)
-
-
-def _batch_tables(spark: SparkSession, config: Config, accounts: list[str]) -> None:
-    """Every account is a customer; even ones consented to marketing, odd ones did not."""
-    _write_table(spark, config, "identity_crosswalk", [
-        {"source": "web_accounts", "record_id": a, "customer_id": f"C{i}", "cluster_size": 1}
-        for i, a in enumerate(accounts)])
-    _write_table(spark, config, "customer_records", [
-        {"source": "web_accounts", "record_id": a, "opt_in": i % 2 == 0} for i, a in enumerate(accounts)])
-    _write_table(spark, config, "customer_segments", [
-        {"customer_id": f"C{i}", "segment_id": 4, "segment_name": "High-value loyal",
-         "as_of_date": dt.date(2026, 6, 30)} for i in range(len(accounts))])
-    _write_table(spark, config, "products_clean",
-                 [{"product_id": p, "list_price": Decimal(str(v))} for p, v in PRODUCTS])
 
 
 def _feed(config: Config, carts: int, files: int) -> Path:
@@ -97,7 +63,7 @@ def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
         spark: SparkSession, base_config: Config, detection_root: Path) -> None:
     config = _stream_config(base_config, detection_root)
     accounts = [f"W{i:03d}" for i in range(24)]
-    _batch_tables(spark, config, accounts)
+    batch_tables(spark, config, accounts)
     landing = Path(stream_path(config, config.stream.landing_dir))
     landing.mkdir(parents=True)
     (landing / "broken.json").write_text(
@@ -109,7 +75,10 @@ def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
     (landing / "zz-late.json").write_text(json.dumps(late) + "\n")
     os.utime(landing / "zz-late.json", (time.time() + 60, time.time() + 60))  # read last
 
+    session_conf = {key: spark.conf.get(key, None) for key in (*STATE_CONF, "spark.sql.shuffle.partitions")}
+    assert session_conf[CHANGELOG] != "true"
     result = stream_job.run(spark, config)
+    assert {key: spark.conf.get(key, None) for key in session_conf} == session_conf  # the stream's settings undone
 
     rows = _activations(spark, config)
     fired = {r["account_id"]: r for r in rows}
@@ -151,7 +120,7 @@ def test_a_killed_stream_restarts_from_its_checkpoint_without_loss_or_duplicates
 
     config = _stream_config(base_config, tmp_path / "root")
     accounts = [f"W{i:03d}" for i in range(30)]
-    _batch_tables(spark, config, accounts)
+    batch_tables(spark, config, accounts)
     truth = read_truth(_feed(config, carts=30, files=12))
     expected = {str(c["account_id"]) for c in truth if c["fires"]}
     table = Catalog(config).path("activations")

@@ -26,7 +26,7 @@ from custseg.governance.consent import CONSENT_INPUTS, current_states
 from custseg.jobs import consent as consent_job
 from custseg.runtime import JobContext, table_store
 from custseg.stream import carts, decide, feed, kmeans, lookup, sink, sources
-from tests.test_stream import _batch_tables
+from tests.stream_tables import batch_tables
 
 FEATURES = kmeans.STREAM_FEATURES
 
@@ -164,11 +164,12 @@ class _FakeHandle:
         self.timers.remove(ms)
 
     def fire(self, processor: carts.CartProcessor, ms: int) -> list[dict[str, object]]:
-        self.timers.remove(ms)  # as Spark does before calling the processor
         self.calls.clear()
         timer = SimpleNamespace(getExpiryTimeInMs=lambda: ms)
-        return [row for frame in processor.handleExpiredTimer(("acc",), None, timer)  # type: ignore[arg-type]
+        rows = [row for frame in processor.handleExpiredTimer(("acc",), None, timer)  # type: ignore[arg-type]
                 for row in frame.to_dict("records")]
+        self.timers.discard(ms)  # as Spark does once the processor is done: a timer set for then goes too
+        return rows
 
 
 def _batch(processor: carts.CartProcessor, handle: _FakeHandle, watermark_ms: int,
@@ -200,6 +201,13 @@ def test_an_accounts_batch_costs_one_state_read_one_write_and_a_timer_move_at_mo
     assert (decision["cart_items"], decision["cart_value"], decision["expired_ms"]) == (2, 20.0, 70_000)
     assert handle.calls == ["get", "register", "update"] and handle.timers == {310_000}  # now the idle expiry
     assert handle.fire(processor, 310_000) == [] and handle.calls == ["get", "clear"] and handle.value is None
+    # idle as its cart expires (idle expiry = window, no event after the cart's last): decided, then dropped
+    brief = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=1.0, recent_views=2, dedupe_minutes=1.0,
+                                watermark_seconds=5.0)
+    brief.init(handle)  # type: ignore[arg-type]
+    _batch(brief, handle, 0, [("f1", 5_000, "add_to_cart", "A")])
+    (decision,) = handle.fire(brief, 65_000)
+    assert handle.calls == ["get", "clear"] and handle.value is None and handle.timers == set()
     # past the dedupe horizon (the watermark less a minute) an event id is forgotten
     _batch(processor, handle, 200_000, [("e9", 190_000, "product_view", "C"), ("e8", 100_000, "product_view", "D")])
     assert set(carts.json.loads(handle.value[carts.STATE_SCHEMA.fieldNames().index("seen_json")])) == {"e9"}
@@ -290,7 +298,7 @@ def test_no_routing_rule_means_no_channel(spark: SparkSession, base_config: Conf
 
 
 def test_the_live_lookup_takes_a_recorded_opt_out_from_the_next_batch_on(spark: SparkSession, config: Config) -> None:
-    _batch_tables(spark, config, ["W000", "W001"])  # C0's record opted in to marketing, C1's did not
+    batch_tables(spark, config, ["W000", "W001"])  # C0's record opted in to marketing, C1's did not
     ctx = JobContext(spark, config, table_store(spark, config), Catalog(config), "stream", "run-live")
     live = lookup.LiveLookup(ctx, lambda read: current_states(read, config.privacy.opt_in_channels, ctx.run_id),
                              CONSENT_INPUTS)
@@ -301,7 +309,12 @@ def test_the_live_lookup_takes_a_recorded_opt_out_from_the_next_batch_on(spark: 
     after = live.current()
     assert {r["customer_id"]: r["consented_channels"] for r in after.collect()} == {"C0": ["push"], "C1": None}
     assert live.builds == 2 and "consent@0" in ctx.input_versions  # the versions it read are on record
+    consent_job.record(spark, config, "C1", "push", "opt_in", "app")  # a new version of a table it read
+    latest = live.current()
+    assert {r["customer_id"]: r["consented_channels"] for r in latest.collect()} == {"C0": ["push"], "C1": ["push"]}
+    assert live.builds == 3 and not after.is_cached and latest.is_cached  # the replaced lookup is released
     live.release()
+    assert not latest.is_cached
 
 
 def test_churn_decile_routes_the_likeliest_churners_to_their_own_campaign(spark: SparkSession,

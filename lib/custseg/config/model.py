@@ -543,8 +543,9 @@ class StreamSettings:
     checkpoint_dir: str = "checkpoints/stream"
     max_files_per_trigger: int = 1
     trigger_seconds: float = 1.0
-    # Partitions of the per-account cart state; null: the cores Spark has (defaultParallelism).
-    # Fixed when a checkpoint starts: a restart from it keeps its number.
+    # Shuffle partitions while the stream runs, the per-account cart state's among them; null: the
+    # cores Spark has when it starts (set it on a cluster, where executors may still be joining).
+    # The state keeps the number its checkpoint started with.
     state_partitions: int | None = None
     # Stop after this many seconds, or once no input arrived for this many; null: run until stopped.
     run_seconds: float | None = None

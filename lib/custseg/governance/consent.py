@@ -5,7 +5,10 @@ for each of ``privacy.opt_in_channels`` at the record's last update; an opt-in o
 recorded with ``custseg consent set`` is an event of its own (origin ``recorded:<who>``) and
 survives every rebuild, re-keyed to the id that holds its customer's records now. A customer's
 state for a channel is its latest event; at equal times a recorded event wins over a source
-field, and an opt-out over an opt-in.
+field, and an opt-out over an opt-in. A source record's time is its last update, whatever
+changed, so a source opt-in never overrides a recorded opt-out: an address edited in the CRM
+after a customer withdrew through the preference centre must not make them reachable again.
+Only a later recorded opt-in does.
 
 Whatever acts on consent (the export, the stream, recommendations) reads the current events
 (``consent_events``): the sources as they are now plus every recorded event, so that neither a
@@ -71,11 +74,19 @@ def consent_events(read: TableReader, opt_in_channels: Sequence[str], run_id: st
 
 
 def latest_states(consent_df: DataFrame) -> DataFrame:
-    """customer_id, channel, status and recorded_at of each customer's latest event per channel."""
-    order = Window.partitionBy("customer_id", "channel").orderBy(
-        F.col("recorded_at").desc(), F.col("origin").startswith(RECORDED).desc(), F.col("status").desc())
+    """customer_id, channel, status and recorded_at of each customer's latest event per channel,
+    source opt-ins set aside where the latest recorded event is an opt-out (see the module)."""
+    key = Window.partitionBy("customer_id", "channel")
+    order = key.orderBy(F.col("recorded_at").desc(), F.col("origin").startswith(RECORDED).desc(),
+                        F.col("status").desc())
+    recorded = F.col("origin").startswith(RECORDED)
+    latest_recorded = F.max_by(F.when(recorded, F.col("status")),
+                               F.when(recorded, F.struct("recorded_at", F.col("status") == "opt_out"))).over(key)
+    overridden = ~recorded & (F.col("status") == "opt_in") & (F.col("latest_recorded") == "opt_out")
     return (
-        consent_df.withColumn("rank", F.row_number().over(order))
+        consent_df.withColumn("latest_recorded", latest_recorded)
+        .filter(~F.coalesce(overridden, F.lit(False)))
+        .withColumn("rank", F.row_number().over(order))
         .filter(F.col("rank") == 1).select("customer_id", "channel", "status", "recorded_at")
     )
 

@@ -124,18 +124,20 @@ class CartProcessor(StatefulProcessor):
         state = self._load()
         expired = expiredTimerInfo.getExpiryTimeInMs()
         items = json.loads(state["items_json"] or "{}")
-        state["timer_ms"] = None  # Spark removes a timer once it fired
+        state["timer_ms"] = None  # Spark deletes the fired timer once this call returns
+        decision = None
         if items and state["last_cart_ms"] + self.window_ms <= expired:
             decision = abandoned_cart(key[0], state, items, expired)
             state["items_json"] = "{}"
-            self._set_timer(state)
-            self._save(state)
-            yield pd.DataFrame([decision], columns=DECISION_COLUMNS)
-        elif not items and state["last_event_ms"] + self.idle_ms <= expired:
+            items = {}
+        if not items and state["last_event_ms"] + self.idle_ms <= expired:
             self.state.clear()  # an idle customer: nothing is kept
         else:
+            # due later than the fired time, so Spark's delete of that timer leaves this one
             self._set_timer(state)
             self._save(state)
+        if decision is not None:
+            yield pd.DataFrame([decision], columns=DECISION_COLUMNS)
 
     def close(self) -> None:
         pass

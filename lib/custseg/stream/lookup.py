@@ -2,8 +2,8 @@
 channels they consented to, their latest batch segment and churn decile.
 
 The facts come from batch tables that change while a stream runs (a batch refresh, a recorded
-opt-out), so ``LiveLookup`` checks the tables' versions before each micro-batch and rebuilds
-the lookup when one moved: an opt-out counts from the next micro-batch on, not the next restart.
+opt-out), so ``LiveLookup`` checks the tables' versions before each micro-batch that decides
+carts and rebuilds the lookup when one moved: an opt-out counts from the next such batch on.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def customer_lookup(spark: SparkSession, crosswalk_df: DataFrame | None, consent
 
 
 class LiveLookup:
-    """The customer lookup as of the latest versions of the tables behind it, rebuilt (and cached
-    in memory) only when one of them has a new version or appeared.
+    """The customer lookup as of the latest versions of the tables behind it, built on first use,
+    persisted, and rebuilt only when one of them has a new version or appeared.
 
     Args:
         consent: each customer's latest consent per channel; None: nobody has consented.

@@ -32,8 +32,9 @@ from custseg.stream.sources import events_source, parse_events, read_raw
 
 log = logging.getLogger(__name__)
 ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
-# Session settings for the stream's run: RocksDB state, committed as a changelog per micro-batch
-# (not a snapshot of every partition each time), in state_partitions partitions.
+# Session settings while the stream runs: RocksDB state, committed as a changelog per micro-batch
+# (not a snapshot of every partition each time); the shuffle partitions (the state's among them)
+# are stream.state_partitions.
 STATE_CONF = {"spark.sql.streaming.stateStore.providerClass": ROCKSDB,
               "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true"}
 # A Python worker that starts too slowly on a busy machine (Spark waits 10 s for it to connect).
@@ -50,7 +51,7 @@ class StreamReport:
     rejected: int = 0
     replayed_batches: int = 0
     dropped_by_watermark: int = 0
-    lookup_builds: int = 0  # the customer lookup built at start, and again after each batch table change
+    lookup_builds: int = 0  # the customer lookup built at the first batch that decides carts, and after changes
     seconds: float = 0.0
     batch_seconds: list[float] = field(default_factory=list)
 
@@ -90,8 +91,8 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     """
     spark, config = ctx.spark, ctx.config
     partitions = config.stream.state_partitions or spark.sparkContext.defaultParallelism
-    settings = {**STATE_CONF, "spark.sql.shuffle.partitions": str(partitions)}
-    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in settings}
+    session_conf = {**STATE_CONF, "spark.sql.shuffle.partitions": str(partitions)}
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in session_conf}
     report = StreamReport()
     checkpoint = stream_path(config, config.stream.checkpoint_dir)
     lookup = LiveLookup(ctx, consent, consent_tables)
@@ -99,19 +100,21 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
                 lambda: _reject_query(ctx, report, join_path(checkpoint, "rejects"))]
     queries: list[StreamingQuery] = []
     try:
-        for key, value in settings.items():
+        for key, value in session_conf.items():
             spark.conf.set(key, value)
         queries += [start() for start in starters]
         _await(report, queries, starters, run_seconds, idle_seconds)
     finally:
-        for query in reversed(queries):
-            query.stop()
-        lookup.release()
-        for key, earlier in before.items():
-            if earlier is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, earlier)
+        try:
+            for query in reversed(queries):
+                query.stop()
+            lookup.release()
+        finally:
+            for key, earlier in before.items():
+                if earlier is None:
+                    spark.conf.unset(key)
+                else:
+                    spark.conf.set(key, earlier)
     report.lookup_builds = lookup.builds
     return report
 

@@ -20,7 +20,8 @@ ERASURE_LOG = TableSpec(
 CONSENT = TableSpec(
     name="consent", layer="gold",
     description="Consent events per customer and channel: opt_in or opt_out, when and from where. The latest event "
-                "per customer and channel is the customer's state; source rows are rebuilt, recorded ones kept.",
+                "per customer and channel is the customer's state, except that a source opt-in never overrides a "
+                "recorded opt-out; source rows are rebuilt, recorded ones kept.",
     primary_key=("customer_id", "channel", "recorded_at", "origin"),
     columns=columns(
         ("customer_id", "string", "Resolved customer", False),
