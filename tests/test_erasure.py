@@ -16,10 +16,12 @@ from pyspark.sql import functions as F
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.errors import EnvironmentProblem, InputDataError
-from custseg.governance.erasure import parse_subject
-from custseg.governance.subjects import probes
+from custseg.governance.erasure import PersonKeys, parse_subject
+from custseg.governance.keys import hmac_text
+from custseg.governance.subjects import matches_plain, probes
 from custseg.jobs import clean, erase, ingest, resolve
 from custseg.runtime import JobResult, table_store
+from custseg.tables.stream import ACTIVATIONS
 from custseg.tools import vacuum_tables
 from tests.conftest import config_at
 from tests.pii_scan import find_in_current_versions, find_in_data_files
@@ -140,6 +142,20 @@ def test_subjects_are_told_apart() -> None:
     assert parse_subject("other:C12", sources) == ("customer", "other:C12")
     with pytest.raises(InputDataError, match="empty --subject"):
         parse_subject("  ", sources)
+
+
+def test_an_activation_is_found_by_its_accounts_keyed_hash(spark: SparkSession) -> None:
+    found = sorted((p.kind, p.column_names) for p in probes(ACTIVATIONS))
+    assert found == [("customer", ("customer_id",)), ("hashed_record_id", ("account_key",))]
+    key = b"erasure-test-key"
+    person = PersonKeys(records={("web_accounts", "W17")})
+    person.add_pseudonyms(key)
+    # an account no customer was resolved for: its activation holds no customer id to match on
+    rows = spark.createDataFrame([(None, hmac_text("w17", key)), (None, hmac_text("w18", key))],
+                                 "customer_id string, account_key string")
+    condition = matches_plain(probes(ACTIVATIONS), person.plain_keys())
+    assert condition is not None
+    assert [r.account_key for r in rows.filter(condition).collect()] == [hmac_text("w17", key)]
 
 
 def test_identity_columns_come_from_the_declarations(pipeline: Pipeline) -> None:

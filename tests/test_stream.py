@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -26,6 +28,7 @@ from tests.conftest import PROJECT, config_at
 from tests.stream_tables import PRODUCTS, batch_tables
 
 CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
+KEY = "stream-test-key-0123456789"
 SETTINGS = ["stream.window_minutes=1", "stream.watermark_seconds=5", "stream.idle_expiry_minutes=2",
             "stream.stop_when_idle_seconds=5", "stream.feed.file_interval_seconds=0", "stream.max_files_per_trigger=1"]
 
@@ -59,6 +62,16 @@ def detection_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("detection") / "root"
 
 
+@pytest.fixture(autouse=True)
+def privacy_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Activations carry the account as a keyed hash: the stream needs the key."""
+    monkeypatch.setenv("CUSTSEG_PRIVACY_KEY", KEY)
+
+
+def _account_key(account: str) -> str:
+    return hmac.new(KEY.encode(), account.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
 def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
         spark: SparkSession, base_config: Config, detection_root: Path) -> None:
     config = _stream_config(base_config, detection_root)
@@ -81,12 +94,13 @@ def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
     assert {key: spark.conf.get(key, None) for key in session_conf} == session_conf  # the stream's settings undone
 
     rows = _activations(spark, config)
-    fired = {r["account_id"]: r for r in rows}
-    expected = {str(c["account_id"]): c for c in truth if c["fires"]}
+    fired = {r["account_key"]: r for r in rows}
+    expected = {_account_key(str(c["account_id"])): c for c in truth if c["fires"]}
     assert len(rows) == len(fired) == len(expected) > 0  # once per cart
     assert set(fired) == set(expected)  # every abandoned cart fired, no checked-out or resumed cart did
-    for account, cart in expected.items():
-        row = fired[account]
+    for key, cart in expected.items():
+        row, account = fired[key], str(cart["account_id"])
+        assert row["cart_id"].startswith(f"{key}-") and account not in str(row.values())  # no raw account id
         assert (row["cart_items"], row["cart_value"]) == (cart["cart_items"], cart["cart_value"])  # duplicates once
         expires = dt.datetime.fromisoformat(str(cart["expires_at"])).astimezone(dt.UTC).replace(tzinfo=None)
         assert row["window_expired_at"] == expires
@@ -111,7 +125,8 @@ def _start(root: Path, log: Path) -> subprocess.Popen[bytes]:
         command += ["--set", setting]
     # Its own process group: the kill takes the driver and its JVM down together, as a crash would.
     with log.open("ab") as sink:  # a file, not a pipe: a full pipe would block the job
-        return subprocess.Popen(command, cwd=PROJECT, start_new_session=True, stdout=sink, stderr=sink)
+        return subprocess.Popen(command, cwd=PROJECT, start_new_session=True, stdout=sink, stderr=sink,
+                                env={**os.environ, "CUSTSEG_PRIVACY_KEY": KEY})
 
 
 def test_a_killed_stream_restarts_from_its_checkpoint_without_loss_or_duplicates(
@@ -141,7 +156,7 @@ def test_a_killed_stream_restarts_from_its_checkpoint_without_loss_or_duplicates
     assert restarted.wait(timeout=900) == 0, log.read_text(errors="replace")[-3000:]
     rows = _activations(spark, config)
     assert len(rows) == len({r["activation_id"] for r in rows}) == len(expected)  # no duplicate, no loss
-    assert {r["account_id"] for r in rows} == expected
+    assert {r["account_key"] for r in rows} == {_account_key(a) for a in expected}
     # The killed run committed `before` rows, the restarted one the rest: both wrote, nothing twice.
     assert len(DeltaTable(table).history()) >= 2
 

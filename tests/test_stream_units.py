@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.catalog import Catalog
@@ -24,6 +24,7 @@ from custseg.delta import CommitInfo, TableStore
 from custseg.errors import EnvironmentProblem
 from custseg.governance.consent import CONSENT_INPUTS, current_states
 from custseg.jobs import consent as consent_job
+from custseg.jobs import stream as stream_job
 from custseg.runtime import JobContext, table_store
 from custseg.stream import carts, decide, feed, kmeans, lookup, sink, sources
 from tests.stream_tables import batch_tables
@@ -256,6 +257,15 @@ def test_kafka_without_its_connector_says_how_to_add_it(spark: SparkSession, bas
     assert "spark-sql-kafka-0-10_2.13:" in message and "\n" not in message
 
 
+def _same(col: Column) -> Column:
+    return col
+
+
+def _tagged(col: Column) -> Column:
+    """Stands in for the keyed hash: visibly derived from the account."""
+    return F.concat(F.lit("key("), col, F.lit(")"))
+
+
 def _decisions(spark: SparkSession, rows: list[tuple[str, int, float]]):  # type: ignore[no-untyped-def]
     """(account, cart number, cart value) -> processor output rows, expiring an hour apart."""
     return spark.createDataFrame(
@@ -271,7 +281,7 @@ def test_consent_resolution_routing_and_frequency_cap(spark: SparkSession, base_
     settings = dataclasses.replace(base_config.stream, frequency_cap=2)
     frame = _decisions(spark, [("W1", 1, 20.0), ("W1", 2, 300.0), ("W1", 3, 25.0), ("W2", 1, 300.0),
                                ("W2", 2, 20.0), ("W3", 1, 20.0), ("W4", 1, 20.0), ("W9", 1, 20.0)])
-    rows = {r["cart_id"]: r for r in decide.decide(frame, model, settings, customers, None, 7, "q").collect()}
+    rows = {r["cart_id"]: r for r in decide.decide(frame, model, settings, customers, None, 7, "q", _same).collect()}
     # a high-risk cart goes to email, a low-risk one to push: each needs consent for its own channel
     assert {k: (r["status"], r["suppression"], r["channel"]) for k, r in rows.items()} == {
         "W1-1": ("activated", None, "push"), "W1-2": ("activated", None, "email"),
@@ -284,16 +294,27 @@ def test_consent_resolution_routing_and_frequency_cap(spark: SparkSession, base_
     assert rows["W1-2"]["batch_segment"] == "High-value loyal" and rows["W1-2"]["customer_id"] == "C1"
     prior = spark.createDataFrame([("C1", "activated", dt.datetime(2023, 11, 14, 22, 0))],
                                   "customer_id string, status string, window_expired_at timestamp")
-    decided = decide.decide(frame, model, settings, customers, prior, 8, "q").collect()
+    decided = decide.decide(frame, model, settings, customers, prior, 8, "q", _same).collect()
     again = {r["cart_id"]: r["suppression"] for r in decided}
     assert again["W1-1"] is None and again["W1-2"] == "frequency_cap"  # one earlier activation counts against the cap
+
+
+def test_an_activation_carries_the_account_only_as_its_keyed_hash(spark: SparkSession, base_config: Config) -> None:
+    customers = spark.createDataFrame([("W17", "C1", ["email", "push"], "x", 1, None)], lookup.LOOKUP_SCHEMA)
+    row = decide.decide(_decisions(spark, [("W17", 3, 20.0)]), _model([[20, 2, 3, 1]] * 2, [1, 1]), base_config.stream,
+                        customers, None, 1, "q", _tagged).first()
+    assert row is not None and (row["account_key"], row["cart_id"]) == ("key(W17)", "key(W17)-3")
+    assert row["status"] == "activated"  # the lookup still joined on the raw account
+    leaks = {name for name, value in row.asDict().items()
+             if isinstance(value, str) and "W17" in value.replace("key(W17)", "")}
+    assert not leaks and "account_id" not in row.asDict()
 
 
 def test_no_routing_rule_means_no_channel(spark: SparkSession, base_config: Config) -> None:
     customers = spark.createDataFrame([("W1", "C1", ["email"], "x", 1, None)], lookup.LOOKUP_SCHEMA)
     settings = dataclasses.replace(base_config.stream, routing=[])
     row = decide.decide(_decisions(spark, [("W1", 1, 20.0)]), _model([[20, 2, 3, 1]] * 2, [1, 1]), settings,
-                        customers, None, 1, "q").first()
+                        customers, None, 1, "q", _same).first()
     assert row is not None and (row["channel"], row["suppression"]) == ("none", "no_channel")
 
 
@@ -317,6 +338,14 @@ def test_the_live_lookup_takes_a_recorded_opt_out_from_the_next_batch_on(spark: 
     assert not latest.is_cached
 
 
+def test_the_stream_without_a_key_stops_before_it_starts(spark: SparkSession, config: Config,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(config.privacy.key_env, raising=False)
+    with pytest.raises(EnvironmentProblem, match="no pseudonymization key"):
+        stream_job.run(spark, config)
+    assert not Path(Catalog(config).path("activations")).exists()
+
+
 def test_churn_decile_routes_the_likeliest_churners_to_their_own_campaign(spark: SparkSession,
                                                                            base_config: Config) -> None:
     crosswalk = spark.createDataFrame([("web_accounts", f"W{i}", f"C{i}") for i in range(1, 5)],
@@ -331,8 +360,8 @@ def test_churn_decile_routes_the_likeliest_churners_to_their_own_campaign(spark:
              RoutingRule(segment="*", channel="push", campaign="reminder")]
     settings = dataclasses.replace(base_config.stream, routing=rules, frequency_cap=5)
     frame = _decisions(spark, [(f"W{i}", 1, 20.0) for i in range(1, 5)])
-    rows = decide.decide(frame, _model([[20, 2, 3, 1]] * 2, [1, 1]), settings, customers, None, 1, "q").collect()
-    assert {r["account_id"]: (r["channel"], r["campaign"]) for r in rows} == {
+    rows = decide.decide(frame, _model([[20, 2, 3, 1]] * 2, [1, 1]), settings, customers, None, 1, "q", _same).collect()
+    assert {r["account_key"]: (r["channel"], r["campaign"]) for r in rows} == {
         "W1": ("email", "winback"), "W2": ("email", "winback"), "W3": ("push", "reminder"),
         "W4": ("push", "reminder")}  # no churn score (no order yet): not among the likeliest churners
     with pytest.raises(ValueError, match="max_churn_decile must be 1 to 10, got 0"):

@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import platform
+import secrets
 import tempfile
 import threading
 import time
@@ -39,6 +41,10 @@ EVENTS_PER_CART = 5.3  # the feed's script: session start, a view, 1-3 adds (som
 
 
 def main(config: Config, rates: list[int], seconds: float, output_dir: str) -> int:
+    # Activations carry keyed hashes of accounts; the bench's tables are temporary, so without a
+    # key of the user's a throwaway one serves.
+    if config.privacy.key_env and not config.privacy.key_file:
+        os.environ.setdefault(config.privacy.key_env, secrets.token_hex(32))
     spark = build_spark_session(config, app_name="custseg-bench-stream")
     results = []
     try:

@@ -55,9 +55,9 @@ class PersonKeys:
         return keys | self.hashed
 
     def add_pseudonyms(self, key: bytes) -> None:
-        """The keyed hashes an export holds for them (custseg.governance.export.pseudonymize)."""
+        """The keyed hashes exports and activations hold for them (custseg.governance.export.pseudonymize)."""
         for kind, values in (("hashed_customer", self.customers), ("hashed_email", self.emails),
-                             ("hashed_phone", self.phones)):
+                             ("hashed_phone", self.phones), ("hashed_record_id", {r for _, r in self.records})):
             self.hashed |= {key_text(kind, hmac_text(v.strip().lower(), key)) for v in values}
 
     def needles(self) -> list[str]:

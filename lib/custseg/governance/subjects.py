@@ -25,6 +25,7 @@ NAMED = {
     "person_id": "person", "email": "email", "account_id": "record_id",
     # keyed hashes in exports (custseg.governance.export): still personal data, erased as well
     "customer_key": "hashed_customer", "email_hash": "hashed_email", "phone_hash": "hashed_phone",
+    "account_key": "hashed_record_id",
 }
 # (source column, record id column): together a record key.
 RECORD_PAIRS = (

@@ -10,6 +10,8 @@ from pyspark.sql import SparkSession
 
 from custseg.config import Config
 from custseg.governance.consent import CONSENT_INPUTS, current_states
+from custseg.governance.export import pseudonymize
+from custseg.governance.keys import load_key
 from custseg.runtime import JobContext, JobResult, run_job
 from custseg.stream import run_stream
 
@@ -20,7 +22,8 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 
 def _stream(ctx: JobContext) -> None:
     settings, channels = ctx.config.stream, ctx.config.privacy.opt_in_channels
-    report = run_stream(ctx, settings.run_seconds, settings.stop_when_idle_seconds,
+    key = load_key(ctx.config)  # before any query starts: a missing key is one clear error
+    report = run_stream(ctx, settings.run_seconds, settings.stop_when_idle_seconds, lambda col: pseudonymize(col, key),
                         lambda read: current_states(read, channels, ctx.run_id), CONSENT_INPUTS)
     ctx.metrics.update(report.metrics())
     for name in ("activations", "stream_rejects", "stream_centres"):

@@ -10,13 +10,16 @@ that order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from custseg.config.model import ANY_CHURN_DECILE, RoutingRule, StreamSettings
 from custseg.stream.kmeans import Centres, labels, nearest_cluster
+
+# An identifier column -> its keyed hash (null stays null).
+Pseudonymizer = Callable[[Column], Column]
 
 
 def with_realtime_segment(decisions_df: DataFrame, model: Centres, names: Sequence[str]) -> DataFrame:
@@ -48,12 +51,14 @@ def route(rules: Sequence[RoutingRule]) -> tuple[Column, Column]:
 
 
 def decide(decisions_df: DataFrame, model: Centres, settings: StreamSettings, lookup_df: DataFrame,
-           prior_df: DataFrame | None, batch_id: int, query_id: str) -> DataFrame:
+           prior_df: DataFrame | None, batch_id: int, query_id: str, pseudonymize: Pseudonymizer) -> DataFrame:
     """Activation rows (the ``activations`` columns) for one micro-batch of abandoned carts.
 
     Args:
         decisions_df: the cart processor's rows (``carts.DECISION_SCHEMA``).
         prior_df: earlier activations (customer_id, status, window_expired_at), for the cap.
+        pseudonymize: the keyed hash that replaces the account id (personal data, declared PII
+            of the events source) in every column of the row, the cart and decision ids included.
     """
     names = labels(model, settings.kmeans)
     timed = decisions_df.select(
@@ -69,11 +74,13 @@ def decide(decisions_df: DataFrame, model: Centres, settings: StreamSettings, lo
                     .when(~consented, F.lit("no_consent")))
     reasoned = routed.withColumn("suppression", first_reason).transform(
         _with_frequency_cap, prior_df, settings.frequency_cap, settings.frequency_cap_hours)
+    account_key = pseudonymize(F.col("account_id"))
+    cart_key = F.concat(account_key, F.lit("-"), F.regexp_extract("cart_id", r"-(\d+)$", 1))
     return reasoned.select(
-        F.sha2(F.concat_ws("|", "cart_id", F.col("last_cart_ms").cast("string")), 256).alias("activation_id"),
-        "customer_id", "account_id", "cart_id", "realtime_segment", "cluster", "batch_segment", "batch_segment_id",
-        "reason", "cart_value", "cart_items", "session_minutes", "recent_views", "device", "event_time",
-        "window_expired_at", F.current_timestamp().alias("decided_at"), "channel", "campaign",
+        F.sha2(F.concat_ws("|", cart_key, F.col("last_cart_ms").cast("string")), 256).alias("activation_id"),
+        "customer_id", account_key.alias("account_key"), cart_key.alias("cart_id"), "realtime_segment", "cluster",
+        "batch_segment", "batch_segment_id", "reason", "cart_value", "cart_items", "session_minutes", "recent_views",
+        "device", "event_time", "window_expired_at", F.current_timestamp().alias("decided_at"), "channel", "campaign",
         F.when(F.col("suppression").isNull(), F.lit("activated")).otherwise(F.lit("suppressed")).alias("status"),
         "suppression", F.lit(batch_id).cast("bigint").alias("batch_id"), F.lit(query_id).alias("query_id"),
     )

@@ -25,6 +25,7 @@ from custseg.config.resolved import is_uri, join_path
 from custseg.errors import InputDataError
 from custseg.runtime import JobContext
 from custseg.stream.carts import ANONYMOUS, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
+from custseg.stream.decide import Pseudonymizer
 from custseg.stream.kmeans import Centres, initial_from_history
 from custseg.stream.lookup import ConsentStates, LiveLookup
 from custseg.stream.sink import DecisionSink, RejectSink, load_centres
@@ -79,12 +80,13 @@ def stream_path(config: Config, path: str) -> str:
     return path if is_uri(path) or Path(path).is_absolute() else join_path(config.root_dir, path)
 
 
-def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float | None,
+def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float | None, pseudonymize: Pseudonymizer,
                consent: ConsentStates | None = None, consent_tables: Sequence[str] = ()) -> StreamReport:
     """Start both queries, wait until ``run_seconds`` passed or no input came for ``idle_seconds``
     (None: until stopped from outside), stop them and report.
 
     Args:
+        pseudonymize: the keyed hash activations carry instead of the account id.
         consent: each customer's latest consent per channel; None: nobody has consented, and
             nothing is activated.
         consent_tables: the tables ``consent`` reads; a new version of one refreshes the lookup.
@@ -96,7 +98,7 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     report = StreamReport()
     checkpoint = stream_path(config, config.stream.checkpoint_dir)
     lookup = LiveLookup(ctx, consent, consent_tables)
-    starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions"), lookup),
+    starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions"), lookup, pseudonymize),
                 lambda: _reject_query(ctx, report, join_path(checkpoint, "rejects"))]
     queries: list[StreamingQuery] = []
     try:
@@ -127,7 +129,8 @@ def _events(ctx: JobContext) -> DataFrame:
     return parse_events(read_raw(ctx.spark, settings, landing), events_source(ctx.config))
 
 
-def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str, lookup: LiveLookup) -> StreamingQuery:
+def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str, lookup: LiveLookup,
+                    pseudonymize: Pseudonymizer) -> StreamingQuery:
     settings = ctx.config.stream
     events = _events(ctx).filter(F.col("reject_reason").isNull())
     watermarked = events.withWatermark("event_ts", f"{int(settings.watermark_seconds * 1000)} milliseconds")
@@ -140,7 +143,7 @@ def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str, look
                               dedupe_minutes=settings.window_minutes, watermark_seconds=settings.watermark_seconds)
     decided = keyed.groupBy("state_key").transformWithStateInPandas(processor, DECISION_SCHEMA, "Append", "EventTime")
     sink = DecisionSink(ctx.spark, ctx.config, ctx.store, ctx.run_id, checkpoint, lookup.current, _model(ctx),
-                        report.on_decisions)
+                        report.on_decisions, pseudonymize)
     return (decided.writeStream.queryName("custseg_stream_decisions").foreachBatch(sink)
             .option("checkpointLocation", checkpoint).trigger(processingTime=f"{settings.trigger_seconds} seconds")
             .start())

@@ -26,7 +26,7 @@ from custseg.catalog import Catalog, conform
 from custseg.config import Config
 from custseg.config.model import STREAM_FEATURES, WebhookSettings
 from custseg.delta import CommitInfo, TableStore
-from custseg.stream.decide import decide
+from custseg.stream.decide import Pseudonymizer, decide
 from custseg.stream.kmeans import Centres, initial_from_points, labels, update_from_frame, with_cluster
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,13 @@ class DecisionSink:
     """Scores, routes and records each micro-batch of abandoned carts; updates the online model."""
 
     def __init__(self, spark: SparkSession, config: Config, store: TableStore, run_id: str, checkpoint_dir: str,
-                 lookup: Callable[[], DataFrame], model: Centres | None, on_batch: Callable[[dict[str, Any]], None]):
+                 lookup: Callable[[], DataFrame], model: Centres | None, on_batch: Callable[[dict[str, Any]], None],
+                 pseudonymize: Pseudonymizer):
         self.spark, self.config, self.store, self.run_id = spark, config, store, run_id
         self.catalog = Catalog(config)
         self.checkpoint_dir = checkpoint_dir
         self.lookup = lookup  # the customer lookup as of now, for each batch
+        self.pseudonymize = pseudonymize
         self.model = model
         self.on_batch = on_batch
 
@@ -63,7 +65,7 @@ class DecisionSink:
             model = self.model or initial_from_points(_points(decisions_df), settings.kmeans)
             activations = self.catalog.path("activations")
             prior = self.store.read(activations) if self.store.exists(activations) else None
-            rows = decide(decisions_df, model, settings, self.lookup(), prior, batch_id, qid)
+            rows = decide(decisions_df, model, settings, self.lookup(), prior, batch_id, qid, self.pseudonymize)
             spec = self.catalog.spec("activations")
             written = self.store.write_once(activations, conform(rows, spec), info)
             summary = {"batch_id": batch_id, "decisions": 0, "activated": 0, "replayed": written is None}

@@ -7,10 +7,11 @@ ACTIVATIONS = TableSpec(
     description="Every real-time decision, once: activated to a channel, or suppressed with the reason.",
     primary_key=("activation_id",),
     columns=columns(
-        ("activation_id", "string", "Decision id: the account and its cart", False),
+        ("activation_id", "string", "Decision id: a hash of cart_id and the cart's last activity", False),
         ("customer_id", "string", "Resolved customer (identity_crosswalk); null when the account is unknown"),
-        ("account_id", "string", "Web/app account the events came from", False),
-        ("cart_id", "string", "The abandoned cart: account and its cart number", False),
+        ("account_key", "string", "Keyed hash (HMAC-SHA256) of the web/app account the events came from "
+                                  "(events.account_id is PII)", False),
+        ("cart_id", "string", "The abandoned cart: account_key, '-' and the account's cart number", False),
         ("realtime_segment", "string", "High-Risk Abandoner or Low-Risk, from the online model's cluster", False),
         ("cluster", "int", "Online k-means cluster", False),
         ("batch_segment", "string", "Latest batch segment (customer_segments.segment_name)"),
