@@ -34,7 +34,7 @@ def run(spark: SparkSession, config: Config, parent_run_id: str | None = None) -
 
 def _assign(ctx: JobContext) -> None:
     features = ctx.read("customer_features")
-    current = ctx.read("customer_segments") if ctx.table_exists("customer_segments") else None
+    current = ctx.read_optional("customer_segments")
     run_id = ctx.config.segment.model_run or _latest_model_run(ctx)
     path = join_path(ctx.config.models_dir, "segmentation", run_id)
     if not exists(ctx.spark, path):

@@ -48,7 +48,7 @@ def _segment(ctx: JobContext) -> None:
         frames.append(predicted)
         recovered, planted_silhouette = _archetype_recovery(ctx, predicted, settings)
         components, explained = _pca_summary(prep_model)
-        previous = ctx.read("segment_profiles") if ctx.table_exists("segment_profiles") else None
+        previous = ctx.read_optional("segment_profiles")
         segments = label_segments(predicted, centres, sample.matrix, settings, ctx.config.features, previous,
                                   ctx.run_id)
         model = full_model(prep_model, chosen, segments.labeler)

@@ -22,7 +22,7 @@ def run(
             raise InputDataError(f"segments diff: customer_segments does not exist yet "
                                  f"({ctx.catalog.path('customer_segments')}); run `custseg segment` first")
         before, after = (ctx.read("customer_segments", version=v) for v in (from_version, to_version))
-        id_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
+        id_map = ctx.read_optional("customer_id_map")
         matrix = migration_matrix(before, after, id_map).select(
             F.lit(ctx.run_id).alias("run_id"), F.lit(from_version).cast("bigint").alias("from_version"),
             F.lit(to_version).cast("bigint").alias("to_version"), "*")

@@ -158,7 +158,7 @@ def _migration(ctx: JobContext, version: int) -> tuple[int | None, list[dict[str
     if version == 0:
         return None, []
     before = ctx.read("customer_segments", version=version - 1)
-    id_map = ctx.read("customer_id_map") if ctx.table_exists("customer_id_map") else None
+    id_map = ctx.read_optional("customer_id_map")
     rows = migration_matrix(before, ctx.read("customer_segments"), id_map).collect()  # segments x segments
     ctx.metrics["migration_from_version"] = str(version - 1)
     return version - 1, [r.asDict() for r in rows]
