@@ -193,5 +193,31 @@ def test_bench_table_shows_stage_memory_and_tolerates_older_reports() -> None:
            "heap_peak_used_mb": 512, "heap_peak_share": 0.5}
     table = markdown_table([{"started": "t1", "scale": 100, "stages": [stage, new]}])
     old_row, new_row = table.splitlines()[2:]
-    assert "| 900 | - | - |" in old_row
-    assert "| 900 | 700 / 120 | 512 / 1,024 MB (50%) |" in new_row
+    assert "| 900 | - | - | - | - |" in old_row
+    assert "| 900 | 700 / 120 | 512 / 1,024 MB (50%) | - | - |" in new_row
+    counted = {**new, "spark_jobs": 42, "shuffle_write_mb": 3.5}
+    assert "| 512 / 1,024 MB (50%) | 42 | 3.5 |" in markdown_table([{"started": "t", "scale": 1, "stages": [counted]}])
+
+
+def test_shuffle_bytes_count_what_a_shuffle_wrote_and_read(spark: SparkSession) -> None:
+    from custseg.bench.stages import shuffle_bytes
+
+    read_before, written_before = shuffle_bytes(spark)
+    spark.range(20_000).selectExpr("id % 13 AS k", "id AS v").repartition(3, "k").groupBy("k").count().collect()
+    read_after, written_after = shuffle_bytes(spark)
+    assert written_after > written_before and read_after > read_before
+    spark.range(10).collect()  # no shuffle (a count would: partial counts meet in one partition)
+    assert shuffle_bytes(spark) == (read_after, written_after)
+
+
+def test_growth_table_compares_each_stages_latest_runs_by_their_ratios() -> None:
+    from custseg.bench.stages import growth_table
+
+    def report(started: str, scale: int, seconds: float, reference: float) -> dict:  # type: ignore[type-arg]
+        return {"started": started, "scale": scale,
+                "stages": [{"stage": "features", "seconds": seconds, "ratio": seconds / reference}]}
+
+    table = growth_table([report("2026-01-02", 1_000_000, 300.0, 2.0), report("2026-01-01", 100_000, 40.0, 1.0),
+                          report("2026-01-03", 100_000, 20.0, 1.0), report("2026-01-01", 5_000, 9.0, 1.0)])
+    rows = table.splitlines()[2:]
+    assert rows == ["| features | 20.0 | 300.0 | 7.5 | 2026-01-03, 2026-01-02 |"]

@@ -57,6 +57,8 @@ def main(config: Config, scale: int, output_dir: str, stages: list[str] | None =
     config = config.with_overrides(
         generate=dataclasses.replace(config.generate, customers=scale),
         storage=dataclasses.replace(config.storage, root=str(root)),
+        # Spark forgets all but the last 1,000 jobs; a stage's count needs all of them.
+        spark=dataclasses.replace(config.spark, conf={"spark.ui.retainedJobs": "100000", **config.spark.conf}),
     )
     spark = build_spark_session(config, app_name=f"custseg-bench-{scale}")
     try:
@@ -107,10 +109,12 @@ def pipeline_stages(requested: list[str] | None) -> list[str]:
 
 def _run_stage(spark: SparkSession, config: Config, name: str, reference: float) -> dict[str, Any]:
     reset_heap_peaks(spark)
+    shuffle_before = shuffle_bytes(spark)
     with ProcessPeaks() as processes:
         started = time.perf_counter()
         (result,) = jobs.run(name, spark, config)
         seconds = time.perf_counter() - started
+    shuffle_after = shuffle_bytes(spark)  # drains the listener bus, so every job of the stage is counted too
     # A table also read at an earlier version (time travel, ``table@version``) is not more input.
     rows_in = sum(rows for name, rows in result.rows_in.items() if "@" not in name)
     rows_out = sum(result.rows_out.values())
@@ -122,8 +126,25 @@ def _run_stage(spark: SparkSession, config: Config, name: str, reference: float)
         "peak_jvm_rss_mb": round(processes.peaks.jvm / 2**20),
         "peak_python_workers_rss_mb": round(processes.peaks.python_workers / 2**20),
         **heap_peaks(spark),
+        "spark_jobs": len(spark.sparkContext.statusTracker().getJobIdsForGroup(result.run_id)),
+        "shuffle_write_mb": round((shuffle_after[1] - shuffle_before[1]) / 2**20, 1),
+        "shuffle_read_mb": round((shuffle_after[0] - shuffle_before[0]) / 2**20, 1),
         "raw_inputs": {k: v for k, v in result.rows_in.items() if k.startswith("raw:")},
     }
+
+
+def shuffle_bytes(spark: SparkSession) -> tuple[int, int]:
+    """Shuffle bytes read and written so far by every executor of the application, dead or alive
+    (in local mode, the driver's one). Kept by Spark's status store whether or not the UI runs; the
+    store hears of finished tasks through the listener bus, so its queue is drained first."""
+    context = spark.sparkContext._jsc.sc()  # type: ignore[union-attr]
+    context.listenerBus().waitUntilEmpty()
+    summaries = context.statusStore().executorList(False).iterator()
+    read = written = 0
+    while summaries.hasNext():
+        summary = summaries.next()
+        read, written = read + int(summary.totalShuffleRead()), written + int(summary.totalShuffleWrite())
+    return read, written
 
 
 RECORDS_PER_CUSTOMER = 2.145  # generated CRM records plus web accounts per person (default settings)
@@ -317,21 +338,40 @@ def write_report(report: dict[str, Any], output_dir: Path) -> Path:
         "`segment.sample_size` rows, silhouette by squared Euclidean distance) and final fit, on the matrix the "
         "job's own preprocessing gives, collected to the driver (the collection is not timed). `custseg / anchor` "
         "is the whole stage's seconds over the anchor's.\n\n"
-        + pipeline_anchor_table([r for r in reports if r.get("anchors")]) + "\n"
+        + pipeline_anchor_table([r for r in reports if r.get("anchors")]) + "\n\n"
+        "## Growth from 100k to 1M customers\n\nEach stage's latest run at each size. `growth` is the ratio at 1M "
+        "over the ratio at 100k (each ratio against the reference job of its own run); a growth of 10 is linear in "
+        "the customers.\n\n" + growth_table(reports) + "\n"
     )
     return path
 
 
+def growth_table(reports: list[dict[str, Any]], small: int = 100_000, large: int = 1_000_000) -> str:
+    """How each stage's cost grew from ``small`` to ``large`` customers, from their latest runs."""
+    latest: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
+    for report in sorted(reports, key=lambda r: str(r["started"])):
+        for stage in report["stages"]:
+            latest[(report["scale"], stage["stage"])] = (str(report["started"]), stage)
+    lines = [f"| stage | seconds at {small:,} | seconds at {large:,} | growth | runs |", "|---|---:|---:|---:|---|"]
+    for stage in bench_stages():
+        if (small, stage) in latest and (large, stage) in latest:
+            (small_run, at_small), (large_run, at_large) = latest[(small, stage)], latest[(large, stage)]
+            lines.append(f"| {stage} | {at_small['seconds']} | {at_large['seconds']} "
+                         f"| {at_large['ratio'] / at_small['ratio']:.1f} | {small_run[:10]}, {large_run[:10]} |")
+    return "\n".join(lines)
+
+
 def markdown_table(reports: list[dict]) -> str:  # type: ignore[type-arg]
     lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB "
-             "| JVM / workers MB | heap peak | of which |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| JVM / workers MB | heap peak | Spark jobs | shuffle write MB | of which |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for report in reports:
         for stage in report["stages"]:
             lines.append(
                 f"| {report['started']} | {report['scale']:,} | {stage['stage']} | {stage['seconds']} "
                 f"| {stage['ratio']} | {stage['rows_in']:,} | {stage['rows_out']:,} "
                 f"| {stage['rows_per_second'] or '-':,} | {stage['peak_rss_mb']:,} "
-                f"| {_memory_parts(stage)} | {_stage_parts(stage.get('metrics', {}))} |"
+                f"| {_memory_parts(stage)} | {stage.get('spark_jobs', '-')} | {stage.get('shuffle_write_mb', '-')} "
+                f"| {_stage_parts(stage.get('metrics', {}))} |"
             )
     return "\n".join(lines)
