@@ -106,6 +106,42 @@ def test_log_holds_exact_file_statistics(store: TableStore, frame, tmp_path: Pat
         assert column not in stats["minValues"]
 
 
+def _add_stats(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    log = (path / "_delta_log" / "00000000000000000000.json").read_text().splitlines()
+    return [json.loads(json.loads(line)["add"]["stats"]) for line in log if '"add"' in line]
+
+
+def test_driver_rows_are_written_without_a_spark_job_as_spark_writes_them(
+        spark: SparkSession, store: TableStore, tmp_path: Path) -> None:
+    by_rows, by_spark = tmp_path / "rows", tmp_path / "spark"
+    spark.sparkContext.setJobGroup("driver-rows", "stage_rows")
+    store.commit(store.stage_rows(str(by_rows), ROWS, SCHEMA), INFO)
+    assert spark.sparkContext.statusTracker().getJobIdsForGroup("driver-rows") == []
+    store.write(str(by_spark), spark.createDataFrame(ROWS, SCHEMA).coalesce(1), INFO)
+    assert_df_equality(store.read(str(by_rows)), store.read(str(by_spark)), ignore_row_order=True,
+                       ignore_nullable=True)
+    assert _add_stats(by_rows) == _add_stats(by_spark)
+    assert deltalake_table(str(by_rows)).schema == deltalake_table(str(by_spark)).schema
+
+    mappings = [dict(zip(SCHEMA.fieldNames(), row, strict=True)) for row in ROWS]
+    staged = store.stage_rows(str(tmp_path / "mappings"), mappings, SCHEMA)
+    assert (staged.num_records, staged.null_counts["score"]) == (4, 2)
+
+
+def test_driver_rows_take_naive_times_as_local_maps_and_refuse_a_misfit(
+        spark: SparkSession, store: TableStore, tmp_path: Path) -> None:
+    schema = T.StructType([T.StructField("run", T.StringType()), T.StructField("at", T.TimestampType()),
+                           T.StructField("counts", T.MapType(T.StringType(), T.LongType()))])
+    rows = [("a", dt.datetime(2024, 3, 1, 12, 30), {"x": 1, "y": None}), ("b", None, None)]
+    store.commit(store.stage_rows(str(tmp_path / "rows"), rows, schema), INFO)
+    assert (sorted(store.read(str(tmp_path / "rows")).collect())
+            == sorted(spark.createDataFrame(rows, schema).collect()))  # maps: no sort in Spark
+    with pytest.raises(TableError, match="cannot write .*misfit.*does not fit"):
+        store.stage_rows(str(tmp_path / "misfit"), [("c", "yesterday", {})], schema)
+    partitioned = store.stage_rows(str(tmp_path / "by-run"), rows, schema, partition_by=["run"])
+    assert sorted(a.partition_values["run"] for a in partitioned.actions) == ["a", "b"]
+
+
 def test_timestamp_bounds_round_outwards_to_milliseconds(spark: SparkSession, store: TableStore,
                                                          tmp_path: Path) -> None:
     path = str(tmp_path / "table")

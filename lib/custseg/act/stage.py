@@ -49,7 +49,7 @@ def propensity_body(ctx: JobContext) -> None:
             "customer_id", F.lit(target).alias("target"), "segment_id", "model_version", "score", "decile",
             "as_of_date", F.lit(ctx.run_id).alias("run_id")))
     _save_models(ctx, results)
-    ctx.write(MODEL_METRICS.name, _metric_rows(ctx, results))
+    ctx.write_rows(MODEL_METRICS.name, _metric_rows(ctx, results))
     ctx.write(PROPENSITY_SCORES.name, scores[0] if len(scores) == 1 else scores[0].unionByName(scores[1]))
     ctx.metrics.update(_summary(results, segment_run, origins))
     if settings.mlflow:
@@ -65,8 +65,8 @@ def _save_models(ctx: JobContext, results: list[TargetResult]) -> None:
     ctx.metrics["model_path"] = root
 
 
-def _metric_rows(ctx: JobContext, results: list[TargetResult]) -> DataFrame:
-    rows = []
+def _metric_rows(ctx: JobContext, results: list[TargetResult]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
     for result in results:
         for c in result.candidates:
             m = c.metrics
@@ -78,7 +78,7 @@ def _metric_rows(ctx: JobContext, results: list[TargetResult]) -> DataFrame:
                 m.roc_auc, m.pr_auc, m.top_decile_lift, m.top_decile_capture, m.brier, m.reliability,
                 fitted.importances if fitted else None, fitted.best_params if fitted else None,
                 fitted.validation_auc if fitted else None))
-    return ctx.spark.createDataFrame(rows, MODEL_METRICS.schema)
+    return rows
 
 
 def _summary(results: list[TargetResult], segment_run: str, origins: list) -> dict[str, str]:

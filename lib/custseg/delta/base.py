@@ -104,6 +104,16 @@ class TableStore(ABC):
     ) -> StagedWrite:
         """Write ``df``'s data files for table ``path``; readers cannot see them yet."""
 
+    def stage_rows(
+        self, path: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]], schema: StructType,
+        mode: WriteMode = "overwrite", partition_by: Sequence[str] = (),
+    ) -> StagedWrite:
+        """``stage`` for rows the driver holds (a run's log line, a job's metrics): tuples in
+        ``schema``'s column order or mappings by column name. An engine may write them without
+        a Spark job; naive datetimes mean local time, as Spark takes them."""
+        return self.stage(path, self.spark.createDataFrame([_as_tuple(r, schema) for r in rows], schema), mode,
+                          partition_by)
+
     @abstractmethod
     def commit(self, staged: StagedWrite, info: CommitInfo) -> int:
         """Publish staged files as one new table version; returns that version."""
@@ -210,3 +220,7 @@ def parse_input_versions(text: str | None) -> dict[str, int]:
     except ValueError:
         return {}
     return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _as_tuple(row: Sequence[Any] | Mapping[str, Any], schema: StructType) -> tuple[Any, ...]:
+    return tuple(row[name] for name in schema.fieldNames()) if isinstance(row, Mapping) else tuple(row)

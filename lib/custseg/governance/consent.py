@@ -138,4 +138,4 @@ def record_consent(ctx: JobContext, customer_id: str, channel: str, status: str,
     if ctx.read("identity_crosswalk").filter(F.col("customer_id") == customer_id).limit(1).count() == 0:
         raise InputDataError(f"consent: no customer {customer_id!r} in identity_crosswalk")
     row = [(customer_id, channel, status, at, f"{RECORDED}{by}", ctx.run_id)]
-    ctx.write(CONSENT.name, ctx.spark.createDataFrame(row, CONSENT.schema), mode="append")
+    ctx.write_rows(CONSENT.name, row, mode="append")

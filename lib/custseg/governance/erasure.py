@@ -264,7 +264,7 @@ def erase_person(ctx: JobContext, subjects: list[str], requested_at: dt.datetime
         (ctx.run_id, requested_at, subject_kind, subject_hash, text.split(":", 1)[0], hmac_text(text, key), removed)
         for text in sorted(person.plain_keys()) if text.split(":", 1)[0] in LOGGED_KINDS
     ]
-    ctx.write(ERASURE_LOG, ctx.spark.createDataFrame(rows, ERASURE_LOG_SPEC.schema), mode="append")
+    ctx.write_rows(ERASURE_LOG, rows, mode="append")
     ctx.metrics.update({
         "subjects": str(len(parsed)), "records": str(len(person.records)), "customers": str(len(person.customers)),
         "tables_changed": str(len(removed)), "rows_erased": str(sum(removed.values())),

@@ -30,7 +30,7 @@ def _audit(ctx: JobContext) -> None:
             continue
         audits.append(_audit_table(ctx, name))
     rows = [row for audit in audits for row in _rows(ctx.run_id, audit)]
-    ctx.write(DATA_AUDIT.name, ctx.spark.createDataFrame(rows, DATA_AUDIT.schema))
+    ctx.write_rows(DATA_AUDIT.name, rows)
     folder = join_path(ctx.config.reports_dir, "audit")
     final = ctx.publish_text(folder, f"{ctx.run_id}.html", render(ctx.run_id, audits), latest="latest.html")
     ctx.metrics.update({"tables": str(len(audits)), "report": final})

@@ -35,9 +35,8 @@ def _features(ctx: JobContext) -> None:
     outliers = ("outlier_score", "isolation forest: most unusual customers flagged",
                 flag_count(written, F.col("is_outlier")))
     entries = treatment.log + [outliers] * (ctx.config.features.outlier_model != "none")
-    ctx.write(CLEANING_LOG.name, ctx.spark.createDataFrame(
-        [(ctx.run_id, "customer_features", column, rule, rows, total) for column, rule, rows in entries],
-        CLEANING_LOG.schema))
+    ctx.write_rows(CLEANING_LOG.name,
+                   [(ctx.run_id, "customer_features", column, rule, rows, total) for column, rule, rows in entries])
     ctx.metrics["as_of_date"] = as_of.isoformat()
     unmatched = orders_all.join(crosswalk, on=order_matches(orders_all, crosswalk), how="left_anti")
     ctx.metrics["orders_without_customer"] = str(unmatched.count())

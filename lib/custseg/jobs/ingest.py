@@ -67,7 +67,7 @@ def _ingest(ctx: JobContext) -> None:
             log.info("ingest: %s read %d = accepted %d + rejected %d (%.3f%%)", name, batch.records_read,
                      accepted, rejected, 100 * rate)
         ctx.write(REJECTS.name, _union(rejected_frames, ctx))
-        ctx.write(INGEST_ACCOUNTING.name, ctx.spark.createDataFrame(accounting, INGEST_ACCOUNTING.schema))
+        ctx.write_rows(INGEST_ACCOUNTING.name, accounting)
     finally:
         for frame in rejected_frames:
             frame.unpersist()

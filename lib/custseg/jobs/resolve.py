@@ -56,9 +56,8 @@ def _resolve(ctx: JobContext) -> None:
                                                   now=partial(dt.datetime.now, dt.UTC)), figures=ctx.metrics)
     if settings.input.path:
         ctx.count_input(f"file:{settings.input.path}", outcome.records)
-    ctx.write(RESOLUTION_METRICS.name, ctx.spark.createDataFrame(
-        [(ctx.run_id, name, float(value)) for name, value in sorted(outcome.metrics.items())],
-        RESOLUTION_METRICS.schema))
+    ctx.write_rows(RESOLUTION_METRICS.name,
+                   [(ctx.run_id, name, float(value)) for name, value in sorted(outcome.metrics.items())])
     _save_model(ctx, outcome.model)
     for warning in outcome.warnings:
         log.warning("resolve: %s", warning)

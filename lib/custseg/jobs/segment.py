@@ -59,13 +59,13 @@ def _segment(ctx: JobContext) -> None:
             F.lit(ctx.run_id).alias("model_run_id"),
         ))
         stability = (checked.stability_mean, checked.stability_min, checked.holdout_ari) if checked else (None,) * 3
-        ctx.write(SEGMENTATION_RUNS.name, ctx.spark.createDataFrame(
+        ctx.write_rows(SEGMENTATION_RUNS.name,
             [(ctx.run_id, settings.algorithm, r.k, r.clusters_found, r.silhouette, r.cost, r.smallest_share,
               r.eligible, r is best, components, explained,
               *(stability if r is best else (None,) * 3),
               recovered if r is best else None,
               *((segments.parent_count, segments.parent_silhouette) if r is best else (None, None)), r.seconds)
-             for r in results], SEGMENTATION_RUNS.schema))
+             for r in results])
         model_path = join_path(ctx.config.models_dir, "segmentation", ctx.run_id)
         model.write().save(model_path)
         ctx.after_commit(lambda: None, on_failure=lambda: remove(ctx.spark, model_path))

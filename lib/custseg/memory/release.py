@@ -20,7 +20,9 @@ def persisted_rdd_ids(spark: SparkSession) -> set[int]:
     """Ids of the RDDs the session holds persisted now (``SparkContext.getPersistentRDDs``)."""
     jsc = spark.sparkContext._jsc
     assert jsc is not None
-    return {int(rdd_id) for rdd_id in jsc.getPersistentRDDs().keySet()}
+    # One round trip: walking a Java key set from Python ends in an exception py4j converts slowly.
+    listed = str(jsc.sc().getPersistentRDDs().keys().mkString(","))
+    return {int(rdd_id) for rdd_id in listed.split(",") if rdd_id}
 
 
 class PersistedDuringJob:
@@ -43,8 +45,10 @@ class PersistedDuringJob:
             self.spark.catalog.clearCache()
         jsc = self.spark.sparkContext._jsc
         assert jsc is not None
-        for rdd_id, rdd in jsc.getPersistentRDDs().items():
-            if int(rdd_id) in new_ids:
+        persisted = jsc.getPersistentRDDs()
+        for rdd_id in new_ids:
+            rdd = persisted.get(rdd_id)
+            if rdd is not None:
                 rdd.unpersist(False)  # non-blocking: executors drop the blocks in the background
         return len(new_ids)
 

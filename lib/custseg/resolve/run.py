@@ -217,8 +217,8 @@ def _stage_outputs(workspace: Workspace, settings: ResolveSettings, run: RunInpu
         workspace.write("resolution_block_keys", matched.state.keys)
     omitted = settings.omitted_blocking
     if matched.diagnostics or omitted:
-        workspace.write(BLOCKING_DIAGNOSTICS.name, scored.sparkSession.createDataFrame(
-            diagnostics_rows(run.run_id, matched.diagnostics, scored, omitted), BLOCKING_DIAGNOSTICS.schema))
+        rows = diagnostics_rows(run.run_id, matched.diagnostics, scored, omitted)
+        workspace.write_rows(BLOCKING_DIAGNOSTICS.name, rows)
     for change in changes.groupBy("change_type").count().collect():
         figures[f"ids_{change.change_type}"] = str(change["count"])
     return scored

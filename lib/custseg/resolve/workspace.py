@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from pyspark.sql import DataFrame
 
@@ -21,3 +22,5 @@ class Workspace(Protocol):
     def read(self, name: str) -> DataFrame: ...
 
     def write(self, name: str, df: DataFrame, mode: WriteMode | None = None) -> DataFrame: ...
+
+    def write_rows(self, name: str, rows: Sequence[Sequence[Any]], mode: WriteMode | None = None) -> DataFrame: ...

@@ -9,7 +9,8 @@ succeeded, and ``discard`` removes them when it failed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -25,6 +26,7 @@ from custseg.quality.checks import CheckResult
 from custseg.runtime.boundary import validate_references, validate_write
 from custseg.runtime.phases import PhaseClock
 from custseg.tables.ops import VALIDATION_RESULTS
+from custseg.tables.spec import TableSpec
 
 log = logging.getLogger(__name__)
 # Table name -> the table (at a version the caller chose), or None where it does not exist.
@@ -122,11 +124,25 @@ class JobContext:
     # -- writing -------------------------------------------------------------------------
     def write(self, name: str, df: DataFrame, mode: WriteMode | None = None) -> DataFrame:
         """Stage ``df`` as the next version of ``name``; returns the staged data for reuse."""
+        spec = self._spec_to_write(name)
+        staged = self.store.stage(self.catalog.path(name), conform(df, spec), mode or spec.mode, spec.partition_by)
+        return self._staged_write(name, spec, staged)
+
+    def write_rows(self, name: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]],
+                   mode: WriteMode | None = None) -> DataFrame:
+        """``write`` for rows the driver holds (tuples in the declared column order, or mappings
+        by column name), which the store may write without a Spark job."""
+        spec = self._spec_to_write(name)
+        staged = self.store.stage_rows(self.catalog.path(name), rows, spec.schema, mode or spec.mode, spec.partition_by)
+        return self._staged_write(name, spec, staged)
+
+    def _spec_to_write(self, name: str) -> TableSpec:
         if name in self._staged:
             raise TableError(f"job {self.job} writes table {name!r} twice in one run")
         self.step = f"staging table {name}"
-        spec = self.catalog.spec(name)
-        staged = self.store.stage(self.catalog.path(name), conform(df, spec), mode or spec.mode, spec.partition_by)
+        return self.catalog.spec(name)
+
+    def _staged_write(self, name: str, spec: TableSpec, staged: StagedWrite) -> DataFrame:
         self._staged[name] = staged
         nulls = {c: staged.null_counts[c] for c in spec.required_columns if staged.null_counts.get(c)}
         if nulls:
@@ -204,7 +220,7 @@ class JobContext:
         self.metrics["checks_passed"] = f"{sum(c.passed for c in self.checks)}/{len(self.checks)}"
         rows = [(self.run_id, self.job, c.table, c.check_name, c.check_type, c.column, c.severity, c.rows,
                  c.violations, float(c.share), float(c.max_share), c.passed, c.message) for c in self.checks]
-        self.write(VALIDATION_RESULTS.name, self.spark.createDataFrame(rows, VALIDATION_RESULTS.schema))
+        self.write_rows(VALIDATION_RESULTS.name, rows)
 
     def discard(self) -> None:
         for staged in self._staged.values():

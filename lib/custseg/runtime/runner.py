@@ -155,7 +155,7 @@ def _release(ctx: JobContext, failing: bool) -> tuple[int, int]:
 
 def _driver_memory(spark: SparkSession) -> str | None:
     try:
-        return spark.sparkContext.getConf().get("spark.driver.memory")
+        return spark.conf.get("spark.driver.memory", None)  # not getConf(): that copies every setting over py4j
     except Exception:  # a JVM that died takes its configuration with it
         return None
 
@@ -229,9 +229,8 @@ def _record(
     result: JobResult, parent_run_id: str | None,
 ) -> None:
     row = _run_row(config, result, parent_run_id, str(spark.sparkContext.master), store.engine)
-    frame = spark.createDataFrame([row], JOB_RUNS.schema)
     info_ctx = JobContext(spark, config, store, catalog, result.job, result.run_id)
-    info_ctx.write(JOB_RUNS.name, frame, mode="append")
+    info_ctx.write_rows(JOB_RUNS.name, [row], mode="append")
     info_ctx.commit()
 
 

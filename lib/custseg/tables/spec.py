@@ -8,6 +8,7 @@ configuration, so config can check its rules against them before Spark starts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +28,7 @@ class Column:
 
     @property
     def data_type(self) -> T.DataType:
-        return T._parse_datatype_string(self.type)
+        return _parsed(self.type)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class TableSpec:
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if not c.nullable]
+
+
+@functools.cache
+def _parsed(ddl: str) -> T.DataType:
+    """Spark parses DDL in the JVM, a round trip per column of every table written: once per type is enough."""
+    return T._parse_datatype_string(ddl)
 
 
 def columns(*rows: tuple[str, str, str] | tuple[str, str, str, bool]) -> tuple[Column, ...]:
