@@ -106,6 +106,16 @@ def test_log_holds_exact_file_statistics(store: TableStore, frame, tmp_path: Pat
         assert column not in stats["minValues"]
 
 
+def test_columns_come_back_in_declared_order_whatever_the_partitioning(  # type: ignore[no-untyped-def]
+        store: TableStore, frame, tmp_path: Path) -> None:
+    for partition_by in (["day"], ["country"], ["active", "day"], []):
+        path = str(tmp_path / "-".join(partition_by or ["none"]))
+        store.write(path, frame, INFO, partition_by=partition_by)
+        assert store.read(path).columns == SCHEMA.fieldNames(), partition_by
+        staged = store.stage(path, frame, partition_by=partition_by)
+        assert store.staged_dataframe(staged).columns == SCHEMA.fieldNames(), partition_by
+
+
 def _add_stats(path: Path) -> list[dict]:  # type: ignore[type-arg]
     log = (path / "_delta_log" / "00000000000000000000.json").read_text().splitlines()
     return [json.loads(json.loads(line)["add"]["stats"]) for line in log if '"add"' in line]
