@@ -133,8 +133,8 @@ def test_driver_rows_are_written_without_a_spark_job_as_spark_writes_them(
     assert _add_stats(by_rows) == _add_stats(by_spark)
     assert deltalake_table(str(by_rows)).schema == deltalake_table(str(by_spark)).schema
 
-    mappings = [dict(zip(SCHEMA.fieldNames(), row, strict=True)) for row in ROWS]
-    staged = store.stage_rows(str(tmp_path / "mappings"), mappings, SCHEMA)
+    mappings = [{k: v for k, v in zip(SCHEMA.fieldNames(), row, strict=True) if v is not None} for row in ROWS]
+    staged = store.stage_rows(str(tmp_path / "mappings"), mappings, SCHEMA)  # a missing key is a null
     assert (staged.num_records, staged.null_counts["score"]) == (4, 2)
 
 
@@ -146,8 +146,17 @@ def test_driver_rows_take_naive_times_as_local_maps_and_refuse_a_misfit(
     store.commit(store.stage_rows(str(tmp_path / "rows"), rows, schema), INFO)
     assert (sorted(store.read(str(tmp_path / "rows")).collect())
             == sorted(spark.createDataFrame(rows, schema).collect()))  # maps: no sort in Spark
-    with pytest.raises(TableError, match="cannot write .*misfit.*does not fit"):
-        store.stage_rows(str(tmp_path / "misfit"), [("c", "yesterday", {})], schema)
+    for misfit in [("c", "yesterday", {}), ("c", None, {"x": 1.5}), ("c", None, None, "extra"), ("c",)]:
+        with pytest.raises(TableError, match="cannot write .*misfit.*row 1 does not fit"):
+            store.stage_rows(str(tmp_path / "misfit"), [rows[0], misfit], schema)
+    assert not (tmp_path / "misfit").exists()
+    required = T.StructType([T.StructField("run", T.StringType(), False)])
+    with pytest.raises(TableError, match="row 0 does not fit"):
+        store.stage_rows(str(tmp_path / "misfit"), [(None,)], required)
+    local = T.StructType([T.StructField("at", T.TimestampNTZType())])  # Arrow would shift an aware time: Spark writes
+    noon = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    store.commit(store.stage_rows(str(tmp_path / "ntz"), [(noon,)], local), INFO)
+    assert store.read(str(tmp_path / "ntz")).collect() == spark.createDataFrame([(noon,)], local).collect()
     partitioned = store.stage_rows(str(tmp_path / "by-run"), rows, schema, partition_by=["run"])
     assert sorted(a.partition_values["run"] for a in partitioned.actions) == ["a", "b"]
 

@@ -195,29 +195,42 @@ def test_bench_table_shows_stage_memory_and_tolerates_older_reports() -> None:
     old_row, new_row = table.splitlines()[2:]
     assert "| 900 | - | - | - | - |" in old_row
     assert "| 900 | 700 / 120 | 512 / 1,024 MB (50%) | - | - |" in new_row
-    counted = {**new, "spark_jobs": 42, "shuffle_write_mb": 3.5}
-    assert "| 512 / 1,024 MB (50%) | 42 | 3.5 |" in markdown_table([{"started": "t", "scale": 1, "stages": [counted]}])
+    counted = {**new, "spark_jobs": 4200, "shuffle_write_mb": 3.5}
+    assert "| 512 / 1,024 MB (50%) | 4,200 | 3.5 |" in markdown_table([{"started": "t", "scale": 1,
+                                                                          "stages": [counted]}])
+    unknown = {**counted, "shuffle_write_mb": None}
+    assert "| 4,200 | - |" in markdown_table([{"started": "t", "scale": 1, "stages": [unknown]}])
 
 
 def test_shuffle_bytes_count_what_a_shuffle_wrote_and_read(spark: SparkSession) -> None:
-    from custseg.bench.stages import shuffle_bytes
+    from custseg.bench.spark_activity import activity_since, spark_activity
 
-    read_before, written_before = shuffle_bytes(spark)
+    spark.sparkContext.setJobGroup("shuffling", "a shuffle")
+    before = spark_activity(spark)
     spark.range(20_000).selectExpr("id % 13 AS k", "id AS v").repartition(3, "k").groupBy("k").count().collect()
-    read_after, written_after = shuffle_bytes(spark)
-    assert written_after > written_before and read_after > read_before
+    shuffled = activity_since(spark, before, "shuffling")
+    assert shuffled["spark_jobs"] >= 1 and shuffled["shuffle_write_mb"] >= 0 and shuffled["shuffle_read_mb"] >= 0
+    read_after, written_after = spark_activity(spark)  # type: ignore[misc]
+    assert before is not None and written_after > before[1] and read_after > before[0]
+    spark.sparkContext.setJobGroup("collecting", "no shuffle")
     spark.range(10).collect()  # no shuffle (a count would: partial counts meet in one partition)
-    assert shuffle_bytes(spark) == (read_after, written_after)
+    assert spark_activity(spark) == (read_after, written_after)
+    assert activity_since(spark, None, "collecting") == {"spark_jobs": 1, "shuffle_read_mb": None,
+                                                         "shuffle_write_mb": None}
 
 
 def test_growth_table_compares_each_stages_latest_runs_by_their_ratios() -> None:
-    from custseg.bench.stages import growth_table
+    from custseg.bench.pipeline_report import growth_table
 
     def report(started: str, scale: int, seconds: float, reference: float) -> dict:  # type: ignore[type-arg]
-        return {"started": started, "scale": scale,
-                "stages": [{"stage": "features", "seconds": seconds, "ratio": seconds / reference}]}
+        return {"started": started, "scale": scale, "reference_seconds": reference,
+                "stages": [{"stage": "features", "seconds": seconds, "ratio": round(seconds / reference, 2)},
+                           {"stage": "segment", "seconds": 1.0, "ratio": 0.0}]}
 
-    table = growth_table([report("2026-01-02", 1_000_000, 300.0, 2.0), report("2026-01-01", 100_000, 40.0, 1.0),
-                          report("2026-01-03", 100_000, 20.0, 1.0), report("2026-01-01", 5_000, 9.0, 1.0)])
-    rows = table.splitlines()[2:]
-    assert rows == ["| features | 20.0 | 300.0 | 7.5 | 2026-01-03, 2026-01-02 |"]
+    reports = [report("2026-01-02", 1_000_000, 300.0, 2.0), report("2026-01-01", 100_000, 40.0, 1.0),
+               report("2026-01-03", 100_000, 20.0, 1.0), report("2026-01-01", 5_000, 9.0, 1.0)]
+    rows = growth_table(reports, ["features", "segment", "resolve"]).splitlines()[2:]
+    assert rows == ["| features | 20.0 | 300.0 | 7.5 | 2026-01-03, 2026-01-02 |",
+                    "| segment | 1.0 | 1.0 | 0.5 | 2026-01-03, 2026-01-02 |"]
+    older = {"started": "2025-12-01", "scale": 1_000_000, "stages": [{"stage": "resolve", "seconds": 9, "ratio": 3.0}]}
+    assert "| resolve | " not in growth_table([*reports, older], ["resolve"])  # no 100k run of it

@@ -23,6 +23,8 @@ from pyspark.sql import functions as F
 
 from custseg import __version__, files, jobs
 from custseg.bench.anchors import pipeline_anchor, pipeline_anchor_table, resolve_anchor, resolve_anchor_table
+from custseg.bench.pipeline_report import markdown_table, write_report
+from custseg.bench.spark_activity import activity_since, spark_activity
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import ResolveInput
@@ -57,7 +59,7 @@ def main(config: Config, scale: int, output_dir: str, stages: list[str] | None =
     config = config.with_overrides(
         generate=dataclasses.replace(config.generate, customers=scale),
         storage=dataclasses.replace(config.storage, root=str(root)),
-        # Spark forgets all but the last 1,000 jobs; a stage's count needs all of them.
+        # Spark forgets all but the last 1,000 jobs; a stage's count needs all of them (a few MB of heap).
         spark=dataclasses.replace(config.spark, conf={"spark.ui.retainedJobs": "100000", **config.spark.conf}),
     )
     spark = build_spark_session(config, app_name=f"custseg-bench-{scale}")
@@ -79,7 +81,7 @@ def main(config: Config, scale: int, output_dir: str, stages: list[str] | None =
         "reference_seconds": round(reference, 3), "stages": timed,
         "total_seconds": round(sum(s["seconds"] for s in timed), 1), "anchors": anchors,
     }
-    write_report(report, Path(output_dir))
+    write_report(report, Path(output_dir), bench_stages())
     print(markdown_table([report]))
     if anchors:
         print(pipeline_anchor_table([report]))
@@ -109,12 +111,11 @@ def pipeline_stages(requested: list[str] | None) -> list[str]:
 
 def _run_stage(spark: SparkSession, config: Config, name: str, reference: float) -> dict[str, Any]:
     reset_heap_peaks(spark)
-    shuffle_before = shuffle_bytes(spark)
+    before = spark_activity(spark)
     with ProcessPeaks() as processes:
         started = time.perf_counter()
         (result,) = jobs.run(name, spark, config)
         seconds = time.perf_counter() - started
-    shuffle_after = shuffle_bytes(spark)  # drains the listener bus, so every job of the stage is counted too
     # A table also read at an earlier version (time travel, ``table@version``) is not more input.
     rows_in = sum(rows for name, rows in result.rows_in.items() if "@" not in name)
     rows_out = sum(result.rows_out.values())
@@ -126,25 +127,9 @@ def _run_stage(spark: SparkSession, config: Config, name: str, reference: float)
         "peak_jvm_rss_mb": round(processes.peaks.jvm / 2**20),
         "peak_python_workers_rss_mb": round(processes.peaks.python_workers / 2**20),
         **heap_peaks(spark),
-        "spark_jobs": len(spark.sparkContext.statusTracker().getJobIdsForGroup(result.run_id)),
-        "shuffle_write_mb": round((shuffle_after[1] - shuffle_before[1]) / 2**20, 1),
-        "shuffle_read_mb": round((shuffle_after[0] - shuffle_before[0]) / 2**20, 1),
+        **activity_since(spark, before, result.run_id),
         "raw_inputs": {k: v for k, v in result.rows_in.items() if k.startswith("raw:")},
     }
-
-
-def shuffle_bytes(spark: SparkSession) -> tuple[int, int]:
-    """Shuffle bytes read and written so far by every executor of the application, dead or alive
-    (in local mode, the driver's one). Kept by Spark's status store whether or not the UI runs; the
-    store hears of finished tasks through the listener bus, so its queue is drained first."""
-    context = spark.sparkContext._jsc.sc()  # type: ignore[union-attr]
-    context.listenerBus().waitUntilEmpty()
-    summaries = context.statusStore().executorList(False).iterator()
-    read = written = 0
-    while summaries.hasNext():
-        summary = summaries.next()
-        read, written = read + int(summary.totalShuffleRead()), written + int(summary.totalShuffleWrite())
-    return read, written
 
 
 RECORDS_PER_CUSTOMER = 2.145  # generated CRM records plus web accounts per person (default settings)
@@ -294,21 +279,6 @@ def resolve_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _memory_parts(stage: dict[str, Any]) -> str:
-    """JVM and Python-worker peak RSS, and the old generation's peak over the heap allowed."""
-    if "peak_jvm_rss_mb" not in stage:  # a report from before these were recorded
-        return "- | -"
-    heap = (f"{stage['heap_peak_used_mb']:,} / {stage['heap_max_mb']:,} MB ({stage['heap_peak_share']:.0%})"
-            if "heap_max_mb" in stage else "-")
-    return f"{stage['peak_jvm_rss_mb']:,} / {stage['peak_python_workers_rss_mb']:,} | {heap}"
-
-
-def _stage_parts(metrics: dict[str, str]) -> str:
-    """The parts of a stage worth seeing beside its total (segment: the k search and validation)."""
-    parts = {"k_search_seconds": "k search", "validation_seconds": "validation"}
-    return ", ".join(f"{label} {metrics[key]} s" for key, label in parts.items() if key in metrics)
-
-
 def _count_raw_records(stages: list[dict[str, Any]]) -> None:
     """Generate writes raw files that only ingest counts: credit them to generate's output."""
     by_name = {s["stage"]: s for s in stages}
@@ -319,59 +289,3 @@ def _count_raw_records(stages: list[dict[str, Any]]) -> None:
         generate["rows_per_second"] = round(generate["rows_out"] / generate["seconds"])
     for stage in stages:
         stage.pop("raw_inputs", None)
-
-
-def write_report(report: dict[str, Any], output_dir: Path) -> Path:
-    output_dir.mkdir(parents=True, exist_ok=True)
-    stamp = str(report["started"]).replace(":", "").replace("-", "")
-    path = output_dir / f"pipeline-{report['scale']}-{stamp}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    reports = [json.loads(p.read_text()) for p in sorted(output_dir.glob("pipeline-*.json"))]
-    (output_dir / "README.md").write_text(
-        "# Pipeline benchmarks\n\nGenerated by `make bench SCALE=N` from the JSON files in this folder. "
-        "`ratio` is stage seconds divided by a fixed reference Spark job timed in the same run: compare "
-        "ratios, not seconds, between machines or runs.\n\n" + markdown_table(reports) + "\n\n"
-        "## Single-machine anchors\n\nIn the same run, right after the stage, on the same tables: `features` "
-        "against its aggregates (purchases, RFM, engagement windows, demographics, lifecycle, RFM scores; not the "
-        "treatment of missing values and extremes) in one DuckDB SQL query over the same Delta tables, written to "
-        "Parquet; `segment` against its k search (scikit-learn's `BisectingKMeans` for each k on a sample of "
-        "`segment.sample_size` rows, silhouette by squared Euclidean distance) and final fit, on the matrix the "
-        "job's own preprocessing gives, collected to the driver (the collection is not timed). `custseg / anchor` "
-        "is the whole stage's seconds over the anchor's.\n\n"
-        + pipeline_anchor_table([r for r in reports if r.get("anchors")]) + "\n\n"
-        "## Growth from 100k to 1M customers\n\nEach stage's latest run at each size. `growth` is the ratio at 1M "
-        "over the ratio at 100k (each ratio against the reference job of its own run); a growth of 10 is linear in "
-        "the customers.\n\n" + growth_table(reports) + "\n"
-    )
-    return path
-
-
-def growth_table(reports: list[dict[str, Any]], small: int = 100_000, large: int = 1_000_000) -> str:
-    """How each stage's cost grew from ``small`` to ``large`` customers, from their latest runs."""
-    latest: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
-    for report in sorted(reports, key=lambda r: str(r["started"])):
-        for stage in report["stages"]:
-            latest[(report["scale"], stage["stage"])] = (str(report["started"]), stage)
-    lines = [f"| stage | seconds at {small:,} | seconds at {large:,} | growth | runs |", "|---|---:|---:|---:|---|"]
-    for stage in bench_stages():
-        if (small, stage) in latest and (large, stage) in latest:
-            (small_run, at_small), (large_run, at_large) = latest[(small, stage)], latest[(large, stage)]
-            lines.append(f"| {stage} | {at_small['seconds']} | {at_large['seconds']} "
-                         f"| {at_large['ratio'] / at_small['ratio']:.1f} | {small_run[:10]}, {large_run[:10]} |")
-    return "\n".join(lines)
-
-
-def markdown_table(reports: list[dict]) -> str:  # type: ignore[type-arg]
-    lines = ["| run | customers | stage | seconds | ratio | rows in | rows out | rows/s | peak RSS MB "
-             "| JVM / workers MB | heap peak | Spark jobs | shuffle write MB | of which |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for report in reports:
-        for stage in report["stages"]:
-            lines.append(
-                f"| {report['started']} | {report['scale']:,} | {stage['stage']} | {stage['seconds']} "
-                f"| {stage['ratio']} | {stage['rows_in']:,} | {stage['rows_out']:,} "
-                f"| {stage['rows_per_second'] or '-':,} | {stage['peak_rss_mb']:,} "
-                f"| {_memory_parts(stage)} | {stage.get('spark_jobs', '-')} | {stage.get('shuffle_write_mb', '-')} "
-                f"| {_stage_parts(stage.get('metrics', {}))} |"
-            )
-    return "\n".join(lines)

@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from custseg.delta.rows import Row, as_tuple
 from custseg.tables.spec import WriteMode
 
 
@@ -105,13 +106,23 @@ class TableStore(ABC):
         """Write ``df``'s data files for table ``path``; readers cannot see them yet."""
 
     def stage_rows(
-        self, path: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]], schema: StructType,
-        mode: WriteMode = "overwrite", partition_by: Sequence[str] = (),
+        self, path: str, rows: Sequence[Row], schema: StructType, mode: WriteMode = "overwrite",
+        partition_by: Sequence[str] = (),
     ) -> StagedWrite:
-        """``stage`` for rows the driver holds (a run's log line, a job's metrics): tuples in
-        ``schema``'s column order or mappings by column name. An engine may write them without
-        a Spark job; naive datetimes mean local time, as Spark takes them."""
-        return self.stage(path, self.spark.createDataFrame([_as_tuple(r, schema) for r in rows], schema), mode,
+        """``stage`` for rows the driver holds (a run's log line, a job's metrics). An engine may
+        write them without a Spark job, accepting and reading them as Spark would.
+
+        Args:
+            path: the table.
+            rows: tuples in ``schema``'s column order, or mappings by column name.
+            schema: the table's declared columns.
+            mode: append or overwrite.
+            partition_by: the table's partition columns.
+
+        Returns:
+            The staged files, for ``commit``.
+        """
+        return self.stage(path, self.spark.createDataFrame([as_tuple(r, schema) for r in rows], schema), mode,
                           partition_by)
 
     @abstractmethod
@@ -221,6 +232,3 @@ def parse_input_versions(text: str | None) -> dict[str, int]:
         return {}
     return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
-
-def _as_tuple(row: Sequence[Any] | Mapping[str, Any], schema: StructType) -> tuple[Any, ...]:
-    return tuple(row[name] for name in schema.fieldNames()) if isinstance(row, Mapping) else tuple(row)

@@ -19,7 +19,7 @@ import shutil
 import time
 import urllib.parse
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from custseg.delta.base import CommitInfo, HistoryEntry, StagedWrite, TableStore, WriteMode, parse_input_versions
+from custseg.delta.rows import Row, arrow_rows
 from custseg.delta.schema import check_writable_schema, describe_mismatch, spark_schema_of
 from custseg.delta.stats import file_stats, stats_json
 from custseg.errors import TableError
@@ -69,24 +70,15 @@ class DeltaRsStore(TableStore):
         return staged
 
     def stage_rows(
-        self, path: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]], schema: T.StructType,
-        mode: WriteMode = "overwrite", partition_by: Sequence[str] = (),
+        self, path: str, rows: Sequence[Row], schema: T.StructType, mode: WriteMode = "overwrite",
+        partition_by: Sequence[str] = (),
     ) -> StagedWrite:
-        """A handful of driver rows costs a Spark job of a second for a file Arrow writes in a
-        millisecond: one Parquet file by pyarrow, described and committed like Spark's."""
-        arrow_schema = _arrow_schema(schema)
-        if partition_by or arrow_schema is None:
+        """One Parquet file written by pyarrow (``custseg.delta.rows``), described and committed
+        like Spark's files; partitioned tables and Arrow-unsafe columns go through Spark."""
+        table = None if partition_by else arrow_rows(rows, schema, path)
+        if table is None:
             return super().stage_rows(path, rows, schema, mode, partition_by)
         check_writable_schema(schema, [], path)
-        names = schema.fieldNames()
-        local_time = [f.name for f in schema.fields if isinstance(f.dataType, T.TimestampType)]
-        columns = {name: [r[name] if isinstance(r, Mapping) else r[i] for r in rows] for i, name in enumerate(names)}
-        for name in local_time:
-            columns[name] = [v.astimezone(dt.UTC) if isinstance(v, dt.datetime) else v for v in columns[name]]
-        try:
-            table = pa.Table.from_pydict(columns, arrow_schema)
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise TableError(f"cannot write {path}: a row does not fit the table's columns: {exc}") from exc
         table_dir = Path(_local_dir(path))
         table_dir.mkdir(parents=True, exist_ok=True)
         relative = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
@@ -266,15 +258,6 @@ def _describe(table_dir: Path, relative: str, data_schema: T.StructType) -> AddA
     status = target.stat()
     stats = file_stats(str(target), data_schema)
     return AddAction(relative, status.st_size, partition_values, int(status.st_mtime * 1000), True, stats_json(stats))
-
-
-def _arrow_schema(schema: T.StructType) -> pa.Schema | None:
-    """The Arrow schema that writes ``schema``'s Parquet as Spark does; None where a timestamp sits in a
-    nested column, whose naive values Arrow would read as UTC where Spark reads local time."""
-    nested = [f for f in schema.fields if isinstance(f.dataType, (T.StructType, T.ArrayType, T.MapType))]
-    if any("timestamp" in f.dataType.simpleString() for f in nested):
-        return None
-    return pa.schema(Schema.from_json(schema.json()).to_arrow())
 
 
 def _summarize(staged: StagedWrite, data_schema: T.StructType) -> None:

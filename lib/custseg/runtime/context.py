@@ -9,8 +9,7 @@ succeeded, and ``discard`` removes them when it failed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -19,6 +18,7 @@ from custseg.config import Config
 from custseg.config.resolved import join_path
 from custseg.delta import CommitInfo, StagedWrite, TableStore, WriteMode
 from custseg.delta.base import input_key
+from custseg.delta.rows import Row
 from custseg.errors import DataQualityError, InputDataError, TableError
 from custseg.files import copy, move, remove, write_text
 from custseg.memory.release import PersistedDuringJob
@@ -128,8 +128,7 @@ class JobContext:
         staged = self.store.stage(self.catalog.path(name), conform(df, spec), mode or spec.mode, spec.partition_by)
         return self._staged_write(name, spec, staged)
 
-    def write_rows(self, name: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]],
-                   mode: WriteMode | None = None) -> DataFrame:
+    def write_rows(self, name: str, rows: Sequence[Row], mode: WriteMode | None = None) -> DataFrame:
         """``write`` for rows the driver holds (tuples in the declared column order, or mappings
         by column name), which the store may write without a Spark job."""
         spec = self._spec_to_write(name)
