@@ -24,7 +24,9 @@ def to_extended(text: Column) -> Column:
     ``:00``, so Spark's timestamp cast reads them all.
     """
     return (
-        F.when(text.rlike(BASIC_DATE), F.regexp_replace(text, BASIC_DATE, "$1-$2-$3"))
+        # Most values are already extended (a '-' after the year): spare them three regular expressions.
+        F.when(F.substring(text, 5, 1) == "-", text)
+        .when(text.rlike(BASIC_DATE), F.regexp_replace(text, BASIC_DATE, "$1-$2-$3"))
         .when(text.rlike(BASIC_DATETIME), _zone(F.regexp_replace(text, BASIC_DATETIME, "$1-$2-$3T$4:$5:$6$7$8")))
         .when(text.rlike(BASIC_DATETIME_MINUTES),
               _zone(F.regexp_replace(text, BASIC_DATETIME_MINUTES, "$1-$2-$3T$4:$5:00$6")))

@@ -47,8 +47,9 @@ def parse_mixed_date(raw: Column, country: Column, earliest: str = "1900-01-01",
 
 def _fields(text: Column, country: Column) -> Column:
     """Every regular-expression group the formats need, extracted once."""
+    # A group that did not match extracts "": null it before the cast, whose failure costs an exception.
     groups = {
-        f"{name}_{index}": F.regexp_extract(text, pattern, index).try_cast("int")
+        f"{name}_{index}": F.nullif(F.regexp_extract(text, pattern, index), F.lit("")).try_cast("int")
         for name, pattern in _GROUPS.items() for index in range(1, 7) if not (name == "spelled" and index == 2)
     }
     dotted = F.instr(text, ".") > 0
@@ -62,8 +63,10 @@ def _fields(text: Column, country: Column) -> Column:
         text.rlike(_SPELLED).alias("is_spelled"), text.rlike(r"^-?\d{9,10}$").alias("is_seconds"),
         text.rlike(r"^-?\d{12,13}$").alias("is_millis"),
         month_first.alias("month_first"), ((country.isNotNull() & ~month_first) | dotted).alias("day_first"),
-        F.to_date(F.coalesce(F.try_to_timestamp(spelled, F.lit("d MMM yyyy")),
-                             F.try_to_timestamp(spelled, F.lit("d MMMM yyyy")))).alias("spelled_date"),
+        # Only a spelled-out date is parsed: a failed parse throws inside Spark, once per row and format.
+        F.when(text.rlike(_SPELLED), F.to_date(F.coalesce(F.try_to_timestamp(spelled, F.lit("d MMM yyyy")),
+                                                          F.try_to_timestamp(spelled, F.lit("d MMMM yyyy")))))
+        .alias("spelled_date"),
         *[value.alias(name) for name, value in groups.items()],
     )
 
