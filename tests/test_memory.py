@@ -209,9 +209,12 @@ def test_shuffle_bytes_count_what_a_shuffle_wrote_and_read(spark: SparkSession) 
     before = spark_activity(spark)
     spark.range(20_000).selectExpr("id % 13 AS k", "id AS v").repartition(3, "k").groupBy("k").count().collect()
     shuffled = activity_since(spark, before, "shuffling")
-    assert shuffled["spark_jobs"] >= 1 and shuffled["shuffle_write_mb"] >= 0 and shuffled["shuffle_read_mb"] >= 0
     read_after, written_after = spark_activity(spark)  # type: ignore[misc]
     assert before is not None and written_after > before[1] and read_after > before[0]
+    assert shuffled == {"spark_jobs": len(spark.sparkContext.statusTracker().getJobIdsForGroup("shuffling")),
+                        "shuffle_read_mb": round((read_after - before[0]) / 2**20, 1),
+                        "shuffle_write_mb": round((written_after - before[1]) / 2**20, 1)}
+    assert shuffled["spark_jobs"] >= 1
     spark.sparkContext.setJobGroup("collecting", "no shuffle")
     spark.range(10).collect()  # no shuffle (a count would: partial counts meet in one partition)
     assert spark_activity(spark) == (read_after, written_after)

@@ -7,6 +7,7 @@ output table at its previous version: its staged files are discarded and nothing
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import traceback
@@ -14,15 +15,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pyarrow as pa
 import pyspark
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from custseg import __version__
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.delta import TableStore, open_store
+from custseg.delta.rows import arrow_rows
 from custseg.errors import CustsegError
 from custseg.memory.failures import (
     FailurePlace,
@@ -242,15 +244,16 @@ def record_without_jvm(
     Only a local table can be written this way; the commit carries the job and run id as a
     Spark-written one does.
     """
-    from deltalake import CommitProperties, Schema, write_deltalake
+    from deltalake import CommitProperties, write_deltalake
 
     path = catalog.path(JOB_RUNS.name)
     path = path[len("file://"):] if path.startswith("file://") else path
     if "://" in path:
         raise CustsegError(f"job_runs at {path} is not local: a run whose JVM died cannot be recorded there")
-    schema = pa.schema(Schema.from_json(schema_json).to_arrow())
     row = _run_row(config, result, parent_run_id, config.spark.master, "deltars")
-    table = pa.Table.from_pylist([row], schema)
+    table = arrow_rows([row], T.StructType.fromJson(json.loads(schema_json)), path)
+    if table is None:
+        raise CustsegError(f"job_runs at {path} has columns only Spark writes: a run whose JVM died cannot be recorded")
     metadata = {"job": result.job, "runId": result.run_id, "engine": "deltars", "rowsWritten": "1"}
     write_deltalake(path, table, mode="append", commit_properties=CommitProperties(custom_metadata=metadata))
     log.info("%s: recorded the failed run in job_runs without Spark", result.job)
