@@ -146,3 +146,10 @@ def test_web_account_shares_at_the_ends_are_all_or_nothing() -> None:
     mix = archetypes.weights({})
     assert set(archetypes.web_account_shares(0.0, mix).values()) == {0.0}
     assert set(archetypes.web_account_shares(1.0, mix).values()) == {1.0}
+
+
+def test_record_plans_stay_small(sample) -> None:  # type: ignore[no-untyped-def]
+    """Noise that reads a noisy value several times must read it as a column: inlined, the CRM
+    names alone grew to 600,000 characters of plan, which Spark analysed at every step."""
+    for frame in (sample.crm, sample.web):
+        assert len(frame._jdf.queryExecution().analyzed().toString()) < 200_000

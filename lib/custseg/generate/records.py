@@ -50,19 +50,24 @@ def crm_records(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
         "postcode_missing": u("pc_missing") < 0.06 * share,
     }
     flagged = copies.withColumns({f"is_{k}": v for k, v in flags.items()})
+    # Each kind of name noise reads the name before it several times: one column per step keeps
+    # every expression small, where nesting them made plans that took Spark seconds to analyse.
+    nicknamed = flagged.withColumn(
+        "_first_nicknamed",
+        F.when(F.col("is_nickname"), noise.nickname(F.col("first_name"))).otherwise(F.col("first_name")))
+    typed = nicknamed.withColumns({
+        "_first_typed": _with_typo(F.col("_first_nicknamed"), "is_typo_first_name", u("tf1"), u("tf2"), u("tf3")),
+        "_last_typed": _with_typo(F.col("last_name"), "is_typo_last_name", u("tl1"), u("tl2"), u("tl3")),
+    })
     values = _crm_values(seed, end_ts, u)
-    return flagged.withColumns(values).select(
+    return typed.withColumns(values).select(
         *CRM_COLUMNS, "person_id",
         F.array_compact(F.array(*[F.when(F.col(f"is_{k}"), F.lit(k)) for k in flags])).alias("noise"),
     )
 
 
 def _crm_values(seed: int, end_ts: Column, draw: Callable[[str], Column]) -> dict[str, Column]:
-    first = F.when(F.col("is_nickname"), noise.nickname(F.col("first_name"))).otherwise(F.col("first_name"))
-    first = (F.when(F.col("is_typo_first_name"), noise.typo(first, draw("tf1"), draw("tf2"), draw("tf3")))
-             .otherwise(first))
-    last = (F.when(F.col("is_typo_last_name"), noise.typo(F.col("last_name"), draw("tl1"), draw("tl2"), draw("tl3")))
-            .otherwise(F.col("last_name")))
+    first, last = F.col("_first_typed"), F.col("_last_typed")
     first, last = (F.when(F.col("is_swapped_names"), last).otherwise(first),
                    F.when(F.col("is_swapped_names"), first).otherwise(last))
     first = _messy_text(first, draw("first_case"), draw("first_space"))
@@ -113,6 +118,10 @@ def _crm_values(seed: int, end_ts: Column, draw: Callable[[str], Column]) -> dic
     }
 
 
+def _with_typo(value: Column, flag: str, u_position: Column, u_kind: Column, u_letter: Column) -> Column:
+    return F.when(F.col(flag), noise.typo(value, u_position, u_kind, u_letter)).otherwise(value)
+
+
 def _messy_text(value: Column, u_case: Column, u_space: Column) -> Column:
     cased = F.when(F.col("is_name_case"), noise.letter_case(value, u_case)).otherwise(value)
     return F.when(F.col("is_whitespace") & (u_space < 0.5), F.concat(F.lit(" "), cased, F.lit("  "))).otherwise(cased)
@@ -149,7 +158,9 @@ def web_accounts(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
         .otherwise(F.concat_ws(" ", F.coalesce(nick, F.col("first_name")), F.col("last_name")))
     )
     typo_name = u("typo") < 0.08
-    full_name = F.when(typo_name, noise.typo(full_name, u("t1"), u("t2"), u("t3"))).otherwise(full_name)
+    accounts = accounts.withColumn("_full_name", full_name)  # a typo reads the name many times: see crm_records
+    named = F.col("_full_name")
+    full_name = F.when(typo_name, noise.typo(named, u("t1"), u("t2"), u("t3"))).otherwise(named)
     other_mail = noise.other_email(letters_only_key(F.col("first_name")), letters_only_key(F.col("last_name")),
                                    F.year("birth_date"), u("oe"))
     email_u = u("email")
