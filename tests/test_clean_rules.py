@@ -215,3 +215,21 @@ def test_a_wrong_expectation_fails(spark: SparkSession) -> None:
     with pytest.raises(DataFramesNotEqualError):
         _check(spark, [("12 Oak St.", "12 Oak St.")], "raw string, expected_street string",
                {"street": address.canonical_street(F.col("raw"))})
+
+
+def test_values_the_flags_read_are_parsed_once(spark: SparkSession, base_config) -> None:  # type: ignore[no-untyped-def]
+    """The quality flags read the standardized date, email and postcode; they must not parse or
+    match the raw text again (inlined, a record's birth date was parsed four times)."""
+    from custseg.clean.records import standardize_crm
+
+    columns = ("crm_id", "title", "first_name", "last_name", "email", "phone", "birth_date", "gender", "street",
+               "city", "postcode", "country", "opt_in", "created_at", "updated_at", "source_file")
+    crm = spark.createDataFrame([tuple("x" for _ in columns) + (1,)],
+                                ", ".join(f"{c} string" for c in columns) + ", source_line long")
+    plan = standardize_crm(crm, base_config.clean, F.current_date())._jdf.queryExecution().analyzed().toString()
+    once = crm.select(dates.mixed_date(F.col("birth_date"), F.col("country")).alias("birth_date"),
+                      contact.normalized_email(F.col("email")).alias("email"),
+                      address.postcode(F.col("postcode"), F.col("country")).alias("postcode"))
+    alone = once._jdf.queryExecution().analyzed().toString()
+    for pattern in (dates._SPELLED, contact.EMAIL_PATTERN, "[A-Z]{1,2}"):
+        assert plan.count(pattern) == alone.count(pattern) > 0, pattern

@@ -31,9 +31,11 @@ def normalized_email(raw: Column) -> Column:
         & (F.length(F.substring_index(candidate, "@", 1)) <= 64), candidate))
 
 
-def email_problem(raw: Column) -> Column:
-    """True when a value was given but is not a valid address."""
-    return (F.trim(F.coalesce(raw, F.lit(""))) != "") & normalized_email(raw).isNull()
+def email_problem(raw: Column, normalized: Column | None = None) -> Column:
+    """True when a value was given but is not a valid address (``normalized``: the raw value's
+    ``normalized_email``, when it is already a column)."""
+    normalized = normalized if normalized is not None else normalized_email(raw)
+    return (F.trim(F.coalesce(raw, F.lit(""))) != "") & normalized.isNull()
 
 
 def email_key(email: Column) -> Column:

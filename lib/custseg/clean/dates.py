@@ -30,19 +30,29 @@ _GROUPS = {"numeric": _NUMERIC, "iso": _ISO, "spelled": _SPELLED}
 
 def parse_mixed_timestamp(raw: Column, country: Column, earliest: str = "1900-01-01",
                           latest: Column | None = None) -> tuple[Column, Column]:
-    latest = latest if latest is not None else F.current_timestamp()
-    parsed = let(iso8601.to_extended(F.trim(raw)),
-                 lambda text: let(_fields(text, country), lambda p: _result(p, earliest, latest)))
+    parsed = _parsed(raw, country, earliest, latest if latest is not None else F.current_timestamp())
     return parsed.value, parsed.problem
 
 
 def parse_mixed_date(raw: Column, country: Column, earliest: str = "1900-01-01",
                      latest: Column | None = None) -> tuple[Column, Column]:
     """As ``parse_mixed_timestamp``, keeping the date (a time part, if any, is accepted)."""
+    parsed = mixed_date(raw, country, earliest, latest)
+    return parsed.value, parsed.problem
+
+
+def mixed_date(raw: Column, country: Column, earliest: str = "1900-01-01", latest: Column | None = None) -> Column:
+    """``parse_mixed_date`` as one struct (value, problem). Bound to a column of its own, it lets
+    both fields be read with one parse; each field of an inlined struct parses the text anew."""
     last_day = latest if latest is not None else F.current_date()
     upper = F.timestamp_add("SECOND", F.lit(86399), last_day.cast("timestamp"))
-    parsed, problem = parse_mixed_timestamp(raw, country, earliest, upper)
-    return F.to_date(parsed), problem
+    return let(_parsed(raw, country, earliest, upper),
+               lambda parsed: F.struct(F.to_date(parsed.value).alias("value"), parsed.problem.alias("problem")))
+
+
+def _parsed(raw: Column, country: Column, earliest: str, latest: Column) -> Column:
+    return let(iso8601.to_extended(F.trim(raw)),
+               lambda text: let(_fields(text, country), lambda p: _result(p, earliest, latest)))
 
 
 def _fields(text: Column, country: Column) -> Column:

@@ -72,23 +72,29 @@ def _standard_shape(
     city: Column, opt_in: Column, created: Column, updated: Column, extra_flags: Mapping[str, Column],
 ) -> DataFrame:
     country = F.col("iso_country")
-    email = contact.normalized_email(F.col("email"))
-    # Computed once in its own column: the UDF must not run again for the flag below.
-    frame = frame.withColumn("phone_std", contact.phone_e164(F.col("phone"), country, settings.default_region))
-    phone = F.col("phone_std")
-    birth_date, birth_problem = dates.parse_mixed_date(F.col("birth_date"), country, latest=latest_date)
-    street_line = address.canonical_street(street)
+    # Values that a flag reads again are computed once, in columns of their own: inlined, each
+    # flag would run the phone UDF, parse the date or match the email and postcode once more.
+    frame = frame.withColumns({
+        "phone_std": contact.phone_e164(F.col("phone"), country, settings.default_region),
+        "email_std": contact.normalized_email(F.col("email")),
+        "birth_std": dates.mixed_date(F.col("birth_date"), country, latest=latest_date),
+        "postcode_std": address.postcode(F.col("postcode"), country),
+        "street_std": address.canonical_street(street),
+        "last_key_std": names.name_key(last),
+    })
+    email, phone, postcode = F.col("email_std"), F.col("phone_std"), F.col("postcode_std")
+    birth_date, birth_problem = F.col("birth_std.value"), F.col("birth_std.problem")
+    street_line, last_key = F.col("street_std"), F.col("last_key_std")
     flags = {
-        "email_invalid": contact.email_problem(F.col("email")),
+        "email_invalid": contact.email_problem(F.col("email"), email),
         "phone_invalid": contact.phone_problem(F.col("phone"), phone),
         "birth_date_ambiguous": birth_problem == "ambiguous",
         "birth_date_impossible": birth_problem == "impossible",
         "birth_date_unparseable": birth_problem == "unparseable",
-        "postcode_invalid": (blank_to_null(F.col("postcode")).isNotNull()
-                             & address.postcode(F.col("postcode"), country).isNull()),
+        "postcode_invalid": blank_to_null(F.col("postcode")).isNotNull() & postcode.isNull(),
         "country_unknown": blank_to_null(F.col("country")).isNotNull() & country.isNull(),
         "gender_unmapped": values.is_unmapped(gender, settings.gender_values),
-        "name_missing": names.name_key(last).isNull(),
+        "name_missing": last_key.isNull(),
         **extra_flags,
     }
     return frame.select(
@@ -99,7 +105,7 @@ def _standard_shape(
         names.display_case(last).alias("last_name"),
         suffix.alias("name_suffix"),
         names.name_key(first).alias("first_name_key"),
-        names.name_key(last).alias("last_name_key"),
+        last_key.alias("last_name_key"),
         email.alias("email"),
         contact.email_key(email).alias("email_key"),
         phone.alias("phone_e164"),
@@ -108,7 +114,7 @@ def _standard_shape(
         street_line.alias("street"),
         address.address_key(street_line).alias("street_key"),
         names.display_case(city).alias("city"),
-        address.postcode(F.col("postcode"), country).alias("postcode"),
+        postcode.alias("postcode"),
         country.alias("country"),
         opt_in.alias("opt_in"),
         created.alias("created_at"),
