@@ -11,6 +11,7 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.clean import address, contact, dates, names, values
+from custseg.config import Config
 
 GENDERS = {"m": "male", "male": "male", "f": "female", "female": "female", "x": "other"}
 COUNTRIES = {"usa": "US", "united kingdom": "GB", "uk": "GB", "deutschland": "DE"}
@@ -217,7 +218,7 @@ def test_a_wrong_expectation_fails(spark: SparkSession) -> None:
                {"street": address.canonical_street(F.col("raw"))})
 
 
-def test_values_the_flags_read_are_parsed_once(spark: SparkSession, base_config) -> None:  # type: ignore[no-untyped-def]
+def test_values_the_flags_read_are_parsed_once(spark: SparkSession, base_config: Config) -> None:
     """The quality flags read the standardized date, email and postcode; they must not parse or
     match the raw text again (inlined, a record's birth date was parsed four times)."""
     from custseg.clean.records import standardize_crm

@@ -56,8 +56,9 @@ def crm_records(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
         "_first_nicknamed",
         F.when(F.col("is_nickname"), noise.nickname(F.col("first_name"))).otherwise(F.col("first_name")))
     typed = nicknamed.withColumns({
-        "_first_typed": _with_typo(F.col("_first_nicknamed"), "is_typo_first_name", u("tf1"), u("tf2"), u("tf3")),
-        "_last_typed": _with_typo(F.col("last_name"), "is_typo_last_name", u("tl1"), u("tl2"), u("tl3")),
+        "_first_typed": _with_typo(F.col("_first_nicknamed"), F.col("is_typo_first_name"),
+                                   u("tf1"), u("tf2"), u("tf3")),
+        "_last_typed": _with_typo(F.col("last_name"), F.col("is_typo_last_name"), u("tl1"), u("tl2"), u("tl3")),
     })
     values = _crm_values(seed, end_ts, u)
     return typed.withColumns(values).select(
@@ -118,8 +119,10 @@ def _crm_values(seed: int, end_ts: Column, draw: Callable[[str], Column]) -> dic
     }
 
 
-def _with_typo(value: Column, flag: str, u_position: Column, u_kind: Column, u_letter: Column) -> Column:
-    return F.when(F.col(flag), noise.typo(value, u_position, u_kind, u_letter)).otherwise(value)
+def _with_typo(value: Column, when: Column, u_position: Column, u_kind: Column, u_letter: Column) -> Column:
+    """``value`` with one keyboard slip where ``when`` holds; ``value`` should be a column, as a typo reads it
+    many times."""
+    return F.when(when, noise.typo(value, u_position, u_kind, u_letter)).otherwise(value)
 
 
 def _messy_text(value: Column, u_case: Column, u_space: Column) -> Column:
@@ -159,8 +162,7 @@ def web_accounts(timeline: DataFrame, seed: int, end_ts: Column) -> DataFrame:
     )
     typo_name = u("typo") < 0.08
     accounts = accounts.withColumn("_full_name", full_name)  # a typo reads the name many times: see crm_records
-    named = F.col("_full_name")
-    full_name = F.when(typo_name, noise.typo(named, u("t1"), u("t2"), u("t3"))).otherwise(named)
+    full_name = _with_typo(F.col("_full_name"), typo_name, u("t1"), u("t2"), u("t3"))
     other_mail = noise.other_email(letters_only_key(F.col("first_name")), letters_only_key(F.col("last_name")),
                                    F.year("birth_date"), u("oe"))
     email_u = u("email")
