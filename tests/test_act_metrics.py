@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 from pyspark.sql import SparkSession
@@ -32,6 +33,34 @@ def test_top_decile_takes_a_tenth_of_the_rows_when_scores_tie(spark: SparkSessio
     assert metrics.top_decile_capture == pytest.approx(5 / 25)
     assert metrics.top_decile_lift == pytest.approx((5 / 10) / (25 / 100))
     assert metrics.top_decile_capture == pytest.approx(metrics.top_decile_lift / 10)
+
+
+def test_areas_equal_sparks_evaluator_and_scikit_learn_with_ties(spark: SparkSession) -> None:
+    """Scores on a coarse grid (many ties, fewer than the evaluator's 1,000 bins, so it does not
+    down-sample): the areas from the counts per score are the evaluator's, and ROC-AUC is
+    scikit-learn's."""
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from sklearn.metrics import roc_auc_score
+
+    generator = random.Random(5)
+    rows = []
+    for _ in range(600):
+        score = generator.randrange(40) / 40
+        rows.append((1.0 if generator.random() < score * 0.8 + 0.05 else 0.0, score))
+    frame = spark.createDataFrame(rows, "label double, score double")
+    metrics = binary_metrics(frame, "label", "score")
+    evaluator = BinaryClassificationEvaluator(rawPredictionCol="score", labelCol="label")
+    assert metrics.roc_auc == pytest.approx(evaluator.evaluate(frame), abs=1e-12)
+    assert metrics.pr_auc == pytest.approx(evaluator.setMetricName("areaUnderPR").evaluate(frame), abs=1e-12)
+    assert metrics.roc_auc == pytest.approx(roc_auc_score([r[0] for r in rows], [r[1] for r in rows]), abs=1e-12)
+    assert metrics.brier == pytest.approx(sum((s - y) ** 2 for y, s in rows) / len(rows), abs=1e-12)
+    # The top 60 rows: every row above the score that completes them, and a share of those at it.
+    ranked = sorted(rows, key=lambda r: -r[1])
+    cut = ranked[59][1]
+    above = [y for y, s in rows if s > cut]
+    tied = [y for y, s in rows if s == cut]
+    expected = sum(above) + (60 - len(above)) / len(tied) * sum(tied)
+    assert metrics.top_decile_capture == pytest.approx(expected / sum(y for y, _ in rows), abs=1e-12)
 
 
 def test_binary_metrics_with_one_class_or_no_rows(spark: SparkSession) -> None:
