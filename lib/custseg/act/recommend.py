@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from custseg.act.interactions import category_affinity, purchases
 from custseg.config.model import RecommendSettings
+from custseg.memory import stored
 
 
 @dataclass
@@ -50,9 +51,12 @@ def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFram
     customers = with_index(feedback, "customer_id", "user")
     items = with_index(feedback, "product_id", "item")
     ratings = feedback.join(customers, "customer_id").join(items, "product_id").select("user", "item", "weight")
+    # ALS's default of ten blocks a side makes each iteration, and the 10 x 10 cross product of
+    # recommendForAllUsers, that many tasks however few the cores: one block a core.
+    blocks = max(1, feedback.sparkSession.sparkContext.defaultParallelism)
     als = ALS(rank=settings.rank, maxIter=settings.max_iter, regParam=settings.reg_param, alpha=settings.alpha,
               implicitPrefs=True, userCol="user", itemCol="item", ratingCol="weight", nonnegative=True,
-              coldStartStrategy="drop", seed=settings.seed)
+              coldStartStrategy="drop", seed=settings.seed, numUserBlocks=blocks, numItemBlocks=blocks)
     model = als.fit(ratings)
     recs = model.recommendForAllUsers(settings.candidates).select("user", F.explode("recommendations").alias("r"))
     scored = recs.select("user", F.col("r.item").alias("item"), F.col("r.rating").alias("raw"))
@@ -76,7 +80,10 @@ def recommend(feedback: DataFrame, customers: DataFrame, orders: DataFrame, line
     ``customers`` (customer_id, segment_id), from the interactions in ``feedback``. Segment
     affinities come from every customer of ``segmented`` (default: ``customers``)."""
     members = customers if segmented is None else segmented
-    segment_affinity = category_affinity(feedback.join(members, "customer_id"), cat.products, "segment_id")
+    # Stored, as are the ALS candidates and the blocked products: the ranking below reads each
+    # in several branches, and on small data planning and running those again costs more than
+    # keeping their rows.
+    segment_affinity = stored(category_affinity(feedback.join(members, "customer_id"), cat.products, "segment_id"))
     if settings.mode == "per_segment":
         segment_ids = [r[0] for r in customers.select("segment_id").distinct().collect()]
         parts = [als_candidates(feedback.join(customers.filter(F.col("segment_id") == s), "customer_id", "left_semi"),
@@ -86,6 +93,7 @@ def recommend(feedback: DataFrame, customers: DataFrame, orders: DataFrame, line
             cf = cf.unionByName(part)
     else:
         cf = als_candidates(feedback, settings)
+    cf = stored(cf)
     products = cat.products.select("product_id", "category")
     reranked = (cf.join(customers, "customer_id").join(products, "product_id")
                 .join(segment_affinity, ["segment_id", "category"], "left")
@@ -94,7 +102,7 @@ def recommend(feedback: DataFrame, customers: DataFrame, orders: DataFrame, line
                          + settings.segment_weight * F.coalesce("affinity", F.lit(0.0))).alias("score"),
                         F.lit("als").alias("source"), F.lit(0).alias("tier")))
     fallback = content_candidates(feedback, customers, cat, segment_affinity, settings)
-    blocked = recently_bought(orders, lines, cat, end, settings)
+    blocked = stored(recently_bought(orders, lines, cat, end, settings))
     ranked = (reranked.unionByName(fallback)
               .join(cat.products.filter("available").select("product_id"), "product_id", "left_semi")
               .join(blocked, ["customer_id", "product_id"], "left_anti"))

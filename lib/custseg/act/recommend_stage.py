@@ -68,8 +68,8 @@ def evaluate(ctx: JobContext, data: CustomerData, cat: Catalogue, end: dt.date,
     truth = stored(purchases(data.orders, data.lines, cutoff, end).select("customer_id", "product_id").distinct())
     segmented = stored(with_segments(features, segments).select("customer_id", "segment_id"))
     customers = segmented.join(truth.select("customer_id").distinct(), "customer_id", "left_semi")
-    hybrid = recommend(feedback, customers, data.orders, data.lines, cat, cutoff, settings, segmented)
-    baseline = popularity_recs(feedback, customers, data.orders, data.lines, cat, cutoff, settings)
+    hybrid = stored(recommend(feedback, customers, data.orders, data.lines, cat, cutoff, settings, segmented))
+    baseline = stored(popularity_recs(feedback, customers, data.orders, data.lines, cat, cutoff, settings))
     frames = [ranking_metrics(recs, truth, customers, EVAL_K, cat.size).withColumn("method", F.lit(method))
               for method, recs in (("hybrid", hybrid), ("popularity", baseline))]
     return frames[0].unionByName(frames[1]).select(
