@@ -163,6 +163,12 @@ def test_a_stored_frame_holds_the_same_rows_under_a_plan_cut_from_its_lineage(sp
     assert "Join" not in plan and "Aggregate" not in plan  # later queries plan from the kept rows
     assert "Join" in joined._jdf.queryExecution().analyzed().toString()
     assert tracker.release() == 1 and tracker.left() == 0
+    # Spark warns at each released local checkpoint that its lineage is gone; a job's end
+    # releases every frame it stored, so the shipped logging keeps that off the console.
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    logger = jvm.org.apache.logging.log4j.LogManager.getLogger("org.apache.spark.rdd.MapPartitionsRDD")
+    assert not logger.isWarnEnabled() and logger.isErrorEnabled()
 
 
 def test_every_pipeline_job_leaves_nothing_persisted(pipeline) -> None:  # type: ignore[no-untyped-def]
