@@ -61,6 +61,13 @@ def test_areas_equal_sparks_evaluator_and_scikit_learn_with_ties(spark: SparkSes
     tied = [y for y, s in rows if s == cut]
     expected = sum(above) + (60 - len(above)) / len(tied) * sum(tied)
     assert metrics.top_decile_capture == pytest.approx(expected / sum(y for y, _ in rows), abs=1e-12)
+    bins: dict[int, list[tuple[float, float]]] = {}
+    for y, s in rows:
+        bins.setdefault(min(math.floor(s * 10), 9), []).append((y, s))
+    assert metrics.reliability == [
+        (b, pytest.approx(sum(s for _, s in members) / len(members), abs=1e-12),
+         pytest.approx(sum(y for y, _ in members) / len(members), abs=1e-12), len(members))
+        for b, members in sorted(bins.items())]
 
 
 def test_binary_metrics_with_one_class_or_no_rows(spark: SparkSession) -> None:
