@@ -74,6 +74,19 @@ def test_bench_runs_named_stages_in_pipeline_order() -> None:
     assert pipeline_stages(None)[0] == "generate" and pipeline_stages([])[-1] == "report"
 
 
+def test_bench_credits_raw_files_to_generate_once_when_saved_after_every_stage() -> None:
+    from custseg.bench.stages import _count_raw_records
+
+    timed = [{"stage": "generate", "seconds": 2.0, "rows_out": 10, "raw_inputs": {}}]
+    _count_raw_records(timed)
+    timed.append({"stage": "ingest", "seconds": 1.0, "rows_out": 5, "raw_inputs": {"raw:crm": 30, "raw:web": 20}})
+    _count_raw_records(timed)
+    timed.append({"stage": "clean", "seconds": 1.0, "rows_out": 5, "raw_inputs": {}})
+    _count_raw_records(timed)
+    assert timed[0]["rows_out"] == 60 and timed[0]["rows_per_second"] == 30
+    assert not any("raw_inputs" in stage for stage in timed)
+
+
 def test_resolve_bench_table_shows_where_the_incremental_time_went() -> None:
     from custseg.bench import resolve_table
 

@@ -62,26 +62,29 @@ def main(config: Config, scale: int, output_dir: str, stages: list[str] | None =
         # Spark forgets all but the last 1,000 jobs; a stage's count needs all of them (a few MB of heap).
         spark=dataclasses.replace(config.spark, conf={"spark.ui.retainedJobs": "100000", **config.spark.conf}),
     )
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     spark = build_spark_session(config, app_name=f"custseg-bench-{scale}")
     try:
         reference_seconds(spark)  # warm-up: JIT and executor start
         reference = reference_seconds(spark)
-        timed, anchors = [], {}
+        timed: list[dict[str, Any]] = []
+        anchors: dict[str, Any] = {}
+        report: dict[str, Any] = {}
         for name in names:
             timed.append(_run_stage(spark, config, name, reference))
             # Right after its stage, on the tables it read: the same data, the same machine.
             anchors.update(pipeline_anchor(spark, config, timed[-1]))
-        _count_raw_records(timed)
+            _count_raw_records(timed)
+            report = {
+                "scale": scale, "started": started, "custseg": __version__, "master": config.spark.master,
+                "cpus": os.cpu_count(), "python": platform.python_version(),
+                "reference_seconds": round(reference, 3), "stages": timed,
+                "total_seconds": round(sum(s["seconds"] for s in timed), 1), "anchors": anchors,
+            }
+            # Saved after every stage: a run at scale that is stopped or fails keeps what it measured.
+            write_report(report, Path(output_dir), bench_stages())
     finally:
         spark.stop()
-    report = {
-        "scale": scale, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "custseg": __version__, "master": config.spark.master, "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "reference_seconds": round(reference, 3), "stages": timed,
-        "total_seconds": round(sum(s["seconds"] for s in timed), 1), "anchors": anchors,
-    }
-    write_report(report, Path(output_dir), bench_stages())
     print(markdown_table([report]))
     if anchors:
         print(pipeline_anchor_table([report]))
@@ -280,12 +283,11 @@ def resolve_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _count_raw_records(stages: list[dict[str, Any]]) -> None:
-    """Generate writes raw files that only ingest counts: credit them to generate's output."""
+    """Generate writes raw files that only ingest counts: credit them to generate's output. Each
+    stage's raw inputs are removed once read, so calling this after every stage counts them once."""
     by_name = {s["stage"]: s for s in stages}
-    if "generate" in by_name and "ingest" in by_name:
-        raw = sum(by_name["ingest"]["raw_inputs"].values())
+    raw_inputs = {s["stage"]: s.pop("raw_inputs", {}) for s in stages}
+    if "generate" in by_name and raw_inputs.get("ingest"):
         generate = by_name["generate"]
-        generate["rows_out"] += raw
+        generate["rows_out"] += sum(raw_inputs["ingest"].values())
         generate["rows_per_second"] = round(generate["rows_out"] / generate["seconds"])
-    for stage in stages:
-        stage.pop("raw_inputs", None)
