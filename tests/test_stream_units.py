@@ -108,53 +108,72 @@ def test_cart_state_adds_removes_and_checks_out() -> None:
 
 
 def test_a_cart_is_decided_before_a_later_event_only_once_no_event_can_save_it() -> None:
-    """Within one micro-batch the events after a cart's expiry come before its timer could fire.
-    The cart is decided first when its timer is due (expiry behind the watermark) or the event is
-    past the expiry by the watermark delay (a checkout still to come would be late); before that,
-    a late checkout may still arrive, and the cart stays open."""
+    """Within one micro-batch the events after a cart's expiry can come before any timer could
+    fire. The cart is decided first when its expiry is behind the time no event of it can still
+    come in (the watermark, or the batch's latest event less the delay); before that, a late
+    checkout may still arrive, and the cart stays open."""
     processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
                                     watermark_seconds=5.0)
 
     def open_cart() -> dict[str, object]:
-        state = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None, "session_start_ms": 0,
-                 "last_event_ms": 0, "device": None, "views": ""}
+        state = dict(carts.EMPTY_STATE)
         carts.apply_event(state, _event("add_to_cart", "A", 10.0), 5_000, 2)
         return state
 
-    state = open_cart()  # expiry at 65 s, delay 5 s
-    assert processor._lapsed_cart("acc", state, 64_999, watermark_ms=0) is None  # inside the window
-    assert processor._lapsed_cart("acc", state, 69_999, watermark_ms=64_999) is None  # a late checkout may come
-    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 70_000, watermark_ms=0), strict=True))
+    state = open_cart()  # expiry at 65 s
+    assert processor._lapsed_cart("acc", state, 64_999, certain_ms=100_000) is None  # inside the window
+    assert processor._lapsed_cart("acc", state, 69_999, certain_ms=64_999) is None  # a late checkout may come
+    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 70_000, certain_ms=65_000),
+                   strict=True))
     assert (row["cart_id"], row["cart_items"], row["expired_ms"]) == ("acc-1", 1, 65_000)
-    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000, watermark_ms=0) is None
+    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000, certain_ms=200_000) is None
     carts.apply_event(state, _event("add_to_cart", "B", 2.0), 70_000, 2)
     assert state["cart_no"] == 2  # the later event starts the next cart
-    due = open_cart()
-    assert processor._lapsed_cart("acc", due, 66_000, watermark_ms=65_000) is not None  # the timer is due
 
 
 class _FakeHandle:
-    """The state calls a processor makes, each a round trip to the state server under Spark."""
+    """The state calls a processor makes, each a round trip to the state server under Spark
+    (a map's iterator fetches its entries in batches: one call here)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.timers: set[int] = set()
-        self.value: tuple[object, ...] | None = None
+        self.bucket: tuple[object, ...] | None = None
+        self.accounts: dict[tuple[str, ...], tuple[object, ...]] = {}
 
-    def getValueState(self, name: str, schema: object) -> _FakeHandle:  # noqa: N802 (Spark's names)
-        return self
+    def getValueState(self, name: str, schema: object) -> SimpleNamespace:  # noqa: N802 (Spark's names)
+        def update(value: tuple[object, ...]) -> None:
+            self.calls.append("bucket.update")
+            self.bucket = value
 
-    def get(self) -> tuple[object, ...] | None:
-        self.calls.append("get")
-        return self.value
+        def clear() -> None:
+            self.calls.append("bucket.clear")
+            self.bucket = None
 
-    def update(self, value: tuple[object, ...]) -> None:
-        self.calls.append("update")
-        self.value = value
+        def get() -> tuple[object, ...] | None:
+            self.calls.append("bucket.get")
+            return self.bucket
 
-    def clear(self) -> None:
-        self.calls.append("clear")
-        self.value = None
+        return SimpleNamespace(get=get, update=update, clear=clear)
+
+    def getMapState(self, name: str, key_schema: object, schema: object) -> SimpleNamespace:  # noqa: N802
+        def get(key: tuple[str, ...]) -> tuple[object, ...] | None:
+            self.calls.append("get")
+            return self.accounts.get(key)
+
+        def update(key: tuple[str, ...], value: tuple[object, ...]) -> None:
+            self.calls.append("update")
+            self.accounts[key] = value
+
+        def remove(key: tuple[str, ...]) -> None:
+            self.calls.append("remove")
+            del self.accounts[key]
+
+        def iterator() -> Iterator[tuple[tuple[str, ...], tuple[object, ...]]]:
+            self.calls.append("iterate")
+            return iter(list(self.accounts.items()))
+
+        return SimpleNamespace(getValue=get, updateValue=update, removeKey=remove, iterator=iterator)
 
     def registerTimer(self, ms: int) -> None:  # noqa: N802
         self.calls.append("register")
@@ -164,54 +183,119 @@ class _FakeHandle:
         self.calls.append("delete")
         self.timers.remove(ms)
 
+    def state(self, account: str) -> dict[str, object]:
+        return dict(zip(carts.STATE_SCHEMA.fieldNames(), self.accounts[(account,)], strict=True))
+
     def fire(self, processor: carts.CartProcessor, ms: int) -> list[dict[str, object]]:
+        """Fire the bucket's timer due at ``ms`` as Spark does once the watermark reached it."""
+        assert ms in self.timers
         self.calls.clear()
         timer = SimpleNamespace(getExpiryTimeInMs=lambda: ms)
-        rows = [row for frame in processor.handleExpiredTimer(("acc",), None, timer)  # type: ignore[arg-type]
+        values = SimpleNamespace(getCurrentWatermarkInMs=lambda: ms)
+        rows = [row for frame in processor.handleExpiredTimer((7,), values, timer)  # type: ignore[arg-type]
                 for row in frame.to_dict("records")]
         self.timers.discard(ms)  # as Spark does once the processor is done: a timer set for then goes too
         return rows
 
 
 def _batch(processor: carts.CartProcessor, handle: _FakeHandle, watermark_ms: int,
-           events: list[tuple[str, int, str, str | None]]) -> list[dict[str, object]]:
+           events: list[tuple[str, int, str, str | None]], account: str = "acc") -> list[dict[str, object]]:
+    """One micro-batch of a bucket; an event's account is ``account`` unless its id names one
+    (``"other:e1"``)."""
     import pandas as pd
 
-    frame = pd.DataFrame([{"account_id": "acc", "event_id": event_id, "event_ts": pd.Timestamp(ms, unit="ms"),
-                           "event_type": kind, "session_id": "s1", "product_id": product, "device": "web",
-                           "price": 10.0} for event_id, ms, kind, product in events])
+    frame = pd.DataFrame([{"account_id": event_id.split(":")[0] if ":" in event_id else account, "event_id": event_id,
+                           "event_ts": pd.Timestamp(ms, unit="ms"), "event_type": kind, "session_id": "s1",
+                           "product_id": product, "device": "web", "price": 10.0}
+                          for event_id, ms, kind, product in events])
     handle.calls.clear()
     timer_values = SimpleNamespace(getCurrentWatermarkInMs=lambda: watermark_ms)
-    return [row for out in processor.handleInputRows(("acc",), iter([frame]), timer_values)  # type: ignore[arg-type]
+    return [row for out in processor.handleInputRows((7,), iter([frame]), timer_values)  # type: ignore[arg-type]
             for row in out.to_dict("records")]
 
 
-def test_an_accounts_batch_costs_one_state_read_one_write_and_a_timer_move_at_most() -> None:
+def test_an_accounts_batch_costs_one_read_and_one_write_and_its_bucket_a_timer_move_at_most() -> None:
     processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
                                     watermark_seconds=5.0)
     handle = _FakeHandle()
     processor.init(handle)  # type: ignore[arg-type]
     assert _batch(processor, handle, 0, [("e1", 5_000, "add_to_cart", "A")]) == []
-    assert handle.calls == ["get", "register", "update"] and handle.timers == {65_000}
+    assert handle.calls == ["bucket.get", "get", "update", "register", "bucket.update"]
+    assert handle.timers == {65_000}  # the cart's expiry (the idle sweep is due later)
     assert _batch(processor, handle, 0, [("e1", 5_000, "add_to_cart", "A"), ("e2", 10_000, "add_to_cart", "B")]) == []
-    assert handle.calls == ["get", "delete", "register", "update"]  # the cart's expiry moved
+    assert handle.calls == ["bucket.get", "get", "update", "delete", "register", "bucket.update"]  # expiry moved
     assert handle.timers == {70_000}
     assert _batch(processor, handle, 0, [("e2", 10_000, "add_to_cart", "B")]) == []  # a redelivery changes nothing
-    assert handle.calls == ["get", "update"] and handle.timers == {70_000}
+    assert handle.calls == ["bucket.get", "get", "update", "bucket.update"] and handle.timers == {70_000}
+    # Two accounts of the bucket in one batch: a read and a write each, one timer for both.
+    assert _batch(processor, handle, 0, [("b:f1", 20_000, "add_to_cart", "C"), ("c:g1", 21_000, "product_view", "D")]) \
+        == []
+    assert handle.calls == ["bucket.get", "get", "get", "update", "update", "bucket.update"]
     (decision,) = handle.fire(processor, 70_000)
     assert (decision["cart_items"], decision["cart_value"], decision["expired_ms"]) == (2, 20.0, 70_000)
-    assert handle.calls == ["get", "register", "update"] and handle.timers == {310_000}  # now the idle expiry
-    assert handle.fire(processor, 310_000) == [] and handle.calls == ["get", "clear"] and handle.value is None
+    # the next due time is account b's cart expiry; the fired timer is Spark's to delete
+    assert handle.calls == ["bucket.get", "get", "update", "register", "bucket.update"] and handle.timers == {80_000}
+    assert handle.state("acc")["items_json"] == "{}"
+
+
+def test_a_cart_is_decided_in_the_batch_that_proves_it_abandoned_without_waiting_for_its_timer() -> None:
+    """Another account's event in the same bucket, later than the cart's expiry by the watermark
+    delay, proves the next watermark passes the expiry: the cart is decided now, once."""
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
+                                    watermark_seconds=5.0)
+    handle = _FakeHandle()
+    processor.init(handle)  # type: ignore[arg-type]
+    _batch(processor, handle, 0, [("e1", 5_000, "add_to_cart", "A")])
+    assert _batch(processor, handle, 0, [("b:f1", 69_999, "product_view", "C")]) == []  # a checkout may still come
+    (decision,) = _batch(processor, handle, 0, [("b:f2", 70_000, "product_view", "C")])
+    assert (decision["account_id"], decision["expired_ms"]) == ("acc", 65_000)
+    assert handle.calls == ["bucket.get", "get", "get", "update", "update", "delete", "register", "bucket.update"]
+    assert _batch(processor, handle, 0, [("b:f3", 90_000, "product_view", "C")]) == []  # decided once
+    # the same cart in a replay whose batches hold everything at once: the same decision
+    replay = _FakeHandle()
+    processor.init(replay)  # type: ignore[arg-type]
+    (again,) = _batch(processor, replay, 0, [("e1", 5_000, "add_to_cart", "A"), ("b:f2", 70_000, "product_view", "C")])
+    assert again == decision
+
+
+def test_idle_accounts_are_dropped_at_the_buckets_sweep_and_the_bucket_with_the_last() -> None:
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=4.0, recent_views=2, dedupe_minutes=1.0,
+                                    watermark_seconds=5.0)
+    handle = _FakeHandle()
+    processor.init(handle)  # type: ignore[arg-type]
+    _batch(processor, handle, 0, [("e1", 5_000, "product_view", "A"), ("b:f1", 50_000, "product_view", "B")])
+    assert handle.timers == {245_000}  # the first account's idle expiry: 5 s + 4 min
+    assert handle.fire(processor, 245_000) == []
+    assert handle.calls == ["bucket.get", "iterate", "remove", "register", "bucket.update"]
+    assert set(handle.accounts) == {("b",)}
+    assert handle.timers == {305_000}  # b is idle at 290 s, but the next sweep waits a quarter of the expiry
+    assert handle.fire(processor, 305_000) == []
+    assert handle.calls == ["bucket.get", "iterate", "remove", "bucket.clear"]
+    assert handle.accounts == {} and handle.bucket is None and handle.timers == set()
     # idle as its cart expires (idle expiry = window, no event after the cart's last): decided, then dropped
     brief = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=1.0, recent_views=2, dedupe_minutes=1.0,
                                 watermark_seconds=5.0)
     brief.init(handle)  # type: ignore[arg-type]
     _batch(brief, handle, 0, [("f1", 5_000, "add_to_cart", "A")])
     (decision,) = handle.fire(brief, 65_000)
-    assert handle.calls == ["get", "clear"] and handle.value is None and handle.timers == set()
+    assert decision["expired_ms"] == 65_000 and handle.accounts == {} and handle.bucket is None
+    assert handle.timers == set()
     # past the dedupe horizon (the watermark less a minute) an event id is forgotten
     _batch(processor, handle, 200_000, [("e9", 190_000, "product_view", "C"), ("e8", 100_000, "product_view", "D")])
-    assert set(carts.json.loads(handle.value[carts.STATE_SCHEMA.fieldNames().index("seen_json")])) == {"e9"}
+    assert set(carts.json.loads(str(handle.state("acc")["seen_json"]))) == {"e9"}
+
+
+def test_events_without_an_account_keep_no_state() -> None:
+    import pandas as pd
+
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
+                                    watermark_seconds=5.0)
+    handle = _FakeHandle()
+    processor.init(handle)  # type: ignore[arg-type]
+    frame = pd.DataFrame([{"account_id": None, "event_id": "x", "event_ts": pd.Timestamp(1, unit="ms")}])
+    values = SimpleNamespace(getCurrentWatermarkInMs=lambda: 0)
+    assert list(processor.handleInputRows((carts.ANONYMOUS_BUCKET,), iter([frame]), values)) == []  # type: ignore
+    assert handle.calls == []
 
 
 def test_feed_plan_truth_matches_its_events() -> None:

@@ -547,6 +547,9 @@ class StreamSettings:
     # cores Spark has when it starts (set it on a cluster, where executors may still be joining).
     # The state keeps the number its checkpoint started with.
     state_partitions: int | None = None
+    # Accounts share a state key by hash bucket: Spark's per-key state calls are paid per bucket.
+    # A checkpoint keeps the number it started with.
+    state_buckets: int = 64
     # Stop after this many seconds, or once no input arrived for this many; null: run until stopped.
     run_seconds: float | None = None
     stop_when_idle_seconds: float | None = None
@@ -576,6 +579,8 @@ class StreamSettings:
             raise ValueError("idle_expiry_minutes must be >= window_minutes")
         if self.state_partitions is not None and self.state_partitions < 1:
             raise ValueError(f"state_partitions must be >= 1 or null, got {self.state_partitions}")
+        if self.state_buckets < 1:
+            raise ValueError(f"state_buckets must be >= 1, got {self.state_buckets}")
         if self.max_files_per_trigger < 1 or self.recent_views < 0 or self.frequency_cap < 0:
             raise ValueError("max_files_per_trigger must be >= 1, recent_views and frequency_cap >= 0")
         if self.source == "kafka" and not (self.kafka.servers and self.kafka.topic):

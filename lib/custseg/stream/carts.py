@@ -1,22 +1,25 @@
 """Per-customer cart state and the abandoned-cart decision, in event time.
 
-``CartProcessor`` runs under ``transformWithStateInPandas`` (RocksDB state store), grouped by
-account. It keeps the open cart (items, value, last cart activity), the session (start, device)
-and the recent product views, counts each event id once, and keeps one event-time timer per
-account: at the last cart activity plus the window while a cart is open (firing decides the cart
-abandoned, once), else at the last event plus the idle expiry (firing drops the account's state).
-Timers fire when the watermark passes them, so a replay of the same events decides the same.
+``CartProcessor`` runs under ``transformWithStateInPandas`` (RocksDB state store). For each
+account it keeps the open cart (items, value, last cart activity), the session (start, device)
+and the recent product views, and counts each event id once. A cart idle for the window without
+checkout is decided abandoned, once; an account idle past the idle expiry is dropped.
 
 Every state call is a round trip between the Python worker and the JVM's state server, and they
-dominate a micro-batch's time. So one value holds all of an account's state, the event ids seen
-within the dedupe horizon included, and it records the time of the account's timer: an account's
-batch costs one read, one write and, when the due time moved, one timer deleted and one set.
+dominate a micro-batch's time. So the state is grouped by bucket (a hash of the account), not by
+account: Spark's per-key calls (its key set, the timers) are paid per bucket, and an account
+costs one read and one write of its entry in the bucket's map state. The bucket keeps one value
+beside the map: the expiry of each open cart in it, when its next idle sweep is due, and the
+time of its one event-time timer (the earliest of those).
 
-A micro-batch can also hold an account's events from after its cart's expiry (a backlog of
-files, a restart): Spark hands a batch's input to the processor before it fires the timers due
-in it, so the cart would take in the next cart's items. The cart is decided before such an event
-when its expiry is behind the watermark already (the timer is due) or the event is later than
-the expiry by the watermark delay (any event of the cart still to come is late, and dropped).
+A cart is decided in the first micro-batch that proves no event can still save it: its expiry
+is behind the watermark, or behind the bucket's latest event time in this micro-batch less the
+watermark delay (the watermark the next micro-batch starts from, so any event of the cart still
+to come is late and dropped). The second rule decides a cart one micro-batch before its timer
+could; the timer decides the carts of buckets that get no events. Either way the decision is the
+one the watermark would give, so a replay of the same events decides the same carts. Events of
+an account from after its cart's expiry in the same micro-batch (a backlog of files, a restart)
+come after the decision, and start the next cart.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
 # (which needs no pandas) and gives it 10 s to connect, which a loaded machine can exceed.
 
 MINUTE_MS = 60_000
-ANONYMOUS = "~anonymous:"  # state key prefix of events without an account: no state is kept for them
+ANONYMOUS_BUCKET = -1  # the state key of events without an account: no state is kept for them
+ACCOUNT_KEY_SCHEMA = T.StructType([T.StructField("account_id", T.StringType())])
 STATE_SCHEMA = T.StructType([
     T.StructField("cart_no", T.IntegerType()),          # carts opened so far (the open one's number)
     T.StructField("items_json", T.StringType()),        # {product_id: [count, unit price]}
@@ -47,11 +51,15 @@ STATE_SCHEMA = T.StructType([
     T.StructField("device", T.StringType()),
     T.StructField("views", T.StringType()),             # recent product ids, comma separated, newest last
     T.StructField("seen_json", T.StringType()),         # {event_id: event ms} within the dedupe horizon
-    T.StructField("timer_ms", T.LongType()),            # the account's registered timer (null: none)
+])
+BUCKET_SCHEMA = T.StructType([
+    T.StructField("due_json", T.StringType()),          # {account_id: cart expiry ms} of the open carts
+    T.StructField("sweep_ms", T.LongType()),            # when idle accounts are next looked for (null: none held)
+    T.StructField("timer_ms", T.LongType()),            # the bucket's registered timer (null: none)
 ])
 EMPTY_STATE: dict[str, Any] = {"cart_no": 0, "items_json": "{}", "last_cart_ms": 0, "session_id": None,
                                "session_start_ms": 0, "last_event_ms": 0, "device": None, "views": "",
-                               "seen_json": "{}", "timer_ms": None}
+                               "seen_json": "{}"}
 DECISION_SCHEMA = T.StructType([
     T.StructField("account_id", T.StringType()),
     T.StructField("cart_id", T.StringType()),
@@ -68,7 +76,7 @@ INPUT_COLUMNS = ("account_id", "event_id", "event_ts", "event_type", "session_id
 
 
 class Event(NamedTuple):
-    """One input row as the processor reads it (its time apart)."""
+    """One input row as the processor reads it (its account and time apart)."""
 
     event_id: str
     event_type: str
@@ -78,117 +86,198 @@ class Event(NamedTuple):
     price: float | None
 
 
+class Bucket(NamedTuple):
+    """A bucket's own value: its open carts' expiries, its next idle sweep and its timer."""
+
+    due: dict[str, int]
+    sweep_ms: int | None
+    timer_ms: int | None
+
+
 class CartProcessor(StatefulProcessor):
-    """Cart state per account; emits one DECISION_SCHEMA row per abandoned cart."""
+    """Cart state per account, grouped by bucket; emits one DECISION_SCHEMA row per abandoned cart."""
 
     def __init__(self, window_minutes: float, idle_expiry_minutes: float, recent_views: int, dedupe_minutes: float,
                  watermark_seconds: float):
         self.window_ms = int(window_minutes * MINUTE_MS)
         self.delay_ms = int(watermark_seconds * 1000)
         self.idle_ms = int(idle_expiry_minutes * MINUTE_MS)
+        # An idle account is dropped at the bucket's next sweep: within a quarter of the idle
+        # expiry after it, so a bucket is read whole at most four times an idle expiry.
+        self.sweep_gap_ms = max(self.idle_ms // 4, 1)
         self.recent_views = recent_views
         self.dedupe_ms = int(dedupe_minutes * MINUTE_MS)
 
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.handle = handle
-        self.state = handle.getValueState("cart", STATE_SCHEMA)
+        self.accounts = handle.getMapState("accounts", ACCOUNT_KEY_SCHEMA, STATE_SCHEMA)
+        self.bucket = handle.getValueState("bucket", BUCKET_SCHEMA)
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame],
                         timerValues: TimerValues) -> Iterator[pd.DataFrame]:
-        import pandas as pd
-
-        if str(key[0]).startswith(ANONYMOUS):
+        if int(key[0]) == ANONYMOUS_BUCKET:
             return iter([])  # nobody to activate; such events only move the watermark
-        state = self._load()
         watermark = timerValues.getCurrentWatermarkInMs()
-        seen: dict[str, int] = json.loads(state["seen_json"] or "{}")
-        lapsed = []
-        for event_ms, event in _events_in_time_order(list(rows)):
-            if event.event_id in seen:
-                continue  # a duplicate delivery: the event counts once
-            seen[event.event_id] = event_ms
-            decision = self._lapsed_cart(key[0], state, event_ms, watermark)
-            if decision is not None:
-                lapsed.append(decision)
-            apply_event(state, event, event_ms, self.recent_views)
-        horizon = watermark - self.dedupe_ms
-        state["seen_json"] = json.dumps({event_id: ms for event_id, ms in seen.items() if ms >= horizon})
-        self._set_timer(state)
-        self._save(state)
-        return iter([pd.DataFrame(lapsed, columns=DECISION_COLUMNS)] if lapsed else [])
+        by_account = _events_by_account(list(rows))
+        latest = max(events[-1][0] for events in by_account.values())
+        # At least the watermark the next micro-batch starts from: a cart expired before it is certain.
+        certain = max(watermark, latest - self.delay_ms)
+        bucket = self._load_bucket()
+        touched: dict[str, dict[str, Any]] = {}
+        decisions = []
+        for account_id, events in by_account.items():
+            state = self._load(account_id)
+            if bucket.sweep_ms is None:  # the bucket's first account: look for idle ones from its expiry on
+                bucket = bucket._replace(sweep_ms=events[-1][0] + self.idle_ms)
+            seen: dict[str, int] = json.loads(state["seen_json"] or "{}")
+            for event_ms, event in events:
+                if event.event_id in seen:
+                    continue  # a duplicate delivery: the event counts once
+                seen[event.event_id] = event_ms
+                decision = self._lapsed_cart(account_id, state, event_ms, certain)
+                if decision is not None:
+                    decisions.append(decision)
+                apply_event(state, event, event_ms, self.recent_views)
+            horizon = watermark - self.dedupe_ms
+            state["seen_json"] = json.dumps({event_id: ms for event_id, ms in seen.items() if ms >= horizon})
+            touched[account_id] = state
+            _index(bucket, account_id, state, self.window_ms)
+        decisions += self._decide_due(bucket, certain, touched)
+        for account_id, state in touched.items():
+            self._save(account_id, state)
+        self._close_batch(bucket, certain)
+        return iter([_frame(decisions)] if decisions else [])
 
     def handleExpiredTimer(self, key: Any, timerValues: TimerValues,
                            expiredTimerInfo: ExpiredTimerInfo) -> Iterator[pd.DataFrame]:
-        import pandas as pd
-
-        state = self._load()
+        stored = self.bucket.get()
+        if stored is None:
+            return
+        bucket = _bucket(stored)
         expired = expiredTimerInfo.getExpiryTimeInMs()
-        items = json.loads(state["items_json"] or "{}")
-        state["timer_ms"] = None  # Spark deletes the fired timer once this call returns
-        decision = None
-        if items and state["last_cart_ms"] + self.window_ms <= expired:
-            decision = abandoned_cart(key[0], state, items, expired)
-            state["items_json"] = "{}"
-            items = {}
-        if not items and state["last_event_ms"] + self.idle_ms <= expired:
-            self.state.clear()  # an idle customer: nothing is kept
-        else:
-            # due later than the fired time, so Spark's delete of that timer leaves this one
-            self._set_timer(state)
-            self._save(state)
-        if decision is not None:
-            yield pd.DataFrame([decision], columns=DECISION_COLUMNS)
+        if bucket.timer_ms == expired:
+            bucket = bucket._replace(timer_ms=None)  # Spark deletes the fired timer once this call returns
+        certain = max(expired, timerValues.getCurrentWatermarkInMs())
+        decisions = self._decide_due(bucket, certain, {})
+        self._close_batch(bucket, certain)
+        if decisions:
+            yield _frame(decisions)
 
     def close(self) -> None:
         pass
 
     # -- state helpers -------------------------------------------------------------------
     def _lapsed_cart(self, account_id: str, state: dict[str, Any], event_ms: int,
-                     watermark_ms: int) -> tuple[Any, ...] | None:
-        """The decision of an open cart that is abandoned for sure before this event (see the
-        module docstring); the cart is closed. None while a late event of the cart could still
-        save it."""
+                     certain_ms: int) -> tuple[Any, ...] | None:
+        """The decision of an open cart that expired before this event and that no event can
+        still save (its expiry is behind ``certain_ms``, see the module docstring); the cart is
+        closed. None while the cart is open at the event, or a late event could still save it."""
         items = json.loads(state["items_json"] or "{}")
         expiry = state["last_cart_ms"] + self.window_ms
-        if not items or (expiry > watermark_ms and event_ms < expiry + self.delay_ms):
+        if not items or event_ms < expiry or expiry > certain_ms:
             return None
         state["items_json"] = "{}"
         return abandoned_cart(account_id, state, items, expiry)
 
-    def _load(self) -> dict[str, Any]:
-        stored = self.state.get()  # None when the account has no state
+    def _decide_due(self, bucket: Bucket, certain_ms: int, loaded: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Decide the bucket's open carts whose expiry is behind ``certain_ms``; ``loaded``: the
+        accounts already read (and to be written) this call, whose entries are not touched here."""
+        decisions = []
+        for account_id in [a for a, expiry in bucket.due.items() if expiry <= certain_ms]:
+            state = loaded.get(account_id)
+            if state is None:
+                state = self._load(account_id)
+            items = json.loads(state["items_json"] or "{}")
+            if items:
+                decisions.append(abandoned_cart(account_id, state, items, state["last_cart_ms"] + self.window_ms))
+                state["items_json"] = "{}"
+                if account_id not in loaded:
+                    self._save(account_id, state)
+            del bucket.due[account_id]
+        return decisions
+
+    def _close_batch(self, bucket: Bucket, certain_ms: int) -> None:
+        """Drop idle accounts when the sweep is due, then move the bucket's timer to its next due
+        time and store the bucket (or drop it, once it holds no account)."""
+        if bucket.sweep_ms is not None and bucket.sweep_ms <= certain_ms:
+            bucket = bucket._replace(sweep_ms=self._sweep(certain_ms))
+        due = min([*bucket.due.values(), *([bucket.sweep_ms] if bucket.sweep_ms is not None else [])], default=None)
+        if due != bucket.timer_ms:
+            if bucket.timer_ms is not None:
+                self.handle.deleteTimer(bucket.timer_ms)
+            if due is not None:
+                self.handle.registerTimer(due)
+            bucket = bucket._replace(timer_ms=due)
+        if bucket.sweep_ms is None and not bucket.due:
+            self.bucket.clear()
+        else:
+            self.bucket.update((json.dumps(bucket.due), bucket.sweep_ms, bucket.timer_ms))
+
+    def _sweep(self, certain_ms: int) -> int | None:
+        """Remove the accounts idle past the expiry (no open cart, no event for ``idle_ms``) and
+        return when the next sweep is due (None: no account left). Reads the bucket whole: its
+        map's entries come over in batches, not a call each."""
+        idle, remaining = [], []
+        for (account_id,), row in self.accounts.iterator():
+            state = dict(zip(STATE_SCHEMA.fieldNames(), row, strict=True))
+            idle_at = state["last_event_ms"] + self.idle_ms
+            if idle_at <= certain_ms and state["items_json"] in ("{}", "", None):
+                idle.append(account_id)
+            else:
+                remaining.append(idle_at)
+        for account_id in idle:
+            self.accounts.removeKey((account_id,))
+        return max(min(remaining), certain_ms + self.sweep_gap_ms) if remaining else None
+
+    def _load_bucket(self) -> Bucket:
+        stored = self.bucket.get()  # None when the bucket has no state
+        return Bucket({}, None, None) if stored is None else _bucket(stored)
+
+    def _load(self, account_id: str) -> dict[str, Any]:
+        stored = self.accounts.getValue((account_id,))  # None when the account has no state
         if stored is None:
             return dict(EMPTY_STATE)
         return dict(zip(STATE_SCHEMA.fieldNames(), stored, strict=True))
 
-    def _save(self, state: dict[str, Any]) -> None:
-        self.state.update(tuple(state[name] for name in STATE_SCHEMA.fieldNames()))
-
-    def _set_timer(self, state: dict[str, Any]) -> None:
-        """Move the account's one timer to when its cart expires (or, without a cart, when it goes
-        idle), noting the time in ``state``; no call when it is due then already."""
-        has_cart = state["items_json"] not in ("{}", "", None)
-        due = int(state["last_cart_ms"] + self.window_ms if has_cart else state["last_event_ms"] + self.idle_ms)
-        if state["timer_ms"] == due:
-            return
-        if state["timer_ms"] is not None:
-            self.handle.deleteTimer(state["timer_ms"])
-        self.handle.registerTimer(due)
-        state["timer_ms"] = due
+    def _save(self, account_id: str, state: dict[str, Any]) -> None:
+        self.accounts.updateValue((account_id,), tuple(state[name] for name in STATE_SCHEMA.fieldNames()))
 
 
-def _events_in_time_order(frames: list[pd.DataFrame]) -> Iterator[tuple[int, Event]]:
-    """(event ms, event) of an account's rows, oldest first (ties in arrival order). Plain tuples:
+def _bucket(stored: tuple[Any, ...]) -> Bucket:
+    due_json, sweep_ms, timer_ms = stored
+    return Bucket(json.loads(due_json or "{}"), None if sweep_ms is None else int(sweep_ms),
+                  None if timer_ms is None else int(timer_ms))
+
+
+def _index(bucket: Bucket, account_id: str, state: dict[str, Any], window_ms: int) -> None:
+    """Note the account's open cart's expiry in the bucket (or that it has none)."""
+    if state["items_json"] in ("{}", "", None):
+        bucket.due.pop(account_id, None)
+    else:
+        bucket.due[account_id] = int(state["last_cart_ms"] + window_ms)
+
+
+def _frame(decisions: list[tuple[Any, ...]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+
+
+def _events_by_account(frames: list[pd.DataFrame]) -> dict[str, list[tuple[int, Event]]]:
+    """Each account's (event ms, event), oldest first (ties in arrival order). Plain tuples:
     pandas' per-row access costs more than the rest of an account's batch together."""
     import numpy as np
     import pandas as pd
 
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     event_ms = frame["event_ts"].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    accounts = frame["account_id"].to_numpy(dtype=object)
     columns = [frame[c].to_numpy(dtype=object) for c in Event._fields]
     events = [Event(*values) for values in zip(*columns, strict=True)]
+    grouped: dict[str, list[tuple[int, Event]]] = {}
     for index in np.argsort(event_ms, kind="stable"):
-        yield int(event_ms[index]), events[index]
+        grouped.setdefault(str(accounts[index]), []).append((int(event_ms[index]), events[index]))
+    return grouped
 
 
 def apply_event(state: dict[str, Any], event: Any, event_ms: int, recent_views: int) -> None:

@@ -1,7 +1,7 @@
 """Start the two streaming queries of `custseg stream` and watch them until told to stop.
 
 The decision query: source -> events of the declared schema -> watermark on event time ->
-product prices (static join) -> per-account ``CartProcessor`` (transformWithStateInPandas,
+product prices (static join) -> ``CartProcessor`` per bucket of accounts (transformWithStateInPandas,
 RocksDB) -> ``DecisionSink``. The rejects query reads the same source for rows the first cannot
 use (malformed, or late against the watermark) -> ``RejectSink``.
 """
@@ -24,7 +24,7 @@ from custseg.config import Config
 from custseg.config.resolved import is_uri, join_path
 from custseg.errors import InputDataError
 from custseg.runtime import JobContext
-from custseg.stream.carts import ANONYMOUS, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
+from custseg.stream.carts import ANONYMOUS_BUCKET, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
 from custseg.stream.decide import Pseudonymizer
 from custseg.stream.kmeans import Centres, initial_from_history
 from custseg.stream.lookup import ConsentStates, LiveLookup
@@ -134,9 +134,11 @@ def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str, look
     settings = ctx.config.stream
     events = _events(ctx).filter(F.col("reject_reason").isNull())
     watermarked = events.withWatermark("event_ts", f"{int(settings.watermark_seconds * 1000)} milliseconds")
-    # Anonymous events are grouped by session and ignored there, not filtered out: a filter would be
+    # The state is grouped by a hash bucket of the account (see custseg.stream.carts). Anonymous
+    # events go to a bucket of their own and are ignored there, not filtered out: a filter would be
     # pushed below the watermark, and anonymous traffic must move the event-time clock too.
-    state_key = F.coalesce(F.col("account_id"), F.concat(F.lit(ANONYMOUS), F.col("session_id")))
+    state_key = (F.when(F.col("account_id").isNull(), F.lit(ANONYMOUS_BUCKET))
+                 .otherwise(F.pmod(F.xxhash64("account_id"), F.lit(settings.state_buckets))))
     keyed = (watermarked.join(F.broadcast(_prices(ctx)), "product_id", "left")
              .select(state_key.alias("state_key"), *INPUT_COLUMNS))
     processor = CartProcessor(settings.window_minutes, settings.idle_expiry_minutes, settings.recent_views,
