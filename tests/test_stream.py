@@ -30,15 +30,17 @@ from tests.stream_tables import PRODUCTS, batch_tables
 CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
 KEY = "stream-test-key-0123456789"
 SETTINGS = ["stream.window_minutes=1", "stream.watermark_seconds=5", "stream.idle_expiry_minutes=2",
-            "stream.stop_when_idle_seconds=5", "stream.feed.file_interval_seconds=0", "stream.max_files_per_trigger=1"]
+            "stream.stop_when_idle_seconds=5", "stream.feed.file_interval_seconds=0", "stream.max_files_per_trigger=1",
+            "stream.state_buckets=2"]
 
 
 def _stream_config(base_config: Config, root: Path, **stream_changes: object) -> Config:
     # The feed lands all its files at once; one file a micro-batch moves event time on batch by
     # batch, so the late file meets a watermark that has passed it and a killed stream has
-    # decided some carts but not all.
+    # decided some carts but not all. Two state buckets: accounts share them.
     stream = dataclasses.replace(base_config.stream, window_minutes=1.0, watermark_seconds=5.0,
                                  idle_expiry_minutes=2.0, stop_when_idle_seconds=5.0, max_files_per_trigger=1,
+                                 state_buckets=2,
                                  feed=dataclasses.replace(base_config.stream.feed, file_interval_seconds=0.0),
                                  **stream_changes)
     return config_at(base_config, root, stream=stream)

@@ -108,9 +108,9 @@ def test_cart_state_adds_removes_and_checks_out() -> None:
 
 
 def test_a_cart_is_decided_before_a_later_event_only_once_no_event_can_save_it() -> None:
-    """Within one micro-batch the events after a cart's expiry can come before any timer could
-    fire. The cart is decided first when its expiry is behind the time no event of it can still
-    come in (the watermark, or the batch's latest event less the delay); before that, a late
+    """Within one micro-batch the events after a cart's expiry come before its timer could fire.
+    The cart is decided first when its expiry is behind the watermark or the event is past the
+    expiry by the watermark delay (a checkout still to come would be late); before that, a late
     checkout may still arrive, and the cart stays open."""
     processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
                                     watermark_seconds=5.0)
@@ -121,14 +121,15 @@ def test_a_cart_is_decided_before_a_later_event_only_once_no_event_can_save_it()
         return state
 
     state = open_cart()  # expiry at 65 s
-    assert processor._lapsed_cart("acc", state, 64_999, certain_ms=100_000) is None  # inside the window
-    assert processor._lapsed_cart("acc", state, 69_999, certain_ms=64_999) is None  # a late checkout may come
-    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 70_000, certain_ms=65_000),
-                   strict=True))
+    assert processor._lapsed_cart("acc", state, 64_999, watermark_ms=0) is None  # inside the window
+    assert processor._lapsed_cart("acc", state, 69_999, watermark_ms=64_999) is None  # a late checkout may come
+    row = dict(zip(carts.DECISION_COLUMNS, processor._lapsed_cart("acc", state, 70_000, watermark_ms=0), strict=True))
     assert (row["cart_id"], row["cart_items"], row["expired_ms"]) == ("acc-1", 1, 65_000)
-    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000, certain_ms=200_000) is None
+    assert state["items_json"] == "{}" and processor._lapsed_cart("acc", state, 200_000, watermark_ms=0) is None
     carts.apply_event(state, _event("add_to_cart", "B", 2.0), 70_000, 2)
     assert state["cart_no"] == 2  # the later event starts the next cart
+    due = open_cart()
+    assert processor._lapsed_cart("acc", due, 66_000, watermark_ms=65_000) is not None  # the timer is due
 
 
 class _FakeHandle:
@@ -171,7 +172,7 @@ class _FakeHandle:
 
         def iterator() -> Iterator[tuple[tuple[str, ...], tuple[object, ...]]]:
             self.calls.append("iterate")
-            return iter(list(self.accounts.items()))
+            yield from self.accounts.items()  # live, as Spark's: a removal while iterating fails here
 
         return SimpleNamespace(getValue=get, updateValue=update, removeKey=remove, iterator=iterator)
 
@@ -258,6 +259,42 @@ def test_a_cart_is_decided_in_the_batch_that_proves_it_abandoned_without_waiting
     assert again == decision
 
 
+def test_which_accounts_share_a_bucket_never_changes_a_decision() -> None:
+    """The same events, with a later event of another account in the cart's bucket or not: the
+    carts decided are the same, only sooner. Late events (at or before the watermark, which
+    Spark's own filter can let through) never reopen or save a cart."""
+    processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=5.0, recent_views=2, dedupe_minutes=1.0,
+                                    watermark_seconds=5.0)
+
+    def decided(batches: list[tuple[int, list[tuple[str, int, str, str | None]]]]) -> list[tuple[object, ...]]:
+        handle = _FakeHandle()
+        processor.init(handle)  # type: ignore[arg-type]
+        rows = []
+        for watermark, events in batches:
+            rows += _batch(processor, handle, watermark, events) if events else []
+            for due in sorted(t for t in handle.timers if t <= watermark):  # timers fire after the input
+                rows += handle.fire(processor, due)
+        return sorted((r["cart_id"], r["cart_items"], r["expired_ms"]) for r in rows)
+
+    cart = (0, [("e1", 5_000, "add_to_cart", "A")])
+    for neighbour in ("b", "x"):  # b shares the bucket; x stands for an account in another bucket
+        tenant = [(f"{neighbour}:f1", 70_000, "product_view", "C")] if neighbour == "b" else []
+        # an add between the expiry (65 s) and the expiry plus the delay joins the cart either way
+        joined = decided([cart, (0, [("e2", 66_000, "add_to_cart", "B"), *tenant]), (125_000, []), (200_000, [])])
+        assert joined == [("acc-1", 2, 126_000)]
+        # a checkout before the expiry that comes once the watermark passed it is late: abandoned either way
+        late = decided([cart, (0, tenant), (65_000, [("e3", 64_000, "checkout", None)]), (200_000, [])])
+        assert late == [("acc-1", 1, 65_000)]
+    # a redelivery after the account was dropped idle is late too: nothing is decided again
+    handle = _FakeHandle()
+    processor.init(handle)  # type: ignore[arg-type]
+    _batch(processor, handle, 0, [("e1", 5_000, "add_to_cart", "A"), ("e2", 6_000, "checkout", None),
+                                  ("b:f1", 400_000, "product_view", "C")])
+    assert ("acc",) not in handle.accounts  # idle by the batch's own proof (400 s less the delay)
+    assert _batch(processor, handle, 395_000, [("e1", 5_000, "add_to_cart", "A")]) == []
+    assert ("acc",) not in handle.accounts
+
+
 def test_idle_accounts_are_dropped_at_the_buckets_sweep_and_the_bucket_with_the_last() -> None:
     processor = carts.CartProcessor(window_minutes=1.0, idle_expiry_minutes=4.0, recent_views=2, dedupe_minutes=1.0,
                                     watermark_seconds=5.0)
@@ -281,7 +318,8 @@ def test_idle_accounts_are_dropped_at_the_buckets_sweep_and_the_bucket_with_the_
     assert decision["expired_ms"] == 65_000 and handle.accounts == {} and handle.bucket is None
     assert handle.timers == set()
     # past the dedupe horizon (the watermark less a minute) an event id is forgotten
-    _batch(processor, handle, 200_000, [("e9", 190_000, "product_view", "C"), ("e8", 100_000, "product_view", "D")])
+    _batch(processor, handle, 0, [("e8", 100_000, "product_view", "D")])
+    _batch(processor, handle, 200_000, [("e9", 210_000, "product_view", "C")])
     assert set(carts.json.loads(str(handle.state("acc")["seen_json"]))) == {"e9"}
 
 
@@ -294,8 +332,20 @@ def test_events_without_an_account_keep_no_state() -> None:
     processor.init(handle)  # type: ignore[arg-type]
     frame = pd.DataFrame([{"account_id": None, "event_id": "x", "event_ts": pd.Timestamp(1, unit="ms")}])
     values = SimpleNamespace(getCurrentWatermarkInMs=lambda: 0)
-    assert list(processor.handleInputRows((carts.ANONYMOUS_BUCKET,), iter([frame]), values)) == []  # type: ignore
+    for bucket in (-1, -64):
+        assert list(processor.handleInputRows((bucket,), iter([frame]), values)) == []  # type: ignore[arg-type]
     assert handle.calls == []
+
+
+def test_a_checkpoint_keeps_the_bucket_count_it_started_with(tmp_path: Path) -> None:
+    from custseg.errors import ConfigError
+    from custseg.stream.query import keep_state_buckets
+
+    checkpoint = str(tmp_path / "checkpoints" / "decisions")
+    keep_state_buckets(checkpoint, 64)
+    keep_state_buckets(checkpoint, 64)  # a restart with the same count
+    with pytest.raises(ConfigError, match=r"state_buckets is 8, but the checkpoint .* started with 64"):
+        keep_state_buckets(checkpoint, 8)
 
 
 def test_feed_plan_truth_matches_its_events() -> None:

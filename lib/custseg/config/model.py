@@ -543,7 +543,7 @@ class StreamSettings:
     checkpoint_dir: str = "checkpoints/stream"
     max_files_per_trigger: int = 1
     trigger_seconds: float = 1.0
-    # Shuffle partitions while the stream runs, the per-account cart state's among them; null: the
+    # Shuffle partitions while the stream runs, the cart state's among them; null: the
     # cores Spark has when it starts (set it on a cluster, where executors may still be joining).
     # The state keeps the number its checkpoint started with.
     state_partitions: int | None = None

@@ -12,14 +12,22 @@ costs one read and one write of its entry in the bucket's map state. The bucket 
 beside the map: the expiry of each open cart in it, when its next idle sweep is due, and the
 time of its one event-time timer (the earliest of those).
 
+An event at or before the watermark is late and dropped here. (Spark's own filter, with more
+than one stateful operator allowed, lets through what only the current micro-batch's watermark
+makes late; the rejects query records those as late, so the processor drops them too.)
+
 A cart is decided in the first micro-batch that proves no event can still save it: its expiry
 is behind the watermark, or behind the bucket's latest event time in this micro-batch less the
-watermark delay (the watermark the next micro-batch starts from, so any event of the cart still
-to come is late and dropped). The second rule decides a cart one micro-batch before its timer
-could; the timer decides the carts of buckets that get no events. Either way the decision is the
-one the watermark would give, so a replay of the same events decides the same carts. Events of
-an account from after its cart's expiry in the same micro-batch (a backlog of files, a restart)
-come after the decision, and start the next cart.
+watermark delay. The next micro-batch's watermark is at least that, so any event of the cart
+still to come is late and dropped: the decision is the one the timer would make a micro-batch
+later. The timer decides the carts of buckets that get no events.
+
+A micro-batch can also hold an account's events from after its cart's expiry (a backlog of
+files, a restart). The cart is decided before such an event when its expiry is behind the
+watermark already, or the event is later than the expiry by the watermark delay (any event of
+the cart still to come is late); otherwise the event joins the cart, as it would have had it
+come before a late checkout. Both rules read only the account's own events and the watermark,
+so which accounts share a bucket never changes a decision.
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ if TYPE_CHECKING:
 # (which needs no pandas) and gives it 10 s to connect, which a loaded machine can exceed.
 
 MINUTE_MS = 60_000
-ANONYMOUS_BUCKET = -1  # the state key of events without an account: no state is kept for them
+# Events without an account are keyed by negative buckets of their session, and no state is kept
+# for them: they only move the watermark.
 ACCOUNT_KEY_SCHEMA = T.StructType([T.StructField("account_id", T.StringType())])
 STATE_SCHEMA = T.StructType([
     T.StructField("cart_no", T.IntegerType()),          # carts opened so far (the open one's number)
@@ -115,26 +124,28 @@ class CartProcessor(StatefulProcessor):
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame],
                         timerValues: TimerValues) -> Iterator[pd.DataFrame]:
-        if int(key[0]) == ANONYMOUS_BUCKET:
-            return iter([])  # nobody to activate; such events only move the watermark
+        if int(key[0]) < 0:
+            return iter([])  # anonymous: nobody to activate; such events only move the watermark
         watermark = timerValues.getCurrentWatermarkInMs()
-        by_account = _events_by_account(list(rows))
+        by_account = _events_by_account(list(rows), watermark)
+        if not by_account:
+            return iter([])  # every event was late
         latest = max(events[-1][0] for events in by_account.values())
-        # At least the watermark the next micro-batch starts from: a cart expired before it is certain.
+        # At most the watermark the next micro-batch runs with: a cart expired before it is certain.
         certain = max(watermark, latest - self.delay_ms)
         bucket = self._load_bucket()
+        if bucket.sweep_ms is None:  # the bucket's first accounts: look for idle ones from the earliest expiry on
+            bucket = bucket._replace(sweep_ms=min(events[-1][0] for events in by_account.values()) + self.idle_ms)
         touched: dict[str, dict[str, Any]] = {}
         decisions = []
         for account_id, events in by_account.items():
             state = self._load(account_id)
-            if bucket.sweep_ms is None:  # the bucket's first account: look for idle ones from its expiry on
-                bucket = bucket._replace(sweep_ms=events[-1][0] + self.idle_ms)
             seen: dict[str, int] = json.loads(state["seen_json"] or "{}")
             for event_ms, event in events:
                 if event.event_id in seen:
                     continue  # a duplicate delivery: the event counts once
                 seen[event.event_id] = event_ms
-                decision = self._lapsed_cart(account_id, state, event_ms, certain)
+                decision = self._lapsed_cart(account_id, state, event_ms, watermark)
                 if decision is not None:
                     decisions.append(decision)
                 apply_event(state, event, event_ms, self.recent_views)
@@ -168,13 +179,13 @@ class CartProcessor(StatefulProcessor):
 
     # -- state helpers -------------------------------------------------------------------
     def _lapsed_cart(self, account_id: str, state: dict[str, Any], event_ms: int,
-                     certain_ms: int) -> tuple[Any, ...] | None:
-        """The decision of an open cart that expired before this event and that no event can
-        still save (its expiry is behind ``certain_ms``, see the module docstring); the cart is
-        closed. None while the cart is open at the event, or a late event could still save it."""
+                     watermark_ms: int) -> tuple[Any, ...] | None:
+        """The decision of an open cart that is abandoned for sure before this (not late) event
+        (see the module docstring); the cart is closed. None while a late event of the cart could
+        still save it."""
         items = json.loads(state["items_json"] or "{}")
         expiry = state["last_cart_ms"] + self.window_ms
-        if not items or event_ms < expiry or expiry > certain_ms:
+        if not items or (expiry > watermark_ms and event_ms < expiry + self.delay_ms):
             return None
         state["items_json"] = "{}"
         return abandoned_cart(account_id, state, items, expiry)
@@ -263,9 +274,10 @@ def _frame(decisions: list[tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame(decisions, columns=DECISION_COLUMNS)
 
 
-def _events_by_account(frames: list[pd.DataFrame]) -> dict[str, list[tuple[int, Event]]]:
-    """Each account's (event ms, event), oldest first (ties in arrival order). Plain tuples:
-    pandas' per-row access costs more than the rest of an account's batch together."""
+def _events_by_account(frames: list[pd.DataFrame], watermark_ms: int) -> dict[str, list[tuple[int, Event]]]:
+    """Each account's (event ms, event) later than the watermark, oldest first (ties in arrival
+    order). Plain tuples: pandas' per-row access costs more than the rest of an account's batch
+    together."""
     import numpy as np
     import pandas as pd
 
@@ -276,6 +288,8 @@ def _events_by_account(frames: list[pd.DataFrame]) -> dict[str, list[tuple[int, 
     events = [Event(*values) for values in zip(*columns, strict=True)]
     grouped: dict[str, list[tuple[int, Event]]] = {}
     for index in np.argsort(event_ms, kind="stable"):
+        if event_ms[index] <= watermark_ms:
+            continue  # late
         grouped.setdefault(str(accounts[index]), []).append((int(event_ms[index]), events[index]))
     return grouped
 

@@ -8,6 +8,7 @@ use (malformed, or late against the watermark) -> ``RejectSink``.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,9 +23,9 @@ from pyspark.sql.streaming import StreamingQuery
 
 from custseg.config import Config
 from custseg.config.resolved import is_uri, join_path
-from custseg.errors import InputDataError
+from custseg.errors import ConfigError, InputDataError
 from custseg.runtime import JobContext
-from custseg.stream.carts import ANONYMOUS_BUCKET, DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
+from custseg.stream.carts import DECISION_SCHEMA, INPUT_COLUMNS, CartProcessor
 from custseg.stream.decide import Pseudonymizer
 from custseg.stream.kmeans import Centres, initial_from_history
 from custseg.stream.lookup import ConsentStates, LiveLookup
@@ -98,6 +99,7 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     report = StreamReport()
     checkpoint = stream_path(config, config.stream.checkpoint_dir)
     lookup = LiveLookup(ctx, consent, consent_tables)
+    keep_state_buckets(join_path(checkpoint, "decisions"), config.stream.state_buckets)
     starters = [lambda: _decision_query(ctx, report, join_path(checkpoint, "decisions"), lookup, pseudonymize),
                 lambda: _reject_query(ctx, report, join_path(checkpoint, "rejects"))]
     queries: list[StreamingQuery] = []
@@ -121,6 +123,23 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     return report
 
 
+def keep_state_buckets(checkpoint: str, buckets: int) -> None:
+    """Note the state's bucket count beside a new checkpoint, and refuse to restart from one that
+    started with another: every account would land in a bucket that has never seen it. (Spark
+    keeps the partitions itself; the buckets are only a number in the state key's expression.)"""
+    if is_uri(checkpoint):
+        return  # object storage: the checkpoint's own metadata is Spark's to write
+    noted = Path(checkpoint, "custseg_state.json")
+    if noted.is_file():
+        started = int(json.loads(noted.read_text(encoding="utf-8"))["state_buckets"])
+        if started != buckets:
+            raise ConfigError([f"stream.state_buckets is {buckets}, but the checkpoint {checkpoint} started with "
+                               f"{started}: set it back to {started}, or start from a new stream.checkpoint_dir"])
+        return
+    noted.parent.mkdir(parents=True, exist_ok=True)
+    noted.write_text(json.dumps({"state_buckets": buckets}) + "\n", encoding="utf-8")
+
+
 def _events(ctx: JobContext) -> DataFrame:
     settings = ctx.config.stream
     landing = stream_path(ctx.config, settings.landing_dir)
@@ -135,10 +154,11 @@ def _decision_query(ctx: JobContext, report: StreamReport, checkpoint: str, look
     events = _events(ctx).filter(F.col("reject_reason").isNull())
     watermarked = events.withWatermark("event_ts", f"{int(settings.watermark_seconds * 1000)} milliseconds")
     # The state is grouped by a hash bucket of the account (see custseg.stream.carts). Anonymous
-    # events go to a bucket of their own and are ignored there, not filtered out: a filter would be
-    # pushed below the watermark, and anonymous traffic must move the event-time clock too.
-    state_key = (F.when(F.col("account_id").isNull(), F.lit(ANONYMOUS_BUCKET))
-                 .otherwise(F.pmod(F.xxhash64("account_id"), F.lit(settings.state_buckets))))
+    # events go to negative buckets of their session and are ignored there, not filtered out: a
+    # filter would be pushed below the watermark, and anonymous traffic must move the clock too.
+    buckets = F.lit(settings.state_buckets)
+    state_key = (F.when(F.col("account_id").isNull(), -1 - F.pmod(F.xxhash64("session_id"), buckets))
+                 .otherwise(F.pmod(F.xxhash64("account_id"), buckets)))
     keyed = (watermarked.join(F.broadcast(_prices(ctx)), "product_id", "left")
              .select(state_key.alias("state_key"), *INPUT_COLUMNS))
     processor = CartProcessor(settings.window_minutes, settings.idle_expiry_minutes, settings.recent_views,
