@@ -105,3 +105,18 @@ def test_deciles_put_the_highest_scores_first(spark: SparkSession) -> None:
     cuts = tied.approxQuantile("score", DECILE_CUTS, 0.0)
     deciles = {r.d for r in tied.filter("score = 0.8").select(decile(tied.score, cuts).alias("d")).collect()}
     assert deciles == {1}
+
+
+def test_als_ids_number_the_sorted_values_the_same_way_every_time(spark: SparkSession) -> None:
+    """Customers and products go into ALS and come back through these numbers: a numbering that
+    followed the order rows leave a shuffle would differ between the two."""
+    from pyspark.sql import functions as F
+
+    from custseg.act.recommend import with_index
+
+    values = [f"C{n:04d}" for n in random.Random(5).sample(range(5000), 400)]
+    frame = spark.createDataFrame([(v,) for v in values * 3], "customer_id string").repartition(8, F.rand(3))
+    numbered = with_index(frame, "customer_id", "user")
+    first = {r["customer_id"]: r["user"] for r in numbered.collect()}
+    assert first == {v: i for i, v in enumerate(sorted(set(values)))}
+    assert {r["customer_id"]: r["user"] for r in numbered.collect()} == first

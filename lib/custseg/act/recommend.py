@@ -40,10 +40,16 @@ def catalogue(products_clean: DataFrame, settings: RecommendSettings) -> Catalog
 
 
 def with_index(frame: DataFrame, column: str, index: str) -> DataFrame:
-    """Distinct values of ``column`` numbered 0.. (ALS needs int ids); distributed numbering."""
-    values = frame.select(column).distinct()
+    """Distinct values of ``column`` numbered 0.. in their sorted order (ALS needs int ids), kept.
+
+    The numbering maps customers and products into ALS and its recommendations back, so both
+    must read the same numbers. Rows leave a shuffle in the order their blocks arrive, so
+    numbering ``distinct()``'s output gave each evaluation its own numbers once the input had
+    many partitions, and recommendations went to other customers. Sorted values number the same
+    every time, and the numbering is computed once."""
+    values = frame.select(column).distinct().orderBy(column)
     numbered = values.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
-    return frame.sparkSession.createDataFrame(numbered, f"{column} string, {index} int")
+    return stored(frame.sparkSession.createDataFrame(numbered, f"{column} string, {index} int"))
 
 
 def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFrame:
