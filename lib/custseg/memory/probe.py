@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psutil
@@ -21,7 +22,7 @@ from pyspark.sql import SparkSession
 class TreePeaks:
     driver: int = 0          # this Python process
     jvm: int = 0             # java processes under it (the driver JVM in local mode)
-    python_workers: int = 0  # every other process under it: pyspark daemons and workers
+    python_workers: int = 0  # Python processes under it: pyspark daemons and workers
     total: int = 0           # the whole tree at its largest sample
 
 
@@ -44,26 +45,37 @@ class ProcessPeaks:
     def _sample(self) -> None:
         me = psutil.Process(os.getpid())
         while not self._stop.is_set():
-            jvm = workers = 0
             try:
                 driver = me.memory_info().rss
                 children = me.children(recursive=True)
             except psutil.Error:
                 children, driver = [], 0
-            for child in children:
-                try:
-                    rss = child.memory_info().rss
-                    if child.name() == "java":
-                        jvm += rss
-                    else:
-                        workers += rss
-                except psutil.Error:
-                    continue
+            jvm, workers = resident_by_kind(children)
             peaks = self.peaks
             peaks.driver, peaks.jvm = max(peaks.driver, driver), max(peaks.jvm, jvm)
             peaks.python_workers = max(peaks.python_workers, workers)
             peaks.total = max(peaks.total, driver + jvm + workers)
             self._stop.wait(self.interval)
+
+
+def resident_by_kind(children: Iterable[psutil.Process]) -> tuple[int, int]:
+    """Resident bytes of the JVMs and of the Python processes among ``children``.
+
+    Other processes are left out. Besides small helpers (``jspawnhelper``), they include a JVM's
+    child caught between its clone and its exec: it still shares the JVM's pages and reports the
+    JVM's whole resident size, under the name of the JVM thread that launched it.
+    """
+    jvm = workers = 0
+    for child in children:
+        try:
+            name, rss = child.name(), child.memory_info().rss
+        except psutil.Error:
+            continue
+        if name == "java":
+            jvm += rss
+        elif name.startswith("python"):
+            workers += rss
+    return jvm, workers
 
 
 def _heap_pools(spark: SparkSession) -> list:  # type: ignore[type-arg]
