@@ -60,8 +60,11 @@ def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFram
     # ALS's default of ten blocks a side makes each iteration, and the 10 x 10 cross product of
     # recommendForAllUsers, that many tasks however few the cores: one block a core.
     blocks = max(1, feedback.sparkSession.sparkContext.defaultParallelism)
+    # Unconstrained least squares, as in Hu, Koren and Volinsky: Spark's non-negative solver
+    # returned all-zero factors once the confidence sums grew (790k customers of the generated
+    # data), and every customer then got the same candidates.
     als = ALS(rank=settings.rank, maxIter=settings.max_iter, regParam=settings.reg_param, alpha=settings.alpha,
-              implicitPrefs=True, userCol="user", itemCol="item", ratingCol="weight", nonnegative=True,
+              implicitPrefs=True, userCol="user", itemCol="item", ratingCol="weight",
               coldStartStrategy="drop", seed=settings.seed, numUserBlocks=blocks, numItemBlocks=blocks)
     model = als.fit(ratings)
     recs = model.recommendForAllUsers(settings.candidates).select("user", F.explode("recommendations").alias("r"))
