@@ -158,6 +158,9 @@ def test_a_stored_frame_holds_the_same_rows_under_a_plan_cut_from_its_lineage(sp
     tracker = PersistedDuringJob(spark)
     kept = stored(joined)
     assert tracker.left() == 1  # computed at once and held
+    (rdd_id,) = persisted_rdd_ids(spark) - tracker.before
+    level = spark.sparkContext._jsc.getPersistentRDDs().get(rdd_id).getStorageLevel()  # type: ignore[union-attr]
+    assert level.useDisk() and not level.deserialized()  # bytes that can spill, not an object per row
     assert sorted(kept.collect()) == sorted(joined.collect())
     plan = kept._jdf.queryExecution().analyzed().toString()
     assert "Join" not in plan and "Aggregate" not in plan  # later queries plan from the kept rows

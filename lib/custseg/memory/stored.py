@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 
@@ -15,7 +16,12 @@ def stored(frame: DataFrame) -> DataFrame:
     executor (``localCheckpoint``: memory, then disk); on a cluster they go to the checkpoint
     directory, so losing an executor does not lose them. The job's end releases them as it
     releases any persisted RDD.
+
+    Locally the rows are kept serialized (``StorageLevel.MEMORY_AND_DISK`` is the JVM's serialized
+    level): a block is a few large byte buffers, not an object per row. A local checkpoint's own
+    default keeps an object per row, and frames of tens of millions of rows (ALS candidates for a
+    million customers) then sit in the old generation as objects each collection walks again.
     """
     if (frame.sparkSession.sparkContext.master or "").startswith("local"):
-        return frame.localCheckpoint(eager=True)
+        return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
     return frame.checkpoint(eager=True)
