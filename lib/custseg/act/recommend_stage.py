@@ -16,7 +16,7 @@ from custseg.act.recommend import Catalogue, catalogue, recommend
 from custseg.act.stage import with_segments
 from custseg.config.model import RecommendSettings
 from custseg.features import build_features, default_as_of
-from custseg.memory import stored
+from custseg.memory import PersistedDuringJob, stored
 from custseg.runtime import SEGMENT_MODEL_RUN, JobContext
 from custseg.tables.act import RECOMMENDATION_EVAL, RECOMMENDATIONS
 
@@ -33,15 +33,19 @@ def recommend_body(ctx: JobContext, consented_df: DataFrame) -> None:
     data = customer_data(ctx)
     cat = catalogue(ctx.read("products_clean"), settings)
     end = ctx.config.features.as_of or default_as_of(data.orders, data.events)
+    # The evaluation's frames (its own interactions, ALS candidates and rankings) are released
+    # once its rows are staged, so the recommendations for everyone start from an emptier heap.
+    evaluation_frames = PersistedDuringJob(ctx.spark)
     evaluation = evaluate(ctx, data, cat, end, settings)
+    # The staged table, not `evaluation`: that plan would fit the holdout's ALS model again.
+    evaluated = ctx.write(RECOMMENDATION_EVAL.name, evaluation.select(*RECOMMENDATION_EVAL.schema.fieldNames()))
+    evaluation_frames.release()
     segmented = ctx.read("customer_segments").select("customer_id", "segment_id")
     customers = stored(segmented.join(consented_df.select("customer_id"), "customer_id", "left_semi"))
     feedback = stored(interactions(data.orders, data.lines, data.events, end - dt.timedelta(days=settings.history_days),
                                    end, settings.weights))
     recs = recommend(feedback, customers, data.orders, data.lines, cat, end, settings)
     written = ctx.write(RECOMMENDATIONS.name, recs.withColumn("run_id", F.lit(ctx.run_id)))
-    # The staged table, not `evaluation`: that plan would fit the holdout's ALS model again.
-    evaluated = ctx.write(RECOMMENDATION_EVAL.name, evaluation.select(*RECOMMENDATION_EVAL.schema.fieldNames()))
     per_source = written.groupBy("source").agg(F.countDistinct("customer_id").alias("n")).collect()
     sources = {r["source"]: int(r["n"]) for r in per_source}
     overall = {r["method"]: r for r in evaluated.filter(F.col("segment_id").isNull()).collect()}

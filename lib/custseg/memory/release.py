@@ -49,7 +49,9 @@ class PersistedDuringJob:
         for rdd_id in new_ids:
             rdd = persisted.get(rdd_id)
             if rdd is not None:
-                rdd.unpersist(False)  # non-blocking: executors drop the blocks in the background
+                # Blocking: removals left running in the background end in stack traces when the
+                # session stops right after the job.
+                rdd.unpersist(True)
         return len(new_ids)
 
     def left(self) -> int:
