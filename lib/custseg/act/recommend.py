@@ -72,7 +72,7 @@ def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFram
     best = F.max("raw").over(Window.partitionBy("user"))
     return (scored.join(customers, "user").join(items, "item")
             .select("customer_id", "product_id",
-                    F.when(best > 0, F.col("raw") / best).otherwise(0.0).alias("cf_score")))
+                    F.when(best > 0, F.greatest("raw", F.lit(0.0)) / best).otherwise(0.0).alias("cf_score")))
 
 
 def popularity(feedback: DataFrame, cat: Catalogue, limit: int) -> DataFrame:
