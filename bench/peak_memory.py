@@ -48,14 +48,15 @@ def main(command: list[str]) -> int:
             break
         for process in processes:
             try:
-                rss = process.memory_info().rss / 2**20
-                if process.name() == "java":
+                rss, name = process.memory_info().rss / 2**20, process.name()
+                if name == "java":
                     jvm_rss += rss
                     heap = _jvm_heap(process.pid)
                     if heap:
                         peak["heap_used_mib"] = max(peak["heap_used_mib"], heap[0])
                         peak["old_gen_used_mib"] = max(peak["old_gen_used_mib"], heap[1])
-                else:  # the command itself and its Python workers
+                elif process is root or name.startswith("python"):  # the command and its Python workers
+                    # Others are helpers, or a JVM's child between clone and exec reporting the JVM's pages.
                     python_rss += rss
             except psutil.NoSuchProcess:
                 continue

@@ -193,7 +193,7 @@ def test_stage_memory_probe_sees_the_jvm_and_its_heap(spark: SparkSession) -> No
     assert abs(heap["heap_peak_share"] - heap["heap_peak_used_mb"] / heap["heap_max_mb"]) < 0.01
 
 
-def test_stage_memory_counts_a_jvm_child_caught_before_its_exec_nowhere() -> None:
+def test_stage_memory_counts_a_jvm_child_before_its_exec_as_neither_jvm_nor_worker() -> None:
     import psutil
 
     from custseg.memory.probe import resident_by_kind
@@ -210,11 +210,10 @@ def test_stage_memory_counts_a_jvm_child_caught_before_its_exec_nowhere() -> Non
         def memory_info(self):  # type: ignore[no-untyped-def]
             return type("Memory", (), {"rss": self._rss})()
 
-    gib = 2**30
-    tree = [Child("java", 11 * gib), Child("python3.11", gib // 10), Child("python3.11", gib // 5),
-            Child("Executor task l", 11 * gib),  # cloned by a JVM thread, sharing the JVM's pages until its exec
-            Child("jspawnhelper", 2**20), Child("python3.11", gib, gone=True)]
-    assert resident_by_kind(tree) == (11 * gib, gib // 10 + gib // 5)  # type: ignore[arg-type]
+    tree = [Child("java", 11 * GIB), Child("python3.11", GIB // 10), Child("python3.11", GIB // 5),
+            Child("Executor task l", 11 * GIB),  # cloned by a JVM thread, sharing the JVM's pages until its exec
+            Child("jspawnhelper", 2**20), Child("python3.11", GIB, gone=True)]
+    assert resident_by_kind(tree) == (11 * GIB, GIB // 10 + GIB // 5)  # type: ignore[arg-type]
 
 
 def test_bench_table_shows_stage_memory_and_tolerates_older_reports() -> None:

@@ -23,7 +23,7 @@ class TreePeaks:
     driver: int = 0          # this Python process
     jvm: int = 0             # java processes under it (the driver JVM in local mode)
     python_workers: int = 0  # Python processes under it: pyspark daemons and workers
-    total: int = 0           # the whole tree at its largest sample
+    total: int = 0           # driver, JVM and Python processes at their largest sample
 
 
 class ProcessPeaks:

@@ -26,7 +26,8 @@ def persisted_rdd_ids(spark: SparkSession) -> set[int]:
 
 
 class PersistedDuringJob:
-    """What a job persists, from its start: ``release()`` unpersists it and nothing older.
+    """What a job, or a part of one, persists from its start: ``release()`` unpersists it and
+    nothing older.
 
     A cache the caller made before the job (a notebook's frame, say) survives: the cache
     manager is cleared only when it held nothing at the start, and other RDDs are released by
