@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/peak_memory.py -- .venv/bin/custseg ingest --set spark.driver_memory=1g
 
-Samples every half second: the resident memory of the JVM and of every other process (the
-command and its Python workers) with psutil and, with `jstat`, the JVM's heap in use
-(survivor, eden and old generation) and its old generation alone (what survives collections:
-the figure that runs out first). Prints one JSON object.
+Samples every half second: the resident memory of the JVM and of the command and its Python
+workers with psutil (counted as the stage probe counts them, ``resident_by_kind``) and, with
+`jstat`, the JVM's heap in use (survivor, eden and old generation) and its old generation
+alone (what survives collections: the figure that runs out first). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import sys
 import time
 
 import psutil
+
+from custseg.memory.probe import resident_by_kind
 
 
 def _jvm_heap(pid: int) -> tuple[float, float] | None:
@@ -41,27 +43,22 @@ def main(command: list[str]) -> int:
     root = psutil.Process(proc.pid)
     peak = {"jvm_rss_mib": 0.0, "python_rss_mib": 0.0, "heap_used_mib": 0.0, "old_gen_used_mib": 0.0}
     while proc.poll() is None:
-        jvm_rss = python_rss = 0.0
         try:
-            processes = [root, *root.children(recursive=True)]
+            command_rss = root.memory_info().rss
+            children = root.children(recursive=True)
         except psutil.NoSuchProcess:
             break
-        for process in processes:
+        jvm_rss, workers_rss = resident_by_kind(children)
+        for child in children:
             try:
-                rss, name = process.memory_info().rss / 2**20, process.name()
-                if name == "java":
-                    jvm_rss += rss
-                    heap = _jvm_heap(process.pid)
-                    if heap:
-                        peak["heap_used_mib"] = max(peak["heap_used_mib"], heap[0])
-                        peak["old_gen_used_mib"] = max(peak["old_gen_used_mib"], heap[1])
-                elif process is root or name.startswith("python"):  # the command and its Python workers
-                    # Others are helpers, or a JVM's child between clone and exec reporting the JVM's pages.
-                    python_rss += rss
+                heap = _jvm_heap(child.pid) if child.name() == "java" else None
             except psutil.NoSuchProcess:
                 continue
-        peak["jvm_rss_mib"] = max(peak["jvm_rss_mib"], jvm_rss)
-        peak["python_rss_mib"] = max(peak["python_rss_mib"], python_rss)
+            if heap:
+                peak["heap_used_mib"] = max(peak["heap_used_mib"], heap[0])
+                peak["old_gen_used_mib"] = max(peak["old_gen_used_mib"], heap[1])
+        peak["jvm_rss_mib"] = max(peak["jvm_rss_mib"], jvm_rss / 2**20)
+        peak["python_rss_mib"] = max(peak["python_rss_mib"], (command_rss + workers_rss) / 2**20)
         time.sleep(0.5)
     report = {"command": command, "exit_code": proc.wait(), "seconds": round(time.time() - started, 1),
               **{k: round(v) for k, v in peak.items()}}
