@@ -116,7 +116,16 @@ def test_als_ids_number_the_sorted_values_the_same_way_every_time(spark: SparkSe
 
     values = [f"C{n:04d}" for n in random.Random(5).sample(range(5000), 400)]
     frame = spark.createDataFrame([(v,) for v in values * 3], "customer_id string").repartition(8, F.rand(3))
-    numbered = with_index(frame, "customer_id", "user")
+    # Sorted into eight partitions, not coalesced into one: each partition's numbers run on from the last's.
+    settings = {"spark.sql.shuffle.partitions": "8", "spark.sql.adaptive.coalescePartitions.enabled": "false"}
+    kept = {key: spark.conf.get(key) for key in settings}
+    try:
+        for key, value in settings.items():
+            spark.conf.set(key, value)
+        numbered = with_index(frame, "customer_id", "user")
+    finally:
+        for key, value in kept.items():
+            spark.conf.set(key, value)
     first = {r["customer_id"]: r["user"] for r in numbered.collect()}
     assert first == {v: i for i, v in enumerate(sorted(set(values)))}
     assert {r["customer_id"]: r["user"] for r in numbered.collect()} == first

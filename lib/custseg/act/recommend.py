@@ -47,9 +47,15 @@ def with_index(frame: DataFrame, column: str, index: str) -> DataFrame:
     numbering ``distinct()``'s output gave each evaluation its own numbers once the input had
     many partitions, and recommendations went to other customers. Sorted values number the same
     every time, and the numbering is computed once."""
-    values = frame.select(column).distinct().orderBy(column)
-    numbered = values.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
-    return stored(frame.sparkSession.createDataFrame(numbered, f"{column} string, {index} int"))
+    # Spark built-ins, no Python: a partition's ids run on from the rows of the partitions before it.
+    ordered = stored(frame.select(column).distinct().orderBy(column).select(
+        column, F.spark_partition_id().alias("_part"), F.monotonically_increasing_id().alias("_id")))
+    before = Window.orderBy("_part").rowsBetween(Window.unboundedPreceding, -1)
+    starts = ordered.groupBy("_part").agg(F.count(F.lit(1)).alias("_rows"), F.min("_id").alias("_first")).select(
+        "_part", "_first", F.coalesce(F.sum("_rows").over(before), F.lit(0)).alias("_offset"))
+    numbered = ordered.join(F.broadcast(starts), "_part").select(
+        column, (F.col("_offset") + F.col("_id") - F.col("_first")).cast("int").alias(index))
+    return stored(numbered)
 
 
 def als_candidates(feedback: DataFrame, settings: RecommendSettings) -> DataFrame:
