@@ -28,8 +28,9 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "files": (),
     "tables": (),
     "memory": (),
+    "jvm_archive": (),
     "config": ("errors", "memory", "tables"),
-    "session": ("config", "errors", "memory"),
+    "session": ("config", "errors", "jvm_archive", "memory"),
     "delta": ("config", "errors", "session", "tables"),
     "catalog": ("config", "errors", "tables"),
     "quality": ("config",),
@@ -55,8 +56,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "tools": ("catalog", "config", "delta", "errors", "files", "governance", "jobs", "resolve", "runtime", "segment"),
     "bench": ("custseg", "catalog", "config", "errors", "files", "generate", "jobs", "memory", "resolve", "runtime",
               "segment", "session", "stream"),
-    "cli": ("bench", "config", "delta", "docs", "errors", "inventory", "jobs", "memory", "session", "stream",
-            "summary", "tools"),
+    "cli": ("bench", "config", "delta", "docs", "errors", "inventory", "jobs", "jvm_archive", "memory", "session",
+            "stream", "summary", "tools"),
     "__main__": ("cli",),
 }
 # Beyond the package rule: the generator is test data, which no stage may depend on.

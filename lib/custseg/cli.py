@@ -112,6 +112,9 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     _add_config_arguments(spark_args)
     spark_args.add_argument("--master", help="target master; local masters get driver settings")
     spark_args.set_defaults(handler=_print_spark_args)
+    archive = commands.add_parser(
+        "jvm-archive", help="write the class-data archive local runs start the JVM from (make venv runs it)")
+    archive.set_defaults(handler=_write_jvm_archive, verbose=False)
     coordinate = commands.add_parser("delta-coordinate", help="Maven coordinate of delta-spark for this pyspark")
     coordinate.set_defaults(handler=_print_delta_coordinate, verbose=False)
     sources = commands.add_parser("sources", help="the source inventory declared in conf/sources.yaml")
@@ -278,6 +281,22 @@ def _with_spark(action: Callable[..., int | None]) -> Callable[[argparse.Namespa
             _stop(spark)
 
     return handler
+
+
+def _write_jvm_archive(args: argparse.Namespace) -> int:
+    from pyspark.find_spark_home import _find_spark_home
+
+    from custseg import jvm_archive
+    from custseg.errors import EnvironmentProblem
+    from custseg.session import check_java
+
+    try:
+        path, seconds = jvm_archive.build(check_java(), _find_spark_home())
+    except (RuntimeError, OSError) as exc:
+        raise EnvironmentProblem(f"no class-data archive written ({exc}); local runs start without one") from None
+    print(f"custseg: class-data archive {path} ({path.stat().st_size / 2**20:.0f} MB) written in {seconds:.0f} s; "
+          "local runs now start from it")
+    return 0
 
 
 def _print_spark_args(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Settings every run needs regardless of environment: UTC session time, Parquet timestamps as
 TIMESTAMP_MICROS (INT96 would become nanosecond columns that delta-rs and Spark disagree on),
 adaptive execution, no _SUCCESS marker files inside Delta tables, and quiet logging through a
-packaged log4j2 configuration.
+packaged log4j2 configuration. A local driver maps the class-data archive of
+``custseg.jvm_archive`` when one was written for its Java and Spark.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
+from custseg import jvm_archive
 from custseg.config import Config
 from custseg.errors import EnvironmentProblem
 from custseg.memory.sizing import driver_memory
@@ -27,6 +31,7 @@ from custseg.memory.sizing import driver_memory
 log = logging.getLogger(__name__)
 
 SPARK_CONF_DIR = str(Path(__file__).parent / "resources" / "spark")
+LOG4J_CONFIG = str(Path(SPARK_CONF_DIR) / "log4j2.properties")
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 MIN_JAVA = 17
@@ -95,7 +100,7 @@ def build_spark_session(
     Under spark-submit the master, deploy mode and driver memory come from spark-submit;
     in-process (console script, tests, notebooks) they come from ``config.spark``.
     """
-    check_java()
+    java_version = check_java()
     os.environ.setdefault("SPARK_CONF_DIR", SPARK_CONF_DIR)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -112,12 +117,18 @@ def build_spark_session(
     if config.storage.delta_engine != "deltars" and _delta_jars_requested(properties, under_spark_submit):
         properties.setdefault("spark.sql.extensions", DELTA_EXTENSION)
         properties.setdefault("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
+    launch = None
+    if not under_spark_submit and SparkSession.getActiveSession() is None and config.spark.master.startswith("local"):
+        launch = _archive_launch(java_version)
+    if launch is not None:
+        add_driver_java_options(properties, f"{launch[0]} -Dlog4j2.configurationFile={shlex.quote(LOG4J_CONFIG)}")
     builder = SparkSession.builder
     if not under_spark_submit:
         builder = builder.master(config.spark.master)
     for key, value in properties.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with _spark_conf_dir(launch[1] if launch else None):
+        session = builder.getOrCreate()
     # PySpark logs every query error again as a long JSON record; the raised exception already
     # carries the message, and jobs report it in one sentence.
     logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)
@@ -125,6 +136,33 @@ def build_spark_session(
     session.sparkContext.setCheckpointDir(config.checkpoint_dir)
     _no_local_checksum_files(session)
     return session
+
+
+def _archive_launch(java_version: str) -> tuple[str, Path] | None:
+    """Java options and conf folder to start the driver with a class-data archive, or None.
+    A Spark conf folder of the user's own is kept, and with it the start without an archive."""
+    if os.environ.get("SPARK_CONF_DIR", SPARK_CONF_DIR) != SPARK_CONF_DIR or not java_version:
+        return None
+    from pyspark.find_spark_home import _find_spark_home
+
+    return jvm_archive.launch_settings(java_version, _find_spark_home())
+
+
+@contextmanager
+def _spark_conf_dir(conf_dir: Path | None) -> Iterator[None]:
+    """SPARK_CONF_DIR for the JVM launched inside; processes started later see the usual one."""
+    if conf_dir is None:
+        yield
+        return
+    before = os.environ.get("SPARK_CONF_DIR")
+    os.environ["SPARK_CONF_DIR"] = str(conf_dir)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SPARK_CONF_DIR", None)
+        else:
+            os.environ["SPARK_CONF_DIR"] = before
 
 
 def _no_local_checksum_files(spark: SparkSession) -> None:
@@ -154,8 +192,9 @@ def delta_spark_available(spark: SparkSession) -> bool:
         return False
 
 
-def check_java() -> None:
-    """Fail with one sentence when no suitable Java runtime is available."""
+def check_java() -> str:
+    """Fail with one sentence when no suitable Java runtime is available; else its
+    ``java -version`` text (empty when it could not be read)."""
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
@@ -163,20 +202,27 @@ def check_java() -> None:
             f"Java was not found: install a Java {MIN_JAVA} runtime "
             "(for example: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
         )
-    version = java_major_version(java)
+    text = java_version_text(java)
+    version = java_major_version(text)
     if version is not None and version < MIN_JAVA:
         raise EnvironmentProblem(
             f"Java {version} found at {java}, but Spark 4 needs Java {MIN_JAVA} or newer: "
             "install openjdk-17 and point JAVA_HOME at it."
         )
+    return text
 
 
-def java_major_version(java: str) -> int | None:
+def java_version_text(java: str) -> str:
+    """What ``java -version`` prints, with the runtime's path (empty when it cannot be run)."""
     try:
         result = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+        return ""
+    return f"{Path(java).resolve()}\n{result.stderr}{result.stdout}"
+
+
+def java_major_version(version_text: str) -> int | None:
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', version_text)
     if not match:
         return None
     major = int(match.group(1))
