@@ -17,6 +17,7 @@ import pytest
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
+from custseg import summary
 from custseg.catalog import Catalog
 from custseg.config import Config
 from custseg.config.model import FeedSettings, RoutingRule, WebhookSettings
@@ -26,7 +27,7 @@ from custseg.governance.consent import CONSENT_INPUTS, current_states
 from custseg.jobs import consent as consent_job
 from custseg.jobs import stream as stream_job
 from custseg.runtime import JobContext, table_store
-from custseg.stream import carts, decide, feed, kmeans, lookup, sink, sources
+from custseg.stream import carts, decide, feed, kmeans, lookup, query, sink, sources
 from tests.stream_tables import batch_tables
 
 FEATURES = kmeans.STREAM_FEATURES
@@ -551,3 +552,27 @@ def test_webhook_retries_then_succeeds_or_gives_up(webhook_url: str) -> None:
     assert sink.post_with_retries(webhook_url, '{"a": 2}', settings) == (3, "HTTP 503")
     attempts, error = sink.post_with_retries("http://127.0.0.1:9/none", "{}", WebhookSettings(retries=0))
     assert attempts == 1 and error is not None
+
+
+def test_the_summary_says_once_how_long_batches_took_against_the_trigger() -> None:
+    report = query.StreamReport()
+    progress = [{"numInputRows": 10, "durationMs": {"addBatch": 300, "triggerExecution": 400}, "stateOperators": []},
+                {"numInputRows": 0, "durationMs": {"latestOffset": 2, "triggerExecution": 2}, "stateOperators": []},
+                {"numInputRows": 50, "durationMs": {"addBatch": 2000, "triggerExecution": 2500}, "stateOperators": []},
+                {"numInputRows": 70, "durationMs": {"addBatch": 3000, "triggerExecution": 3100},
+                 "stateOperators": [{"numRowsDroppedByWatermark": 2}]}]
+    for each in progress:
+        query._count(report, each)
+    metrics = report.metrics(trigger_seconds=1.0)
+    assert (metrics["batch_seconds_median"], metrics["batch_seconds_max"], metrics["batches_over_trigger"]) == \
+        ("2.5", "3.1", "2")  # the poll that found no input is not a batch that took 2 ms
+    assert (metrics["batches"], metrics["input_rows"], metrics["dropped_by_watermark"]) == ("3", "130", "2")
+    lines = summary._stream([SimpleNamespace(job="stream", metrics=metrics)])  # type: ignore[list-item]
+    timing = [line for line in lines if "micro-batches took" in line]
+    assert timing == ["  micro-batches took 2.5s at the median, 3.1s at most, against a 1s trigger; 2 of 3 ran "
+                      "longer, and the next one started late (stream.max_files_per_trigger and "
+                      "stream.trigger_seconds set the pace)"]
+    quick = query.StreamReport(batches=1, batch_seconds=[0.3]).metrics(trigger_seconds=1.0)
+    assert [line for line in summary._stream([SimpleNamespace(job="stream", metrics=quick)])  # type: ignore[list-item]
+            if "micro-batches took" in line] == ["  micro-batches took 0.3s at the median, 0.3s at most, "
+                                                  "against a 1s trigger"]

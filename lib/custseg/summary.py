@@ -144,5 +144,18 @@ def _stream(results: list[JobResult]) -> list[str]:
         f"(the others suppressed, with the reason, in `activations`)",
         f"  {int(m['rejected']):,} rows rejected to `stream_rejects`; {int(m['replayed_batches'])} replayed "
         "batch(es) found already committed",
+        *_batch_times(m),
         "",
     ]
+
+
+def _batch_times(m: dict[str, str]) -> list[str]:
+    if "batches_over_trigger" not in m:
+        return []
+    line = (f"  micro-batches took {m['batch_seconds_median']}s at the median, {m['batch_seconds_max']}s at most, "
+            f"against a {m['trigger_seconds']}s trigger")
+    over = int(m["batches_over_trigger"])
+    if not over:
+        return [line]
+    return [line + f"; {over} of {m['batches']} ran longer, and the next one started late "
+                   "(stream.max_files_per_trigger and stream.trigger_seconds set the pace)"]

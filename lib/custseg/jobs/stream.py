@@ -25,7 +25,7 @@ def _stream(ctx: JobContext) -> None:
     key = load_key(ctx.config)  # before any query starts: a missing key is one clear error
     report = run_stream(ctx, settings.run_seconds, settings.stop_when_idle_seconds, lambda col: pseudonymize(col, key),
                         lambda read: current_states(read, channels, ctx.run_id), CONSENT_INPUTS)
-    ctx.metrics.update(report.metrics())
+    ctx.metrics.update(report.metrics(settings.trigger_seconds))
     for name in ("activations", "stream_rejects", "stream_centres"):
         if ctx.table_exists(name):
             ctx.output_versions[name] = ctx.store.version(ctx.catalog.path(name))

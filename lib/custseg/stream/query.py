@@ -69,11 +69,18 @@ class StreamReport:
         if summary["rejected"]:
             log.info("stream: batch %s: %s rows rejected", summary["batch_id"], summary["rejected"])
 
-    def metrics(self) -> dict[str, str]:
+    def metrics(self, trigger_seconds: float) -> dict[str, str]:
+        """Counts, and the micro-batches' durations against the trigger: Spark's own warning for
+        each batch that outran it is kept out of the console, and the summary says it once."""
+        durations = sorted(self.batch_seconds)
+        median = durations[len(durations) // 2] if durations else 0.0
         return {"batches": str(self.batches), "input_rows": str(self.input_rows), "decisions": str(self.decisions),
                 "activated": str(self.activated), "rejected": str(self.rejected),
                 "replayed_batches": str(self.replayed_batches), "dropped_by_watermark": str(self.dropped_by_watermark),
-                "lookup_builds": str(self.lookup_builds), "stream_seconds": f"{self.seconds:.1f}"}
+                "lookup_builds": str(self.lookup_builds), "stream_seconds": f"{self.seconds:.1f}",
+                "trigger_seconds": f"{trigger_seconds:g}", "batch_seconds_median": f"{median:.1f}",
+                "batch_seconds_max": f"{durations[-1] if durations else 0.0:.1f}",
+                "batches_over_trigger": str(sum(d > trigger_seconds for d in durations))}
 
 
 def stream_path(config: Config, path: str) -> str:
@@ -94,7 +101,10 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     """
     spark, config = ctx.spark, ctx.config
     partitions = config.stream.state_partitions or spark.sparkContext.defaultParallelism
-    session_conf = {**STATE_CONF, "spark.sql.shuffle.partitions": str(partitions)}
+    # Adaptive execution does not apply to streaming queries (Spark turns it off for each, with a
+    # warning); the micro-batch sinks' small jobs do not need it either.
+    session_conf = {**STATE_CONF, "spark.sql.shuffle.partitions": str(partitions),
+                    "spark.sql.adaptive.enabled": "false"}
     before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in session_conf}
     report = StreamReport()
     checkpoint = stream_path(config, config.stream.checkpoint_dir)
@@ -201,7 +211,7 @@ def _await(report: StreamReport, queries: list[StreamingQuery], starters: list[C
     restarts = 0
     ready = [False] * len(queries)  # a query is ready once it finished a batch since its (re)start
     last_busy: float | None = None  # idle time counts once every query finished a batch: start-up is not idleness
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int, bool]] = set()
     while True:
         time.sleep(0.5)
         for index, query in enumerate(list(queries)):
@@ -217,10 +227,10 @@ def _await(report: StreamReport, queries: list[StreamingQuery], starters: list[C
                 raise InputDataError(f"streaming query {query.name} stopped: {_first_line(error)}") from None
             if not query.isActive:
                 return
-            new = [p for p in query.recentProgress if (str(query.name), int(p["batchId"])) not in seen]
+            new = [p for p in query.recentProgress if (str(query.name), int(p["batchId"]), _ran(p)) not in seen]
             ready[index] = ready[index] or bool(new)
             for progress in new:
-                seen.add((str(query.name), int(progress["batchId"])))
+                seen.add((str(query.name), int(progress["batchId"]), _ran(progress)))
                 if query is queries[0]:
                     _count(report, progress)
             status = query.status
@@ -235,7 +245,14 @@ def _await(report: StreamReport, queries: list[StreamingQuery], starters: list[C
             return
 
 
+def _ran(progress: Any) -> bool:
+    """A micro-batch that ran, not a poll that found no input (reported under the next batch's id)."""
+    return "addBatch" in progress["durationMs"]
+
+
 def _count(report: StreamReport, progress: Any) -> None:
+    if not _ran(progress):
+        return
     report.batches += 1
     report.input_rows += int(progress["numInputRows"] or 0)
     report.batch_seconds.append(float(progress["durationMs"].get("triggerExecution", 0)) / 1000)
