@@ -169,15 +169,18 @@ class RejectSink:
                 F.coalesce(F.col("reject_reason"), F.lit("late: at or before the watermark")).alias("reason"),
                 (F.lit(None).cast("timestamp") if watermark is None else F.when(good, watermark)).alias("watermark"),
                 F.current_timestamp().alias("rejected_at"), F.lit(batch_id).cast("bigint").alias("batch_id"))
-            count = rejects.count()
+            # One pass for both figures: on a busy stream this query shares the cores with the decisions.
+            figures = parsed_df.agg(F.count(F.when(~good | is_late, 1)).alias("rejected"),
+                                    F.max(F.when(good, F.unix_millis("event_ts"))).alias("latest_ms")).first()
+            count = int(figures["rejected"]) if figures is not None else 0
             if count:
                 info = CommitInfo(job="stream", run_id=self.run_id,
                                   transaction=(f"custseg-stream-rejects-{query_id(self.checkpoint_dir)}", batch_id))
                 spec = self.catalog.spec("stream_rejects")
                 self.store.write_once(self.catalog.path("stream_rejects"), conform(rejects, spec), info)
-            batch_max = parsed_df.filter(good).agg(F.max(F.unix_millis("event_ts"))).first()
-            if batch_max is not None and batch_max[0] is not None:
-                self._save(batch_id, max(int(batch_max[0]), latest_ms or int(batch_max[0])))
+            if figures is not None and figures["latest_ms"] is not None:
+                batch_max = int(figures["latest_ms"])
+                self._save(batch_id, max(batch_max, latest_ms or batch_max))
             self.on_batch({"batch_id": batch_id, "rejected": count})
         finally:
             parsed_df.unpersist()
