@@ -36,7 +36,8 @@ $(STAMP): setup.py requirements/constraints.txt lib/custseg/VERSION
 # their JVM seconds sooner. Optional: without Java or on failure, runs start as before.
 JVM_ARCHIVE := $(VENV)/.jvm-archive
 $(JVM_ARCHIVE): $(STAMP)
-	@$(BIN)/custseg jvm-archive || echo "(make venv goes on: local runs start without a class-data archive)"
+	@$(BIN)/custseg jvm-archive || \
+	  echo "(make venv goes on: local runs start without a class-data archive; $(BIN)/custseg jvm-archive tries again)"
 	@touch $(JVM_ARCHIVE)
 
 venv: $(STAMP) $(JVM_ARCHIVE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import pytest
 from pyspark.find_spark_home import _find_spark_home
 
 from custseg import jvm_archive
-from custseg.session import SPARK_CONF_DIR, _spark_conf_dir, check_java
+from custseg.session import SPARK_CONF_DIR, _archive_launch, _spark_conf_dir, check_java
 
 # A session from the shipped config, started and stopped: it loads SparkContext and the
 # session's classes, which the proof looks for.
@@ -65,8 +66,8 @@ def test_a_session_maps_an_archive_only_when_one_exists(archive_dir: Path, tmp_p
     assert dump is not None and f"-XX:ArchiveClassesAtExit={tmp_path / 'out.jsa'}" in dump[0]
 
 
-def test_the_empty_conf_folder_is_seen_only_by_the_jvm_launched_with_it(monkeypatch: pytest.MonkeyPatch,
-                                                                         tmp_path: Path) -> None:
+def test_the_empty_conf_folder_is_set_only_while_the_jvm_launches(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
     monkeypatch.setenv("SPARK_CONF_DIR", SPARK_CONF_DIR)
     with _spark_conf_dir(tmp_path):
         assert os.environ["SPARK_CONF_DIR"] == str(tmp_path)
@@ -75,6 +76,32 @@ def test_the_empty_conf_folder_is_seen_only_by_the_jvm_launched_with_it(monkeypa
     with _spark_conf_dir(tmp_path):
         pass
     assert "SPARK_CONF_DIR" not in os.environ
+
+
+def test_no_archive_is_used_where_it_could_not_be_mapped(archive_dir: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    java = "java 17"
+    archive = jvm_archive.archive_path(java, str(tmp_path))
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"archive")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "mine"))  # a conf folder of the user's own
+    assert _archive_launch(java) is None
+    monkeypatch.delenv("SPARK_CONF_DIR")
+    jvm_archive.empty_conf_dir().mkdir()
+    (jvm_archive.empty_conf_dir() / "spark-defaults.conf").write_text("")  # someone wrote into it
+    assert jvm_archive.launch_settings(java, str(tmp_path)) is None
+    (jvm_archive.empty_conf_dir() / "spark-defaults.conf").unlink()
+    assert jvm_archive.launch_settings(java, str(tmp_path)) is not None
+
+
+def test_an_archive_path_with_a_space_stays_one_java_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(jvm_archive.DIR_ENV, str(tmp_path / "my projects"))
+    monkeypatch.delenv(jvm_archive.DUMP_ENV, raising=False)
+    archive = jvm_archive.archive_path("java 17", str(tmp_path))
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"archive")
+    settings = jvm_archive.launch_settings("java 17", str(tmp_path))
+    assert settings is not None and shlex.split(settings[0])[0] == f"-XX:SharedArchiveFile={archive}"
 
 
 def test_a_failed_archiving_run_names_its_cause_and_leaves_no_file(archive_dir: Path) -> None:
@@ -98,4 +125,4 @@ def test_a_written_archive_serves_spark_classes_to_the_next_local_session(archiv
     sources = {line.split()[1]: line for line in loads.read_text().splitlines() if " source: " in line}
     for name in ("org.apache.spark.SparkContext", "org.apache.spark.sql.internal.SQLConf"):
         assert "shared objects file (top)" in sources[name], sources[name]
-    assert "cds" not in done.stdout + done.stderr  # a mapped (or refused) archive prints nothing
+    assert "][cds" not in done.stdout + done.stderr  # a mapped (or refused) archive prints nothing

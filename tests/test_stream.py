@@ -90,7 +90,8 @@ def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
     (landing / "zz-late.json").write_text(json.dumps(late) + "\n")
     os.utime(landing / "zz-late.json", (time.time() + 60, time.time() + 60))  # read last
 
-    session_conf = {key: spark.conf.get(key, None) for key in (*STATE_CONF, "spark.sql.shuffle.partitions")}
+    session_conf = {key: spark.conf.get(key, None)
+                    for key in (*STATE_CONF, "spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled")}
     assert session_conf[CHANGELOG] != "true"
     result = stream_job.run(spark, config)
     assert {key: spark.conf.get(key, None) for key in session_conf} == session_conf  # the stream's settings undone
@@ -115,6 +116,7 @@ def test_stream_detects_every_abandoned_cart_once_and_rejects_bad_rows(
         ["bad JSON", "missing required value: event_ts", "late: at or before the watermark"])
     assert next(r for r in rejects if r["event_id"] == "late-1")["watermark"] is not None
     assert result.metrics["decisions"] == str(len(expected))
+    assert result.metrics["rejected"] == str(len(rejects))  # the one-pass count agrees with the rows written
     centres = table_store(spark, config).read(Catalog(config).path("stream_centres")).collect()
     assert len(centres) == config.stream.kmeans.k and {r["initialised_from"] for r in centres} == {"first_batch"}
 

@@ -576,3 +576,34 @@ def test_the_summary_says_once_how_long_batches_took_against_the_trigger() -> No
     assert [line for line in summary._stream([SimpleNamespace(job="stream", metrics=quick)])  # type: ignore[list-item]
             if "micro-batches took" in line] == ["  micro-batches took 0.3s at the median, 0.3s at most, "
                                                   "against a 1s trigger"]
+
+
+class _FakeQuery:
+    """A query that first reports a poll that found no input (under the next batch's id), and
+    at the next look that batch too, as Spark reports them."""
+
+    name, isActive = "custseg_stream_decisions", True
+    status = {"isTriggerActive": False, "isDataAvailable": False}
+    POLL = {"batchId": 5, "numInputRows": 0, "durationMs": {"latestOffset": 2, "triggerExecution": 2},
+            "stateOperators": []}
+    BATCH = {"batchId": 5, "numInputRows": 40, "durationMs": {"addBatch": 900, "triggerExecution": 1200},
+             "stateOperators": []}
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    @property
+    def recentProgress(self) -> list[dict[str, object]]:  # noqa: N802 (Spark's name)
+        self.looks += 1
+        return [self.POLL] if self.looks == 1 else [self.POLL, self.BATCH]
+
+    def exception(self) -> None:
+        return None
+
+
+def test_a_batch_reported_after_a_poll_under_its_id_is_still_counted() -> None:
+    report = query.StreamReport()
+    fake = _FakeQuery()
+    query._await(report, [fake], [lambda: fake], run_seconds=1.2, idle_seconds=None)  # type: ignore[list-item]
+    assert fake.looks >= 2
+    assert (report.batches, report.input_rows, report.batch_seconds) == (1, 40, [1.2])

@@ -1,7 +1,7 @@
 """A class-data archive of the driver JVM, so a local run starts with Spark's classes already parsed.
 
 A cold custseg process spends seconds loading and verifying the classes of Spark, Catalyst,
-Hadoop and Delta from some 250 jars before its first query. The JVM can map those classes from
+Hadoop and Delta from nearly 300 jars before its first query. The JVM can map those classes from
 an archive written by an earlier run (Application Class-Data Sharing, JDK 13+:
 ``-XX:ArchiveClassesAtExit`` writes it, ``-XX:SharedArchiveFile`` maps it). ``custseg
 jvm-archive`` (run by ``make venv``) writes one by running a small pipeline; every later local
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +38,8 @@ WORKLOAD_CUSTOMERS = 300
 
 
 def archive_dir() -> Path:
-    return Path(os.environ.get(DIR_ENV) or Path(sys.prefix) / "share" / "custseg" / "jvm")
+    chosen = os.environ.get(DIR_ENV)
+    return Path(chosen).expanduser().resolve() if chosen else Path(sys.prefix) / "share" / "custseg" / "jvm"
 
 
 def empty_conf_dir() -> Path:
@@ -48,9 +51,9 @@ def empty_conf_dir() -> Path:
 def archive_path(java_version_text: str, spark_home: str) -> Path:
     """The archive for this Java runtime (its ``java -version`` text) and these Spark jars."""
     digest = hashlib.sha256(java_version_text.encode("utf-8"))
-    jars = sorted(Path(spark_home, "jars").glob("*.jar"))
-    for jar in jars:
-        digest.update(f"\n{jar}:{jar.stat().st_size}".encode())
+    for jar in sorted(Path(spark_home, "jars").glob("*.jar")):
+        stat = jar.stat()  # the JVM refuses an archive whose jars changed size or time
+        digest.update(f"\n{jar}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return archive_dir() / f"spark-{digest.hexdigest()[:16]}.jsa"
 
 
@@ -62,15 +65,22 @@ def launch_settings(java_version_text: str, spark_home: str) -> tuple[str, Path]
     """
     dump_to = os.environ.get(DUMP_ENV)
     if dump_to:
-        option = f"-XX:ArchiveClassesAtExit={dump_to}"
+        # Errors only, beside the archive: why none was written, for `build` to report.
+        options = (f"{shlex.quote('-XX:ArchiveClassesAtExit=' + dump_to)} "
+                   f"{shlex.quote('-Xlog:cds=error,cds+dynamic=error:file=' + dump_to + '.log')}")
     else:
         archive = archive_path(java_version_text, spark_home)
         if not archive.is_file():
             return None
-        option = f"-XX:SharedArchiveFile={archive}"
+        options = f"{shlex.quote('-XX:SharedArchiveFile=' + str(archive))} {QUIET}"
     conf_dir = empty_conf_dir()
-    conf_dir.mkdir(parents=True, exist_ok=True)
-    return f"{option} {QUIET}", conf_dir
+    try:
+        conf_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a folder no one may write to: start as without an archive
+    if any(conf_dir.iterdir()):
+        return None  # on the class path, a non-empty folder would make the JVM refuse the archive
+    return options, conf_dir
 
 
 def build(java_version_text: str, spark_home: str, workload: Sequence[str] | None = None,
@@ -85,29 +95,47 @@ def build(java_version_text: str, spark_home: str, workload: Sequence[str] | Non
     target = archive_path(java_version_text, spark_home)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
+    jvm_log = Path(f"{partial}.log")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="custseg-jvm-archive-") as root:
-        command = list(workload or [sys.executable, "-m", "custseg", "run_all",
-                                    "--set", f"storage.root={root}",
-                                    "--set", f"generate.customers={WORKLOAD_CUSTOMERS}"])
-        # The JVM writes the archive after the Python process has exited: reading the shared
-        # output pipe to its end waits for the JVM too.
-        try:
-            done = subprocess.run(command, env={**os.environ, DUMP_ENV: str(partial)}, capture_output=True, text=True,
-                                  timeout=timeout_seconds, check=False)
-        except subprocess.TimeoutExpired:
-            partial.unlink(missing_ok=True)
-            raise RuntimeError(f"the archiving run took longer than {timeout_seconds:.0f} s") from None
-    if done.returncode != 0:
+    try:
+        with tempfile.TemporaryDirectory(prefix="custseg-jvm-archive-") as root:
+            command = list(workload or [sys.executable, "-m", "custseg", "run_all",
+                                        "--set", f"storage.root={root}",
+                                        "--set", f"generate.customers={WORKLOAD_CUSTOMERS}"])
+            done = _run_to_jvm_exit(command, {**os.environ, DUMP_ENV: str(partial)}, timeout_seconds)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"the archiving run `{' '.join(command[:4])} ...` failed (exit {done.returncode}): "
+                               f"{last}")
+        if not partial.is_file() or partial.stat().st_size == 0:
+            said = jvm_log.read_text(errors="replace").strip().splitlines() if jvm_log.is_file() else []
+            raise RuntimeError("the archiving run finished, but its JVM wrote no class-data archive"
+                               + (f": {said[-1]}" if said else ""))
+        os.replace(partial, target)
+    finally:
         partial.unlink(missing_ok=True)
-        last = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the archiving run `{' '.join(command[:4])} ...` failed (exit {done.returncode}): {last}")
-    if not partial.is_file() or partial.stat().st_size == 0:
-        partial.unlink(missing_ok=True)
-        raise RuntimeError("the archiving run finished, but its JVM wrote no class-data archive")
-    os.replace(partial, target)
-    for stale in target.parent.glob("spark-*.jsa"):  # written for a Java or pyspark no longer installed
-        if stale != target:
-            stale.unlink(missing_ok=True)
+        jvm_log.unlink(missing_ok=True)
+    if DIR_ENV not in os.environ:  # the installation's own folder: archives of a Java or pyspark it no longer has
+        for stale in target.parent.glob("spark-*.jsa"):
+            if stale != target:
+                stale.unlink(missing_ok=True)
     return target, time.monotonic() - started
+
+
+def _run_to_jvm_exit(command: Sequence[str], env: dict[str, str], timeout_seconds: float
+                     ) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` and wait for its JVM as well: the JVM writes the archive after the Python
+    process has exited, and reading their shared output pipe to its end waits for both. On a
+    timeout the whole process group is stopped, the JVM with it."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise RuntimeError(f"the archiving run took longer than {timeout_seconds:.0f} s") from None
+    except BaseException:  # interrupted: its own session would keep it running
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)

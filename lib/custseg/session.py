@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from pyspark import SparkConf
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 from custseg import jvm_archive
@@ -118,7 +118,10 @@ def build_spark_session(
         properties.setdefault("spark.sql.extensions", DELTA_EXTENSION)
         properties.setdefault("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
     launch = None
-    if not under_spark_submit and SparkSession.getActiveSession() is None and config.spark.master.startswith("local"):
+    master = config.spark.master
+    # Only a JVM about to start can map an archive: none runs yet in this process (a stopped
+    # session leaves its JVM running), and the driver runs every task (not local-cluster).
+    if not under_spark_submit and SparkContext._gateway is None and (master == "local" or master.startswith("local[")):
         launch = _archive_launch(java_version)
     if launch is not None:
         add_driver_java_options(properties, f"{launch[0]} -Dlog4j2.configurationFile={shlex.quote(LOG4J_CONFIG)}")

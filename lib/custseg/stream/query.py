@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ class StreamReport:
         """Counts, and the micro-batches' durations against the trigger: Spark's own warning for
         each batch that outran it is kept out of the console, and the summary says it once."""
         durations = sorted(self.batch_seconds)
-        median = durations[len(durations) // 2] if durations else 0.0
+        median = statistics.median(durations) if durations else 0.0
         return {"batches": str(self.batches), "input_rows": str(self.input_rows), "decisions": str(self.decisions),
                 "activated": str(self.activated), "rejected": str(self.rejected),
                 "replayed_batches": str(self.replayed_batches), "dropped_by_watermark": str(self.dropped_by_watermark),
@@ -102,7 +103,8 @@ def run_stream(ctx: JobContext, run_seconds: float | None, idle_seconds: float |
     spark, config = ctx.spark, ctx.config
     partitions = config.stream.state_partitions or spark.sparkContext.defaultParallelism
     # Adaptive execution does not apply to streaming queries (Spark turns it off for each, with a
-    # warning); the micro-batch sinks' small jobs do not need it either.
+    # warning). Off for the whole session while the stream runs, it is off for the sinks' small
+    # jobs and the customer lookup's builds too.
     session_conf = {**STATE_CONF, "spark.sql.shuffle.partitions": str(partitions),
                     "spark.sql.adaptive.enabled": "false"}
     before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in session_conf}

@@ -164,22 +164,23 @@ class RejectSink:
             watermark = None if latest_ms is None else F.timestamp_millis(F.lit(latest_ms - delay_ms))
             is_late = F.lit(False) if watermark is None else F.col("event_ts") <= watermark
             good = F.col("reject_reason").isNull()
-            rejects = parsed_df.filter(~good | is_late).select(
+            rejected = ~good | is_late
+            rejects = parsed_df.filter(rejected).select(
                 "origin", F.col("value").alias("raw_record"), "event_id", "event_ts",
                 F.coalesce(F.col("reject_reason"), F.lit("late: at or before the watermark")).alias("reason"),
                 (F.lit(None).cast("timestamp") if watermark is None else F.when(good, watermark)).alias("watermark"),
                 F.current_timestamp().alias("rejected_at"), F.lit(batch_id).cast("bigint").alias("batch_id"))
             # One pass for both figures: on a busy stream this query shares the cores with the decisions.
-            figures = parsed_df.agg(F.count(F.when(~good | is_late, 1)).alias("rejected"),
-                                    F.max(F.when(good, F.unix_millis("event_ts"))).alias("latest_ms")).first()
-            count = int(figures["rejected"]) if figures is not None else 0
+            batch_figures = parsed_df.agg(F.count(F.when(rejected, 1)).alias("rejected"),
+                                          F.max(F.when(good, F.unix_millis("event_ts"))).alias("latest_ms")).first()
+            count = int(batch_figures["rejected"]) if batch_figures is not None else 0
             if count:
                 info = CommitInfo(job="stream", run_id=self.run_id,
                                   transaction=(f"custseg-stream-rejects-{query_id(self.checkpoint_dir)}", batch_id))
                 spec = self.catalog.spec("stream_rejects")
                 self.store.write_once(self.catalog.path("stream_rejects"), conform(rejects, spec), info)
-            if figures is not None and figures["latest_ms"] is not None:
-                batch_max = int(figures["latest_ms"])
+            if batch_figures is not None and batch_figures["latest_ms"] is not None:
+                batch_max = int(batch_figures["latest_ms"])
                 self._save(batch_id, max(batch_max, latest_ms or batch_max))
             self.on_batch({"batch_id": batch_id, "rejected": count})
         finally:
