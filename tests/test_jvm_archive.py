@@ -126,3 +126,15 @@ def test_a_written_archive_serves_spark_classes_to_the_next_local_session(archiv
     for name in ("org.apache.spark.SparkContext", "org.apache.spark.sql.internal.SQLConf"):
         assert "shared objects file (top)" in sources[name], sources[name]
     assert "][cds" not in done.stdout + done.stderr  # a mapped (or refused) archive prints nothing
+
+
+def test_writing_an_archive_under_a_users_conf_folder_is_refused_in_one_sentence(
+        archive_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from custseg.cli import main
+
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "mine"))
+    assert main(["jvm-archive"]) == 3
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == [f"custseg jvm-archive: SPARK_CONF_DIR is set ({tmp_path / 'mine'}), and sessions with a Spark "
+                    "conf folder of their own start without an archive: unset it to write one"]
+    assert not archive_dir.exists()  # nothing ran

@@ -284,17 +284,15 @@ def _with_spark(action: Callable[..., int | None]) -> Callable[[argparse.Namespa
 
 
 def _write_jvm_archive(args: argparse.Namespace) -> int:
-    import os
-
     from pyspark.find_spark_home import _find_spark_home
 
     from custseg import jvm_archive
     from custseg.errors import EnvironmentProblem
-    from custseg.session import SPARK_CONF_DIR, check_java
+    from custseg.session import check_java, users_spark_conf_dir
 
-    if os.environ.get("SPARK_CONF_DIR", SPARK_CONF_DIR) != SPARK_CONF_DIR:
-        raise EnvironmentProblem("SPARK_CONF_DIR is set, and sessions with a Spark conf folder of their own start "
-                                 "without an archive: unset it to write one")
+    if users_spark_conf_dir() is not None:
+        raise EnvironmentProblem(f"SPARK_CONF_DIR is set ({users_spark_conf_dir()}), and sessions with a Spark conf "
+                                 "folder of their own start without an archive: unset it to write one")
     try:
         path, seconds = jvm_archive.build(check_java(), _find_spark_home())
     except (RuntimeError, OSError) as exc:

@@ -141,10 +141,17 @@ def build_spark_session(
     return session
 
 
+def users_spark_conf_dir() -> str | None:
+    """A Spark conf folder the user set, other than custseg's own; sessions then start without a
+    class-data archive, which the JVM would refuse on that class path."""
+    chosen = os.environ.get("SPARK_CONF_DIR", SPARK_CONF_DIR)
+    return None if chosen == SPARK_CONF_DIR else chosen
+
+
 def _archive_launch(java_version: str) -> tuple[str, Path] | None:
     """Java options and conf folder to start the driver with a class-data archive, or None.
     A Spark conf folder of the user's own is kept, and with it the start without an archive."""
-    if os.environ.get("SPARK_CONF_DIR", SPARK_CONF_DIR) != SPARK_CONF_DIR or not java_version:
+    if users_spark_conf_dir() is not None or not java_version:
         return None
     from pyspark.find_spark_home import _find_spark_home
 
