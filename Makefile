@@ -56,10 +56,12 @@ chromium:
 # One process, one SparkSession: on 2 cores a second worker's session slows the first more than
 # it adds (every py4j round trip waits for a core).
 # ARGS="-n 2 --dist loadfile --no-loadscope-reorder" still splits modules between two workers.
-test: venv java-check chromium airflow-venv splink-venv
+# The tests need the install, not the class-data archive: its two minutes of writing would cost
+# CI more than its faster starts save, and the test of the archive writes one of its own.
+test: $(STAMP) java-check chromium airflow-venv splink-venv
 	$(BIN)/python -m pytest $(ARGS)
 
-test-fast: venv java-check chromium
+test-fast: $(STAMP) java-check chromium
 	$(BIN)/python -m pytest -m "not heavy" $(ARGS)
 
 bench: venv java-check
