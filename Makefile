@@ -56,9 +56,11 @@ chromium:
 # One process, one SparkSession: on 2 cores a second worker's session slows the first more than
 # it adds (every py4j round trip waits for a core).
 # ARGS="-n 2 --dist loadfile --no-loadscope-reorder" still splits modules between two workers.
-# The tests need the install, not the class-data archive: its two minutes of writing would cost
-# CI more than its faster starts save, and the test of the archive writes one of its own.
-test: $(STAMP) java-check chromium airflow-venv splink-venv
+# The tests need the installs, not the class-data archive: its two minutes of writing would cost
+# CI more than its faster starts save, and the test of the archive writes one of its own. The
+# installs do not depend on each other: on a fresh machine they run side by side.
+test: java-check
+	@$(MAKE) --no-print-directory -j4 $(STAMP) chromium airflow-venv splink-venv
 	$(BIN)/python -m pytest $(ARGS)
 
 test-fast: $(STAMP) java-check chromium
