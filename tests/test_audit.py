@@ -32,11 +32,18 @@ def _products_source() -> dict[str, SourceSpec]:
     ])}
 
 
+NEGATIVE_PRICE = RuleSpec(check="range", column="list_price_usd", min="0", severity="warn", max_share=1.0)
+
+
 @pytest.fixture
 def audited(spark: SparkSession, config: Config):  # type: ignore[no-untyped-def]
+    return _audit_products(spark, config, [NEGATIVE_PRICE])
+
+
+def _audit_products(spark: SparkSession, config: Config, rules: list[RuleSpec]):  # type: ignore[no-untyped-def]
     config = config.with_overrides(
         sources=_products_source(),
-        rules={"products": [RuleSpec(check="range", column="list_price_usd", min="0", severity="warn", max_share=1.0)]},
+        rules={"products": rules},
         quality=QualitySettings(audit_tables=["products", "customer_features"], histogram_bins=4, top_values=2),
     )
     rows = [(pid, f"item {i}", "home" if i % 3 else "toys", brand, None if price is None else Decimal(price),
@@ -114,6 +121,15 @@ class _Figures(HTMLParser):
             self.bins.setdefault((self.table, self.column), []).append(int(attributes["data-value"]))  # type: ignore[arg-type]
         if tag == "rect" and "null-bar" in (attributes.get("class") or ""):
             self.figures[(self.table, attributes["data-column"], "null_bar")] = attributes["data-value"]  # type: ignore[assignment]
+
+
+def test_a_unique_rule_on_the_primary_key_counts_its_duplicated_rows(spark: SparkSession, config: Config) -> None:
+    key_rule = RuleSpec(check="unique", columns=["product_id"], severity="warn", max_share=1.0)
+    config, _ = _audit_products(spark, config, [NEGATIVE_PRICE, key_rule])
+    rows = {r.column_name: r for r in table_store(spark, config).read(Catalog(config).path("data_audit"))
+            .filter("table_name = 'products'").collect()}
+    # The key's two rows of P3 are both the rule's violations and the table's duplicated key rows.
+    assert (rows["*"].duplicate_key_rows, rows["*"].rule_violations) == (2, 2 + _hand_counts()["negative"])
 
 
 def test_html_report_renders_the_same_figures(spark: SparkSession, audited) -> None:  # type: ignore[no-untyped-def]

@@ -40,15 +40,19 @@ def _audit_table(ctx: JobContext, name: str) -> TableAudit:
     spec = ctx.catalog.spec(name)
     frame = ctx.read(name)
     rows, columns = profile_columns(frame, ctx.config.quality)
-    checks = check_rules(name, frame, rows, ctx.config.rules.get(name, []), ctx.table_for_check)
+    rules = ctx.config.rules.get(name, [])
+    checks = check_rules(name, frame, rows, rules, ctx.table_for_check)
     by_column = {c.name: c for c in columns}
     for check in checks:
         if check.column in by_column and check.check_type != "unique":
             by_column[check.column].rule_violations += check.violations  # type: ignore[index]
+    duplicates: int | None = None
     if spec.primary_key:
-        duplicates: int | None = duplicated_rows(frame, list(spec.primary_key)) if rows else 0
-    else:
-        duplicates = None
+        # A unique rule on the primary key has counted its duplicated rows already.
+        counted = {check.check_name: check.violations for check in checks}
+        on_key = [rule.name for rule in rules
+                  if rule.check == "unique" and sorted(rule.key_columns) == sorted(spec.primary_key)]
+        duplicates = counted[on_key[0]] if on_key else duplicated_rows(frame, list(spec.primary_key)) if rows else 0
     return TableAudit(name, spec.layer, ctx.input_versions[name], rows, duplicates, spec.primary_key,
                       sum(c.violations for c in checks), columns)
 
