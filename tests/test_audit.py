@@ -123,7 +123,12 @@ class _Figures(HTMLParser):
             self.figures[(self.table, attributes["data-column"], "null_bar")] = attributes["data-value"]  # type: ignore[assignment]
 
 
-def test_a_unique_rule_on_the_primary_key_counts_its_duplicated_rows(spark: SparkSession, config: Config) -> None:
+def test_a_unique_rule_on_the_primary_key_counts_its_duplicated_rows(
+        spark: SparkSession, config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    def counted_again(*_: object) -> int:
+        raise AssertionError("the audit counted the key's duplicated rows a second time")
+
+    monkeypatch.setattr(audit, "duplicated_rows", counted_again)  # the unique rule's own count still runs
     key_rule = RuleSpec(check="unique", columns=["product_id"], severity="warn", max_share=1.0)
     config, _ = _audit_products(spark, config, [NEGATIVE_PRICE, key_rule])
     rows = {r.column_name: r for r in table_store(spark, config).read(Catalog(config).path("data_audit"))
