@@ -84,6 +84,12 @@ def spark(base_config: Config) -> SparkSession:
         "spark.default.parallelism": "2",
         "spark.ui.enabled": "false",
         "spark.sql.adaptive.enabled": "true",
+        # Tiny frames: compiling each new query's generated code costs more than it saves, and
+        # the suite plans thousands of distinct queries (modules running whole jobs take 10-25%
+        # less time interpreted). Results are the same either way; the standalone cluster's run,
+        # the stream's process and the CLI's subprocesses keep the compiled path under test.
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     })
     yield session
     session.stop()
